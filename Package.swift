@@ -1,0 +1,56 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Targets depend in one direction:
+// TensorCore ← (CKernels) ← Kernels ← LanguageModels ← InferenceEngine ← qwenkit,
+// with SafeTensors beside Kernels and Tokenization / Templating as leaf libraries.
+let optimized: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let package = Package(
+    name: "QwenKit",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "qwenkit", targets: ["qwenkit"]),
+        .library(name: "LanguageModels", targets: ["LanguageModels"]),
+        .library(name: "InferenceEngine", targets: ["InferenceEngine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(name: "TensorCore", swiftSettings: optimized),
+        .target(
+            name: "CKernels",
+            cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]
+        ),
+        .target(name: "Kernels", dependencies: ["TensorCore", "CKernels"], swiftSettings: optimized),
+        .target(name: "SafeTensors", dependencies: ["TensorCore"], swiftSettings: optimized),
+        .target(name: "Tokenization", swiftSettings: optimized),
+        .target(name: "Templating", swiftSettings: optimized),
+        .target(
+            name: "LanguageModels",
+            dependencies: ["TensorCore", "Kernels", "SafeTensors"],
+            swiftSettings: optimized
+        ),
+        .target(
+            name: "InferenceEngine",
+            dependencies: ["LanguageModels", "Tokenization", "Templating"],
+            swiftSettings: optimized
+        ),
+        .executableTarget(
+            name: "qwenkit",
+            dependencies: [
+                "InferenceEngine", "LanguageModels", "Tokenization", "Templating",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: optimized
+        ),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
+        .testTarget(name: "TemplatingTests", dependencies: ["Templating"]),
+        .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels", "SafeTensors"]),
+        .testTarget(name: "InferenceEngineTests", dependencies: ["InferenceEngine"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

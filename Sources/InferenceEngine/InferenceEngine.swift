@@ -1,0 +1,1 @@
+// Generation pipeline: sampling, stop conditions, thinking, streaming.

@@ -1,0 +1,1 @@
+// Jinja chat-template engine.

@@ -1,0 +1,1 @@
+// Tokenizer library: tokenizer.json pipeline, added tokens, streaming detokenizer.

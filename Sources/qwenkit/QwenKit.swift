@@ -1,0 +1,14 @@
+import ArgumentParser
+
+@main
+struct QwenKit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "qwenkit",
+        abstract: "Run Qwen3.5 models on the CPU.",
+        subcommands: [
+            GenerateCommand.self, ChatCommand.self,
+            InspectCommand.self, LogitsCommand.self, BenchCommand.self,
+            TokenizeCommand.self, DetokenizeCommand.self, RenderCommand.self,
+        ]
+    )
+}

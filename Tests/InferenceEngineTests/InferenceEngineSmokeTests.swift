@@ -1,0 +1,6 @@
+import XCTest
+@testable import InferenceEngine
+
+final class InferenceEngineSmokeTests: XCTestCase {
+    func testModuleLoads() {}
+}

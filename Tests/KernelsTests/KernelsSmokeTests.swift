@@ -1,0 +1,6 @@
+import XCTest
+@testable import Kernels
+
+final class KernelsSmokeTests: XCTestCase {
+    func testModuleLoads() {}
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import LanguageModels
+
+final class LanguageModelsSmokeTests: XCTestCase {
+    func testModuleLoads() {}
+}

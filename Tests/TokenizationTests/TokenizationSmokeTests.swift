@@ -1,0 +1,6 @@
+import XCTest
+@testable import Tokenization
+
+final class TokenizationSmokeTests: XCTestCase {
+    func testModuleLoads() {}
+}
