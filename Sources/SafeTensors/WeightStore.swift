@@ -18,6 +18,11 @@ public final class WeightStore: @unchecked Sendable {
     private var consumed: Set<String> = []
     private var files: [MappedFile] = []
 
+    /// One safetensors file on its own (e.g. a reference-activations file in tests).
+    public init(file: URL) throws {
+        try load(directory: file.deletingLastPathComponent(), names: [file.lastPathComponent])
+    }
+
     public init(directory: URL) throws {
         let fm = FileManager.default
         let single = directory.appendingPathComponent("model.safetensors")
@@ -32,6 +37,10 @@ public final class WeightStore: @unchecked Sendable {
         } else {
             throw WeightStoreError.message("\(directory.path): no model.safetensors or model.safetensors.index.json")
         }
+        try load(directory: directory, names: names)
+    }
+
+    private func load(directory: URL, names: [String]) throws {
         for name in names {
             let mf = try MappedFile(url: directory.appendingPathComponent(name))
             let fi = files.count

@@ -5,12 +5,15 @@ public enum DType: String, Sendable, Hashable, CaseIterable, CustomStringConvert
     case f32 = "F32"
     case f16 = "F16"
     case bf16 = "BF16"
+    /// Integer tensors appear in reference files (token ids), never as weights.
+    case i64 = "I64"
 
     /// Bytes per element for the plain (non-block) types.
     public var byteSize: Int {
         switch self {
         case .f32: 4
         case .f16, .bf16: 2
+        case .i64: 8
         }
     }
 

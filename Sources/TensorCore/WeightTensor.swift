@@ -27,6 +27,7 @@ public struct WeightTensor: @unchecked Sendable {
         case .f32: data.load(fromByteOffset: i &* 4, as: Float.self)
         case .bf16: bf16ToFloat(data.load(fromByteOffset: i &* 2, as: UInt16.self))
         case .f16: f16ToFloat(data.load(fromByteOffset: i &* 2, as: UInt16.self))
+        case .i64: Float(data.loadUnaligned(fromByteOffset: i &* 8, as: Int64.self))
         }
     }
 
