@@ -95,7 +95,13 @@ final class ConfigTests: XCTestCase {
     func testMissingDirectoryOrFile() {
         let dir = URL(fileURLWithPath: "/nonexistent/qwenkit-model")
         XCTAssertThrowsError(try Qwen35Config.load(directory: dir)) { e in
-            XCTAssertEqual(String(describing: e), "/nonexistent/qwenkit-model/config.json: no such file")
+            XCTAssertEqual(String(describing: e), "/nonexistent/qwenkit-model: no such model directory")
+        }
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("qwenkit-cfg-\(UUID().uuidString)")
+        XCTAssertNoThrow(try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true))
+        defer { try? FileManager.default.removeItem(at: empty) }
+        XCTAssertThrowsError(try Qwen35Config.load(directory: empty)) { e in
+            XCTAssertEqual(String(describing: e), "\(empty.path)/config.json: no such file")
         }
     }
 

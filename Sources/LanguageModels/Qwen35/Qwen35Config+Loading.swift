@@ -7,6 +7,7 @@ import Foundation
 
 /// Why a `config.json` cannot be used.
 public enum Qwen35ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
+    case directoryNotFound(path: String)
     case fileNotFound(path: String)
     case unreadable(path: String, reason: String)
     case invalidJSON(file: String, reason: String)
@@ -23,6 +24,7 @@ public enum Qwen35ConfigError: Error, CustomStringConvertible, Equatable, Sendab
 
     public var description: String {
         switch self {
+        case .directoryNotFound(let path): return "\(path): no such model directory"
         case .fileNotFound(let path): return "\(path): no such file"
         case let .unreadable(path, reason): return "\(path): cannot read (\(reason))"
         case let .invalidJSON(file, reason): return "\(file): invalid JSON: \(reason)"
@@ -46,6 +48,10 @@ extension Qwen35Config {
 
     /// Reads and validates `directory/config.json`.
     public static func load(directory: URL) throws -> Qwen35Config {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw Qwen35ConfigError.directoryNotFound(path: directory.path)
+        }
         let url = directory.appendingPathComponent("config.json")
         guard FileManager.default.fileExists(atPath: url.path) else { throw Qwen35ConfigError.fileNotFound(path: url.path) }
         let data: Data
