@@ -68,10 +68,13 @@ final class WeightStoreTests: TempDirTestCase {
     }
 
     func testMisalignedTensorGetsAnAlignedCopy() throws {
-        // A 2-byte tensor first, no header padding: the f32 tensor after it sits at an odd-ish address.
+        // A 2-byte tensor first and a header length chosen so that the f32 tensor after it is misaligned.
         let tensors: [TestTensor] = [.bf16("pad", [1], shape: [1]), .f32("w", [1.5, -2.5, 3], shape: [3])]
-        try write(SafeTensorsTestWriter.file(tensors, align: 1), "model.safetensors")
+        var header = SafeTensorsTestWriter.header(tensors, align: 1)
+        while (8 + header.utf8.count + 2) % 4 == 0 { header += " " }
+        try write(SafeTensorsTestWriter.file(header: header, data: tensors.flatMap(\.data)), "model.safetensors")
         let store = try WeightStore(directory: tmp)
+        XCTAssertNotEqual(try XCTUnwrap(store.entries["w"]).offset % 4, 0, "the test needs a misaligned tensor")
         let w = try store.take("w", shape: [3])
         XCTAssertEqual(Int(bitPattern: w.data) % 4, 0)
         XCTAssertEqual(w.toFloats(), [1.5, -2.5, 3])
