@@ -41,6 +41,7 @@ let package = Package(
             name: "qwenkit",
             dependencies: [
                 "InferenceEngine", "LanguageModels", "Tokenization", "Templating",
+                "SafeTensors", "Kernels", "TensorCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimized

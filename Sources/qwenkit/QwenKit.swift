@@ -11,4 +11,7 @@ struct QwenKit: ParsableCommand {
             TokenizeCommand.self, DetokenizeCommand.self, RenderCommand.self,
         ]
     )
+
+    /// Errors print as one `error: <what is wrong>` line, like every Unix tool.
+    static var _errorPrefix: String { "error: " }
 }
