@@ -2,14 +2,36 @@ import Kernels
 import SafeTensors
 import TensorCore
 
-/// PLACEHOLDER with the agreed API; the real Gated DeltaNet block (ARCHITECTURE.md §3.2) replaces it.
+/// Gated DeltaNet ("linear attention") mixer of a Qwen3.5 GDN layer (ARCHITECTURE.md §3.2), ported from
+/// transformers `Qwen3_5GatedDeltaNet.forward`. T > 1 runs the chunked delta rule (§3.2.1), T == 1 the
+/// recurrent step; both continue from `RecurrentState` (§4).
 public struct GatedDeltaNet: Sendable {
     public let config: Qwen35Config
+    let wQKV: WeightTensor      // [C, H]
+    let wZ: WeightTensor        // [Hv·dv, H]
+    let wB: WeightTensor        // [Hv, H]
+    let wA: WeightTensor        // [Hv, H]
+    let wOut: WeightTensor      // [H, Hv·dv]
+    let convWeight: [Float]     // [C, K]
+    let aLog: [Float]           // [Hv] kept f32 (§2.6)
+    let dtBias: [Float]         // [Hv]
+    let normWeight: [Float]     // [dv] plain weight, no +1
 
     /// Takes `<prefix>in_proj_qkv.weight`, `in_proj_z`, `in_proj_b`, `in_proj_a`, `conv1d.weight`, `A_log`,
     /// `dt_bias`, `norm.weight`, `out_proj.weight` from `store`; `prefix` ends with `linear_attn.`.
     public init(config: Qwen35Config, store: WeightStore, prefix: String) throws {
         self.config = config
+        let h = config.hiddenSize, c = config.convDim, k = config.linearConvKernelDim
+        let hv = config.linearNumValueHeads, dv = config.linearValueHeadDim
+        wQKV = try store.take(prefix + "in_proj_qkv.weight", shape: [c, h])
+        wZ = try store.take(prefix + "in_proj_z.weight", shape: [hv * dv, h])
+        wB = try store.take(prefix + "in_proj_b.weight", shape: [hv, h])
+        wA = try store.take(prefix + "in_proj_a.weight", shape: [hv, h])
+        wOut = try store.take(prefix + "out_proj.weight", shape: [h, hv * dv])
+        convWeight = try store.take(prefix + "conv1d.weight", shape: [c, 1, k]).toFloats()
+        aLog = try store.take(prefix + "A_log", shape: [hv]).toFloats()
+        dtBias = try store.take(prefix + "dt_bias", shape: [hv]).toFloats()
+        normWeight = try store.take(prefix + "norm.weight", shape: [dv]).toFloats()
     }
 
     /// A fresh (all-zero) state for this layer.
@@ -22,6 +44,104 @@ public struct GatedDeltaNet: Sendable {
     /// `x`: normed input `[T, H]` → mixer output `[T, H]`, advancing `state`. T > 1 uses the chunked delta
     /// rule, T == 1 the recurrent step.
     public func callAsFunction(_ x: [Float], tokens: Int, state: inout RecurrentState, pool: ThreadPool = .shared) -> [Float] {
-        fatalError("GatedDeltaNet: not implemented yet")
+        forward(x, tokens: tokens, state: &state, pool: pool).out
+    }
+
+    /// Intermediate tensors of one call, named after the reference fixtures (`p2.L<i>.gdn.*`), for tests.
+    struct Trace {
+        var qkvConv: [Float]     // [T, C] after conv + SiLU, before the L2 norm
+        var g: [Float]           // [T, Hv]
+        var beta: [Float]        // [T, Hv]
+        var core: [Float]        // [T, Hv, dv] delta-rule output
+        var gatedNorm: [Float]   // [T, Hv·dv]
+        var out: [Float]         // [T, H]
+    }
+
+    func forward(_ x: [Float], tokens t: Int, state: inout RecurrentState, pool: ThreadPool = .shared,
+                 forceRecurrent: Bool = false) -> Trace {
+        let cfg = config
+        let h = cfg.hiddenSize, c = cfg.convDim, kk = cfg.linearConvKernelDim
+        let hk = cfg.linearNumKeyHeads, hv = cfg.linearNumValueHeads
+        let dk = cfg.linearKeyHeadDim, dv = cfg.linearValueHeadDim
+        precondition(t >= 1 && x.count == t * h, "GatedDeltaNet: input \(x.count) != \(t)×\(h)")
+        precondition(hv % hk == 0, "GatedDeltaNet: Hv \(hv) not a multiple of Hk \(hk)")
+        precondition(state.conv.count == (kk - 1) * c && state.ssm.count == hv * dk * dv,
+                     "GatedDeltaNet: state sizes \(state.conv.count), \(state.ssm.count) do not fit the config")
+
+        // 1. Projections.
+        let p = matmul(x, wQKV, tokens: t, pool: pool)      // [T, C]
+        let z = matmul(x, wZ, tokens: t, pool: pool)        // [T, Hv, dv]
+        let bl = matmul(x, wB, tokens: t, pool: pool)       // [T, Hv]
+        let al = matmul(x, wA, tokens: t, pool: pool)       // [T, Hv]
+
+        // 2. Causal conv + SiLU over [history ; P], updating the history.
+        var y = [Float](repeating: 0, count: t * c)         // [T, C]
+        p.withUnsafeBufferPointer { pp in
+            convWeight.withUnsafeBufferPointer { wp in
+                state.conv.withUnsafeMutableBufferPointer { hp in
+                    y.withUnsafeMutableBufferPointer { yp in
+                        gdnCausalConv1dSiLU(pp.baseAddress!, weight: wp.baseAddress!, history: hp.baseAddress!,
+                                            yp.baseAddress!, tokens: t, channels: c, kernel: kk)
+                    }
+                }
+            }
+        }
+        let qkvConv = y
+
+        // 3–5. L2-normalise q (then scale by dk^-1/2) and k per head, in place; gates.
+        var g = [Float](repeating: 0, count: t * hv)        // [T, Hv]
+        var beta = [Float](repeating: 0, count: t * hv)     // [T, Hv]
+        y.withUnsafeMutableBufferPointer { yp in
+            let base = yp.baseAddress!
+            for tok in 0..<t {
+                gdnL2Normalize(base + tok * c, count: hk, dim: dk, stride: dk, scale: 1 / Float(dk).squareRoot())
+                gdnL2Normalize(base + tok * c + hk * dk, count: hk, dim: dk, stride: dk)
+            }
+        }
+        al.withUnsafeBufferPointer { ap in bl.withUnsafeBufferPointer { bp in
+            aLog.withUnsafeBufferPointer { lp in dtBias.withUnsafeBufferPointer { dp in
+                g.withUnsafeMutableBufferPointer { gp in beta.withUnsafeMutableBufferPointer { betap in
+                    gdnGates(a: ap.baseAddress!, b: bp.baseAddress!, aLog: lp.baseAddress!, dtBias: dp.baseAddress!,
+                             g: gp.baseAddress!, beta: betap.baseAddress!, tokens: t, heads: hv)
+                } }
+            } }
+        } }
+
+        // 6–7. Delta rule per value head h (grouped map: key head h / (Hv/Hk)); heads are independent.
+        var core = [Float](repeating: 0, count: t * hv * dv) // [T, Hv, dv]
+        let group = hv / hk
+        let chunked = t > 1 && !forceRecurrent
+        y.withUnsafeBufferPointer { yp in g.withUnsafeBufferPointer { gp in beta.withUnsafeBufferPointer { bp in
+            core.withUnsafeMutableBufferPointer { op in state.ssm.withUnsafeMutableBufferPointer { sp in
+                let yb = yp.baseAddress!, gb = gp.baseAddress!, bb = bp.baseAddress!
+                let ob = op.baseAddress!, sb = sp.baseAddress!
+                pool.parallelFor(hv) { head in
+                    let kh = head / group
+                    let streams = GDNHeadStreams(
+                        q: yb + kh * dk, qStride: c, k: yb + hk * dk + kh * dk, kStride: c,
+                        v: yb + 2 * hk * dk + head * dv, vStride: c, g: gb + head, beta: bb + head, gateStride: hv,
+                        out: ob + head * dv, outStride: hv * dv)
+                    let s = sb + head * dk * dv   // [dk, dv]
+                    if chunked {
+                        gdnDeltaRuleChunked(streams, state: s, tokens: t, keyDim: dk, valueDim: dv)
+                    } else {
+                        gdnDeltaRuleRecurrent(streams, state: s, tokens: t, keyDim: dk, valueDim: dv)
+                    }
+                }
+            } }
+        } } }
+
+        // 8. Gated RMSNorm per (token, value head) with Z as the gate.
+        var normed = [Float](repeating: 0, count: t * hv * dv) // [T, Hv·dv]
+        core.withUnsafeBufferPointer { op in z.withUnsafeBufferPointer { zp in
+            normWeight.withUnsafeBufferPointer { wp in normed.withUnsafeMutableBufferPointer { np in
+                gdnGatedRMSNorm(op.baseAddress!, gate: zp.baseAddress!, weight: wp.baseAddress!, np.baseAddress!,
+                                rows: t * hv, dim: dv, eps: cfg.rmsNormEps)
+            } }
+        } }
+
+        // 9. Output projection.
+        let out = matmul(normed, wOut, tokens: t, pool: pool) // [T, H]
+        return Trace(qkvConv: qkvConv, g: g, beta: beta, core: core, gatedNorm: normed, out: out)
     }
 }
