@@ -83,6 +83,13 @@ final class GatedDeltaNetTests: XCTestCase {
         for i in 0..<3 { try checkLayer(m, layer: i, tol: 1e-5, label: "dense") }
     }
 
+    func testMoELayersMatchTransformers() throws {
+        let m = try load("qwen35-moe-tiny")
+        for i in 0..<m.config.numHiddenLayers where m.config.layerTypes[i] == .linearAttention {
+            try checkLayer(m, layer: i, tol: 1e-5, label: "moe")
+        }
+    }
+
     /// bf16 weights, f32 compute: the unprefixed reference set is transformers in f32 on the same bf16 values.
     func testBF16ModelLayer0MatchesF32Reference() throws {
         let m = try load("qwen35-moe-tiny-bf16")
