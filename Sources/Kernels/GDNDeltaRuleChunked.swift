@@ -25,78 +25,73 @@ public func gdnDeltaRuleChunked(
     let c = gdnChunkSize
     var gamma = [Float](repeating: 0, count: c)        // [c] cumulative log-decay
     var decay = [Float](repeating: 0, count: c * c)    // [c, c] Γ_{i/j}, lower triangle incl. diagonal
-    var kk = [Float](repeating: 0, count: c * c)       // [c, c] k_i·k_j
-    var u = [Float](repeating: 0, count: c * dv)       // [c, dv] U
-    var s0 = [Float](repeating: 0, count: dk * dv)     // [dk, dv] incoming state
+    var kk = [Float](repeating: 0, count: c * c)       // [c, c] k_i·k_j (j < i)
+    var ks = [Float](repeating: 0, count: c * dv)      // [c, dv] K S₀, then U
+    var qs = [Float](repeating: 0, count: c * dv)      // [c, dv] Q S₀, then O
+    var kT = [Float](repeating: 0, count: dk * c)      // [dk, c] Kᵀ, then (diag(Γ_{n/·}) K)ᵀ
+    var qk = [Float](repeating: 0, count: c * c)       // [c, c] q_i·k_j
     var start = 0
     while start < tokens {
         let n = min(c, tokens - start)
-        @inline(__always) func qp(_ i: Int) -> UnsafePointer<Float> { s.q + (start + i) * s.qStride }
-        @inline(__always) func kp(_ i: Int) -> UnsafePointer<Float> { s.k + (start + i) * s.kStride }
+        let q0 = s.q + start * s.qStride, k0 = s.k + start * s.kStride
+        @inline(__always) func qp(_ i: Int) -> UnsafePointer<Float> { q0 + i * s.qStride }
+        @inline(__always) func kp(_ i: Int) -> UnsafePointer<Float> { k0 + i * s.kStride }
         @inline(__always) func vp(_ i: Int) -> UnsafePointer<Float> { s.v + (start + i) * s.vStride }
         @inline(__always) func beta(_ i: Int) -> Float { s.beta[(start + i) * s.gateStride] }
         var acc: Float = 0
         for i in 0..<n { acc += s.g[(start + i) * s.gateStride]; gamma[i] = acc }
         for i in 0..<n {
             for j in 0...i { decay[i * c + j] = exp(gamma[i] - gamma[j]) }   // masked: j ≤ i only
-            for j in 0..<i {
-                var d: Float = 0
-                let ki = kp(i), kj = kp(j)
-                for x in 0..<dk { d += ki[x] * kj[x] }
-                kk[i * c + j] = d
-            }
         }
-        s0.withUnsafeMutableBufferPointer { s0b in
-            let s0 = s0b.baseAddress!
-            s0.update(from: state, count: dk * dv)
-            u.withUnsafeMutableBufferPointer { ub in
-                let u = ub.baseAddress!
-                // U row i: β_i (v_i − Γ_i S₀ᵀ k_i) − Σ_{j<i} β_i Γ_{i/j} (k_i·k_j) u_j.
+        ks.withUnsafeMutableBufferPointer { ksb in qs.withUnsafeMutableBufferPointer { qsb in
+            kT.withUnsafeMutableBufferPointer { kdb in kk.withUnsafeMutableBufferPointer { kkb in
+            qk.withUnsafeMutableBufferPointer { qkb in
+                let u = ksb.baseAddress!, o = qsb.baseAddress!, kd = kdb.baseAddress!
+                let kkp = kkb.baseAddress!, qkp = qkb.baseAddress!
+                // K Kᵀ and Q Kᵀ as [n, dk]·[dk, n] products (full squares; only the lower triangles are read).
+                for j in 0..<n {
+                    let kj = kp(j)
+                    for y in 0..<dk { kd[y * c + j] = kj[y] }
+                }
+                kkp.update(repeating: 0, count: n * c)
+                qkp.update(repeating: 0, count: n * c)
+                gdnMatMulAdd(k0, lda: s.kStride, kd, ldb: c, kkp, ldc: c, m: n, k: dk, n: n)
+                gdnMatMulAdd(q0, lda: s.qStride, kd, ldb: c, qkp, ldc: c, m: n, k: dk, n: n)
+                // K S₀ and Q S₀ as two [n, dk]·[dk, dv] products.
+                u.update(repeating: 0, count: n * dv)
+                o.update(repeating: 0, count: n * dv)
+                gdnMatMulAdd(k0, lda: s.kStride, state, ldb: dv, u, ldc: dv, m: n, k: dk, n: dv)
+                gdnMatMulAdd(q0, lda: s.qStride, state, ldb: dv, o, ldc: dv, m: n, k: dk, n: dv)
+                // U row i: β_i (v_i − Γ_i (S₀ᵀk_i) − Σ_{j<i} Γ_{i/j} (k_i·k_j) u_j), in place over K S₀.
                 for i in 0..<n {
-                    let ui = u + i * dv, ki = kp(i), vi = vp(i), gi = exp(gamma[i]), bi = beta(i)
-                    for x in 0..<dv { ui[x] = 0 }
-                    for y in 0..<dk {
-                        let w = ki[y] * gi, row = s0 + y * dv
-                        for x in 0..<dv { ui[x] += row[x] * w }
-                    }
-                    for x in 0..<dv { ui[x] = vi[x] - ui[x] }
+                    let ui = u + i * dv, vi = vp(i), gi = exp(gamma[i]), bi = beta(i)
+                    for x in 0..<dv { ui[x] = vi[x] - gi * ui[x] }
                     for j in 0..<i {
-                        let a = decay[i * c + j] * kk[i * c + j], uj = u + j * dv
+                        let a = decay[i * c + j] * kkp[i * c + j], uj = u + j * dv
                         for x in 0..<dv { ui[x] -= a * uj[x] }
                     }
                     for x in 0..<dv { ui[x] *= bi }
                 }
-                // Outputs: o_i = Γ_i S₀ᵀ q_i + Σ_{j≤i} Γ_{i/j} (q_i·k_j) u_j.
+                // Outputs: o_i = Γ_i (S₀ᵀq_i) + Σ_{j≤i} Γ_{i/j} (q_i·k_j) u_j.
                 for i in 0..<n {
-                    let o = s.out + (start + i) * s.outStride, qi = qp(i), gi = exp(gamma[i])
-                    for x in 0..<dv { o[x] = 0 }
-                    for y in 0..<dk {
-                        let w = qi[y] * gi, row = s0 + y * dv
-                        for x in 0..<dv { o[x] += row[x] * w }
-                    }
+                    let oi = o + i * dv, gi = exp(gamma[i])
+                    for x in 0..<dv { oi[x] *= gi }
                     for j in 0...i {
-                        var d: Float = 0
-                        let kj = kp(j)
-                        for y in 0..<dk { d += qi[y] * kj[y] }
-                        let a = decay[i * c + j] * d, uj = u + j * dv
-                        for x in 0..<dv { o[x] += a * uj[x] }
+                        let a = decay[i * c + j] * qkp[i * c + j], uj = u + j * dv
+                        for x in 0..<dv { oi[x] += a * uj[x] }
                     }
+                    let out = s.out + (start + i) * s.outStride
+                    out.update(from: oi, count: dv)
                 }
-                // State carry: S = Γ_n S₀ + Σ_j Γ_{n/j} k_j u_jᵀ.
-                let gn = exp(gamma[n - 1])
+                // State carry: S = Γ_n S₀ + (diag(Γ_{n/·}) K)ᵀ U, a [dk, n]·[n, dv] product.
                 for y in 0..<dk {
-                    let row = state + y * dv
-                    for x in 0..<dv { row[x] = s0[y * dv + x] * gn }
+                    for j in 0..<n { kd[y * c + j] *= decay[(n - 1) * c + j] }
                 }
-                for j in 0..<n {
-                    let kj = kp(j), uj = u + j * dv, dj = decay[(n - 1) * c + j]
-                    for y in 0..<dk {
-                        let w = kj[y] * dj, row = state + y * dv
-                        for x in 0..<dv { row[x] += w * uj[x] }
-                    }
-                }
-            }
-        }
+                let gn = exp(gamma[n - 1])
+                for e in 0..<(dk * dv) { state[e] *= gn }
+                gdnMatMulAdd(kd, lda: c, u, ldb: dv, state, ldc: dv, m: dk, k: n, n: dv)
+            } } }
+        } }
         start += n
     }
 }

@@ -56,7 +56,7 @@ final class DeltaRuleTests: XCTestCase {
     func testChunkedMatchesRecurrent() {
         for t in [1, 2, 63, 64, 65, 128, 200] {
             for initial in [false, true] {
-                for (dk, dv) in [(16, 32), (32, 16)] {
+                for (dk, dv) in [(16, 32), (32, 16), (64, 128)] {   // 128: the SIMD-tiled products
                     let r = compare(tokens: t, dk: dk, dv: dv, initialState: initial, seed: UInt64(t * 131 + dk + (initial ? 7 : 0)))
                     XCTAssertGreaterThan(r.scale, 1e-3, "T=\(t): degenerate outputs")
                     XCTAssertLessThanOrEqual(r.maxAbs, 1e-5 * max(1, r.scale), "T=\(t) S0=\(initial) dk=\(dk): outputs differ by \(r.maxAbs) (scale \(r.scale))")
@@ -75,6 +75,22 @@ final class DeltaRuleTests: XCTestCase {
             XCTAssertTrue(r.maxAbs.isFinite && r.stateAbs.isFinite, "T=\(t): non-finite difference")
             XCTAssertLessThanOrEqual(r.maxAbs, 1e-5 * max(1, r.scale), "T=\(t): outputs differ by \(r.maxAbs)")
             XCTAssertLessThanOrEqual(r.stateAbs, 1e-5 * max(1, r.stateScale), "T=\(t): states differ by \(r.stateAbs)")
+        }
+    }
+
+    /// The tiled product against a plain triple loop, on shapes that hit the tiles and every remainder.
+    func testMatMulAddMatchesNaive() {
+        var r = Rand(s: 3)
+        for (m, k, n) in [(7, 5, 130), (64, 128, 128), (4, 1, 64), (3, 9, 17), (9, 64, 192)] {
+            let lda = k + 3, ldb = n + 1, ldc = n + 2
+            let a = (0..<m * lda).map { _ in r.next(-1, 1) }     // [m, lda]
+            let b = (0..<k * ldb).map { _ in r.next(-1, 1) }     // [k, ldb]
+            var c = (0..<m * ldc).map { _ in r.next(-1, 1) }     // [m, ldc]
+            var expect = c
+            for i in 0..<m { for x in 0..<n { for y in 0..<k { expect[i * ldc + x] += a[i * lda + y] * b[y * ldb + x] } } }
+            gdnMatMulAdd(a, lda: lda, b, ldb: ldb, &c, ldc: ldc, m: m, k: k, n: n)
+            let d = zip(c, expect).map { abs($0 - $1) }.max() ?? 0
+            XCTAssertLessThanOrEqual(d, 1e-5 * Float(k).squareRoot(), "m=\(m) k=\(k) n=\(n): max |Δ| \(d)")
         }
     }
 
