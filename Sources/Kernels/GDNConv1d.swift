@@ -21,12 +21,19 @@ public func gdnCausalConv1dSiLU(
     @inline(__always) func row(_ r: Int) -> UnsafePointer<Float> {
         r < h ? UnsafePointer(history + r * channels) : p + (r - h) * channels
     }
-    for t in 0..<tokens {
-        let yt = y + t * channels
-        for c in 0..<channels {
-            var acc: Float = 0
-            for j in 0..<kernel { acc += w[c * kernel + j] * row(t + j)[c] }
-            yt[c] = acc / (1 + exp(-acc))   // SiLU
+    // Taps transposed to [K, C] so each (token, tap) is one contiguous axpy over channels (vectorises).
+    var taps = [Float](repeating: 0, count: kernel * channels) // [K, C]
+    for c in 0..<channels { for j in 0..<kernel { taps[j * channels + c] = w[c * kernel + j] } }
+    taps.withUnsafeBufferPointer { tp in
+        let taps = tp.baseAddress!
+        for t in 0..<tokens {
+            let yt = y + t * channels
+            yt.update(repeating: 0, count: channels)
+            for j in 0..<kernel {
+                let xr = row(t + j), wr = taps + j * channels
+                for c in 0..<channels { yt[c] += wr[c] * xr[c] }
+            }
+            for c in 0..<channels { yt[c] = yt[c] / (1 + exp(-yt[c])) }   // SiLU
         }
     }
     // New history: the last K−1 rows of X. Rows come either from P or from the old history (when T < K−1);
