@@ -1,8 +1,13 @@
+import CKernels
 import TensorCore
 
 /// y[T, out] = x[T, in] · W[out, in]ᵀ — every projection of the model goes through here, whatever the
-/// weight's stored dtype. T == 1 is the decode GEMV, T > 1 the prefill GEMM.
-/// PLACEHOLDER implementation: the SIMD / threaded kernels replace the body; the reference twin stays.
+/// weight's stored dtype. Weights are read in place and widened to f32; activations and accumulation stay f32
+/// (no bf16 rounding of activations: logits must match f32 references within 1e-4).
+///
+/// `tokens <= 4` is the decode GEMV (bandwidth bound: output rows split across the pool), larger `tokens`
+/// the prefill GEMM (compute bound: 32-column panels widened once into an L1-resident packed buffer and
+/// reused by every 8-token micro-tile; panels split across the pool). Both live in `CKernels/matmul.c`.
 public func matmul(
     _ x: UnsafePointer<Float>,       // [T, in]
     _ w: WeightTensor,               // [out, in]
@@ -10,7 +15,37 @@ public func matmul(
     tokens: Int,
     pool: ThreadPool = .shared
 ) {
-    matmulReference(x, w, y, tokens: tokens)
+    precondition(w.shape.count == 2, "\(w.name): matmul needs a 2-D weight, got \(w.shape)")
+    precondition(tokens >= 0, "\(w.name): negative token count \(tokens)")
+    let n = w.shape[0], k = w.shape[1]
+    if tokens == 0 || n == 0 { return }
+    guard let code = MatmulFormat.code(w.dtype) else {
+        preconditionFailure("\(w.name): matmul has no kernel for dtype \(w.dtype)")
+    }
+    let data = w.data
+    if tokens <= MatmulFormat.gemvMaxTokens {
+        // Rows per work item: a multiple of 4 (the kernel's row block); a few items per thread so the
+        // dynamic hand-out can even out a descheduled thread, but each big enough to stream (≥ ~64 KiB).
+        let bytes = n * k * w.dtype.byteSize
+        let items = bytes < 256 * 1024 ? 1 : min(pool.threadCount * 4, max(1, n / 16))
+        let rowsPerItem = ((n + items - 1) / items + 3) / 4 * 4
+        let itemCount = (n + rowsPerItem - 1) / rowsPerItem
+        pool.parallelFor(itemCount) { item in
+            let r0 = item * rowsPerItem, r1 = min(n, r0 + rowsPerItem)
+            qk_gemv(code, data, k, x, tokens, y, n, r0, r1)
+        }
+    } else {
+        let nr = Int(QK_GEMM_NR)
+        let panels = (n + nr - 1) / nr
+        let flops = 2 * tokens * n * k
+        let items = flops < 4_000_000 ? 1 : min(panels, pool.threadCount * 4)
+        let panelsPerItem = (panels + items - 1) / items
+        let itemCount = (panels + panelsPerItem - 1) / panelsPerItem
+        pool.parallelFor(itemCount) { item in
+            let c0 = item * panelsPerItem * nr, c1 = min(n, c0 + panelsPerItem * nr)
+            qk_gemm(code, data, k, x, tokens, y, n, c0, c1)
+        }
+    }
 }
 
 /// Array convenience: `x` is `[tokens, in]`, the result `[tokens, out]`.
@@ -36,6 +71,22 @@ public func matmulReference(
             var acc: Float = 0
             for i in 0..<k { acc += x[t * k + i] * w.scalar(o * k + i) }
             y[t * n + o] = acc
+        }
+    }
+}
+
+/// How `DType`s map onto the C kernels' weight formats. A block-quantized dtype adds a case here and a
+/// branch in `matmul.c`; model code is untouched.
+enum MatmulFormat {
+    /// Up to this many tokens the GEMV (weights streamed once, shared by the tokens) beats packing.
+    static let gemvMaxTokens = 4
+
+    static func code(_ dtype: DType) -> Int32? {
+        switch dtype {
+        case .f32: Int32(QK_F32)
+        case .f16: Int32(QK_F16)
+        case .bf16: Int32(QK_BF16)
+        case .i64: nil
         }
     }
 }
