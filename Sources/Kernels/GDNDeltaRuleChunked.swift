@@ -34,7 +34,6 @@ public func gdnDeltaRuleChunked(
     while start < tokens {
         let n = min(c, tokens - start)
         let q0 = s.q + start * s.qStride, k0 = s.k + start * s.kStride
-        @inline(__always) func qp(_ i: Int) -> UnsafePointer<Float> { q0 + i * s.qStride }
         @inline(__always) func kp(_ i: Int) -> UnsafePointer<Float> { k0 + i * s.kStride }
         @inline(__always) func vp(_ i: Int) -> UnsafePointer<Float> { s.v + (start + i) * s.vStride }
         @inline(__always) func beta(_ i: Int) -> Float { s.beta[(start + i) * s.gateStride] }
