@@ -4,7 +4,17 @@ import PackageDescription
 // Targets depend in one direction:
 // TensorCore ← (CKernels) ← Kernels ← LanguageModels ← InferenceEngine ← qwenkit,
 // with SafeTensors beside Kernels and Tokenization / Templating as leaf libraries.
-let optimized: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+import Foundation
+
+// Release builds target the building machine's vector ISA (build-time choice): x86-64-v4 (AVX-512) where
+// the CPU has it, else x86-64-v3 (AVX2/FMA) when present. The C kernels choose their path at run time.
+let hostCPUFlags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+    .split(separator: "\n").first { $0.hasPrefix("flags") }.map(String.init) ?? ""
+let swiftTargetCPU: [String] =
+    hostCPUFlags.contains(" avx512f ") && hostCPUFlags.contains(" avx512bw ") ? ["-target-cpu", "x86-64-v4"]
+    : hostCPUFlags.contains(" avx2 ") && hostCPUFlags.contains(" fma ") ? ["-target-cpu", "x86-64-v3"]
+    : []
+let optimized: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"] + swiftTargetCPU, .when(configuration: .release))]
 
 let package = Package(
     name: "QwenKit",
