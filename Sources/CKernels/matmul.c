@@ -15,6 +15,8 @@ static int use_avx512(void) {
     return avx512_state;
 }
 
+void qk_force_portable(int on) { avx512_state = on ? 0 : qk_has_avx512(); }
+
 // MARK: - Portable path
 
 static float f16_bits_to_f32(uint16_t h) {
@@ -138,12 +140,32 @@ AVX512 INLINE void gemv_rows(const int dt, const int T, const void *w, long k, c
     for (; o < row1; o++) gemv_block(dt, 1, T, w, k, x, y, ldy, o);
 }
 
+// More than 4 tokens: each 4-row block (L1-resident) is reused by successive 4-token groups, so no packing
+// is paid; this beats the packed GEMM for small token counts (MoE experts, short prompts).
+AVX512 INLINE void gemv_rows_many(const int dt, const void *w, long k, const float *x, long tokens,
+                                  float *y, long ldy, long row0, long row1) {
+    long o = row0;
+    for (; o + 4 <= row1; o += 4) {
+        long t = 0;
+        for (; t + 4 <= tokens; t += 4) gemv_block(dt, 4, 4, w, k, x + t * k, y + t * ldy, ldy, o);
+        switch (tokens - t) {
+        case 3: gemv_block(dt, 4, 3, w, k, x + t * k, y + t * ldy, ldy, o); break;
+        case 2: gemv_block(dt, 4, 2, w, k, x + t * k, y + t * ldy, ldy, o); break;
+        case 1: gemv_block(dt, 4, 1, w, k, x + t * k, y + t * ldy, ldy, o); break;
+        default: break;
+        }
+    }
+    for (; o < row1; o++)
+        for (long t = 0; t < tokens; t++) gemv_block(dt, 1, 1, w, k, x + t * k, y + t * ldy, ldy, o);
+}
+
 #define GEMV_T(DT)                                                                   \
     switch (tokens) {                                                                \
     case 1: gemv_rows(DT, 1, w, k, x, y, ldy, row0, row1); break;                    \
     case 2: gemv_rows(DT, 2, w, k, x, y, ldy, row0, row1); break;                    \
     case 3: gemv_rows(DT, 3, w, k, x, y, ldy, row0, row1); break;                    \
-    default: gemv_rows(DT, 4, w, k, x, y, ldy, row0, row1); break;                   \
+    case 4: gemv_rows(DT, 4, w, k, x, y, ldy, row0, row1); break;                    \
+    default: gemv_rows_many(DT, w, k, x, tokens, y, ldy, row0, row1); break;         \
     }
 
 AVX512 static void gemv_avx512(int dt, const void *w, long k, const float *x, long tokens,
@@ -263,7 +285,7 @@ AVX512 static float qk_read_sum_avx512(const float *p, long n) {
 void qk_gemv(int dtype, const void *w, long k, const float *x, long tokens,
              float *y, long ldy, long row0, long row1) {
 #if defined(__x86_64__)
-    if (use_avx512() && tokens <= 4) {
+    if (use_avx512()) {
         gemv_avx512(dtype, w, k, x, tokens, y, ldy, row0, row1);
         return;
     }

@@ -5,8 +5,8 @@ import TensorCore
 /// weight's stored dtype. Weights are read in place and widened to f32; activations and accumulation stay f32
 /// (no bf16 rounding of activations: logits must match f32 references within 1e-4).
 ///
-/// `tokens <= 4` is the decode GEMV (bandwidth bound: output rows split across the pool), larger `tokens`
-/// the prefill GEMM (compute bound: 32-column panels widened once into an L1-resident packed buffer and
+/// `tokens <= 64` runs the GEMV kernel (decode is bandwidth bound: output rows split across the pool), larger
+/// `tokens` the prefill GEMM (compute bound: 32-column panels widened once into an L1-resident packed buffer and
 /// reused by every 8-token micro-tile; panels split across the pool). Both live in `CKernels/matmul.c`.
 public func matmul(
     _ x: UnsafePointer<Float>,       // [T, in]
@@ -27,7 +27,7 @@ public func matmul(
         // Rows per work item: a multiple of 4 (the kernel's row block); a few items per thread so the
         // dynamic hand-out can even out a descheduled thread, but each big enough to stream (≥ ~64 KiB).
         let bytes = n * k * w.dtype.byteSize
-        let items = bytes < 256 * 1024 ? 1 : min(pool.threadCount * 4, max(1, n / 16))
+        let items = bytes * ((tokens + 3) / 4) < 256 * 1024 ? 1 : min(pool.threadCount * 4, max(1, n / 16))
         let rowsPerItem = ((n + items - 1) / items + 3) / 4 * 4
         let itemCount = (n + rowsPerItem - 1) / rowsPerItem
         pool.parallelFor(itemCount) { item in
@@ -78,8 +78,11 @@ public func matmulReference(
 /// How `DType`s map onto the C kernels' weight formats. A block-quantized dtype adds a case here and a
 /// branch in `matmul.c`; model code is untouched.
 enum MatmulFormat {
-    /// Up to this many tokens the GEMV (weights streamed once, shared by the tokens) beats packing.
-    static let gemvMaxTokens = 4
+    /// Up to this many tokens the row-blocked GEMV loop (each 4-row weight block widened straight from the
+    /// checkpoint and reused by 4-token groups from L1) beats the packed GEMM, whose transposing pack costs
+    /// too much for few tokens. Measured with `qwenkit bench --kernels` (bf16 3584×1024, 2 threads): T=64
+    /// 440 vs 337 GFLOP/s; at T=512 the packed GEMM wins (466 GFLOP/s).
+    static let gemvMaxTokens = 64
 
     static func code(_ dtype: DType) -> Int32? {
         switch dtype {

@@ -1,7 +1,305 @@
 import ArgumentParser
+import CKernels
+import Foundation
+import Kernels
+import LanguageModels
+import TensorCore
 
-// PLACEHOLDER: replaced by the real command.
+/// `qwenkit bench --model DIR`: prefill and decode speed of a model, end to end (release build).
+/// `qwenkit bench --kernels`: matmul GEMV / GEMM microbenchmarks on the real geometry plus a DRAM bandwidth
+/// probe taken in the same run, since this machine's bandwidth swings (16–46 GB/s) from minute to minute.
 struct BenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Measure prefill and decode speed.")
-    func run() throws { throw ValidationError("bench: not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Measure prefill and decode speed (or the matmul kernels with --kernels).")
+
+    @Option(name: .long, help: "Model directory (config.json + safetensors).")
+    var model: String?
+
+    @Option(name: .long, help: "Prompt tokens for the prefill measurement.")
+    var prompt = 512
+
+    @Option(name: .long, help: "Tokens to decode after the prompt.")
+    var gen = 128
+
+    @Option(name: .long, help: "Compute threads (default: all cores).")
+    var threads: Int?
+
+    @Option(name: .long, help: "Measured runs after the warm-up; the median is reported.")
+    var runs = 3
+
+    @Flag(name: .long, help: "Print one JSON object.")
+    var json = false
+
+    @Flag(name: .long, help: "Microbenchmark the matmul kernels instead of a model.")
+    var kernels = false
+
+    func validate() throws {
+        if !kernels && model == nil { throw ValidationError("bench: --model DIR is required (or --kernels)") }
+        if prompt < 1 || gen < 0 || runs < 1 { throw ValidationError("bench: need --prompt ≥ 1, --gen ≥ 0, --runs ≥ 1") }
+        if let threads, threads < 1 { throw ValidationError("bench: --threads must be ≥ 1") }
+    }
+
+    func run() throws {
+        if let threads { ThreadPool.shared = ThreadPool(threads: threads) }
+        if kernels {
+            KernelBench(json: json).run()
+            return
+        }
+        do {
+            let result = try ModelBench(directory: URL(fileURLWithPath: model!), prompt: prompt, gen: gen, runs: runs).run()
+            print(json ? result.json : result.text)
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
 }
+
+// MARK: - Timing helpers
+
+/// Monotonic seconds.
+func benchNow() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+func median(_ values: [Double]) -> Double {
+    let s = values.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+/// Peak resident set size of this process in bytes (`ru_maxrss` is KiB on Linux).
+func peakRSSBytes() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Int(usage.ru_maxrss) * 1024
+}
+
+func jsonObject(_ fields: [(String, Any)]) -> String {
+    let body = fields.map { key, value -> String in
+        switch value {
+        case let s as String: return "\"\(key)\": \"\(s.replacingOccurrences(of: "\"", with: "\\\""))\""
+        case let d as Double: return "\"\(key)\": \(String(format: "%.3f", d))"
+        default: return "\"\(key)\": \(value)"
+        }
+    }
+    return "{" + body.joined(separator: ", ") + "}"
+}
+
+// MARK: - Model bench
+
+/// Opens the bench model. Qwen3.5 is the only family so far; its model type is still being written, so this
+/// names the gap instead of guessing.
+func openBenchModel(_ directory: URL) throws -> any LanguageModel {
+    throw BenchError.modelUnavailable(directory.path)
+}
+
+enum BenchError: Error, CustomStringConvertible {
+    case modelUnavailable(String)
+    var description: String {
+        switch self {
+        case .modelUnavailable(let path): "bench: no model implementation to load \(path) yet (Qwen35Model missing)"
+        }
+    }
+}
+
+struct ModelBench {
+    struct Result {
+        var model: String
+        var threads, prompt, gen, runs: Int
+        var loadSeconds, prefillTokensPerSecond, decodeTokensPerSecond: Double
+        var peakRSS: Int
+
+        var text: String {
+            """
+            model      \(model)
+            threads    \(threads)
+            load       \(String(format: "%.2f", loadSeconds)) s
+            prefill    \(String(format: "%.1f", prefillTokensPerSecond)) tok/s  (\(prompt) tokens, median of \(runs))
+            decode     \(String(format: "%.2f", decodeTokensPerSecond)) tok/s  (\(gen) tokens, median of \(runs))
+            peak RSS   \(String(format: "%.2f", Double(peakRSS) / 1_073_741_824)) GiB
+            """
+        }
+
+        var json: String {
+            jsonObject([
+                ("model", model), ("threads", threads), ("prompt", prompt), ("gen", gen), ("runs", runs),
+                ("load_s", loadSeconds), ("prefill_tokens_per_s", prefillTokensPerSecond),
+                ("decode_tokens_per_s", decodeTokensPerSecond), ("peak_rss_bytes", peakRSS),
+            ])
+        }
+    }
+
+    let directory: URL
+    let prompt, gen, runs: Int
+
+    func run() throws -> Result {
+        let t0 = benchNow()
+        let lm = try openBenchModel(directory)
+        let loadSeconds = benchNow() - t0
+        // Fixed-seed pseudo-random prompt (an LCG), so every run and every build sees the same ids.
+        var seed: UInt64 = 0x5EED
+        let ids = (0..<prompt).map { _ -> Int in
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Int(seed >> 33) % lm.vocabSize
+        }
+        _ = once(lm, ids: ids) // warm-up: page in the mapped weights, size the caches
+        var prefill: [Double] = [], decode: [Double] = []
+        for _ in 0..<runs {
+            let (p, d) = once(lm, ids: ids)
+            prefill.append(p)
+            decode.append(d)
+        }
+        return Result(
+            model: directory.lastPathComponent, threads: ThreadPool.shared.threadCount, prompt: prompt, gen: gen,
+            runs: runs, loadSeconds: loadSeconds, prefillTokensPerSecond: median(prefill),
+            decodeTokensPerSecond: gen == 0 ? 0 : median(decode), peakRSS: peakRSSBytes())
+    }
+
+    /// One prefill over `ids` from a fresh state, then `gen` greedy single-token steps. Returns tokens/s.
+    func once(_ lm: any LanguageModel, ids: [Int]) -> (prefill: Double, decode: Double) {
+        var state = lm.makeState()
+        let t0 = benchNow()
+        var logits = lm.forward(ids, state: &state, allLogits: false) // [1, vocab]
+        let t1 = benchNow()
+        for _ in 0..<gen {
+            logits = lm.forward([argmax(logits)], state: &state, allLogits: false) // [1, vocab]
+        }
+        let t2 = benchNow()
+        return (Double(ids.count) / (t1 - t0), Double(gen) / max(t2 - t1, 1e-9))
+    }
+
+    func argmax(_ v: [Float]) -> Int {
+        var best = 0
+        for i in 1..<v.count where v[i] > v[best] { best = i }
+        return best
+    }
+}
+
+// MARK: - Kernel bench
+
+/// Matmul throughput on the Qwen3.5-0.8B geometry (hidden 1024, MLP 3584, vocab 248320, bf16 weights).
+struct KernelBench {
+    let json: Bool
+    /// Token counts for the prefill-side measurement (both sides of the GEMV-loop / packed-GEMM switch).
+    let sweep = [4, 16, 64, 65, 128, 512]
+    var pool: ThreadPool { .shared }
+
+    func run() {
+        var lines: [String] = []
+        var fields: [(String, Any)] = [("threads", pool.threadCount)]
+        func report(_ key: String, _ text: String, _ value: Double) {
+            lines.append(text)
+            fields.append((key, value))
+        }
+
+        let bw = bandwidth()
+        report("dram_read_gb_per_s", String(format: "DRAM read probe (1 GiB, %d threads): %.1f GB/s", pool.threadCount, bw), bw)
+        let latency = dispatchLatency()
+        report("pool_dispatch_us", String(format: "parallelFor dispatch: %.2f µs/call", latency * 1e6), latency * 1e6)
+
+        // GEMV: enough copies of each matrix that they cannot sit in the 32 MiB L3 (decode streams from DRAM).
+        for (out, inp, name) in [(3584, 1024, "gate/up 3584x1024"), (1024, 3584, "down 1024x3584"),
+                                 (248_320, 1024, "lm_head 248320x1024")] {
+            let (gbs, secs) = gemv(out: out, in: inp)
+            report("gemv_\(out)x\(inp)_gb_per_s",
+                   String(format: "GEMV T=1 %@ bf16: %.1f GB/s (%.0f%% of probe), %.3f ms/call", name, gbs,
+                          100 * gbs / bw, secs * 1e3), gbs)
+        }
+        for (out, inp, name) in [(3584, 1024, "gate/up 3584x1024"), (1024, 3584, "down 1024x3584")] {
+            for tokens in sweep {
+                let gflops = gemm(out: out, in: inp, tokens: tokens)
+                report("gemm_\(out)x\(inp)_t\(tokens)_gflop_per_s",
+                       String(format: "matmul T=%d %@ bf16: %.1f GFLOP/s", tokens, name, gflops), gflops)
+            }
+        }
+        print(json ? jsonObject(fields) : lines.joined(separator: "\n"))
+    }
+
+    /// Bytes of a big buffer summed by all threads, best of 3.
+    func bandwidth() -> Double {
+        let n = 1 << 28 // 1 GiB of f32
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        defer { buffer.deallocate() }
+        pool.parallelFor(64) { c in (buffer + c * (n / 64)).initialize(repeating: 1, count: n / 64) }
+        var best = Double.infinity
+        for _ in 0..<3 {
+            let t0 = benchNow()
+            pool.parallelFor(pool.threadCount) { c in
+                let per = n / pool.threadCount
+                sink(qk_read_sum(buffer + c * per, per))
+            }
+            best = min(best, benchNow() - t0)
+        }
+        return Double(n * 4) / best / 1e9
+    }
+
+    /// Seconds per empty `parallelFor(threadCount)` call (what each of decode's ~150 matmuls pays).
+    func dispatchLatency() -> Double {
+        let calls = 20_000
+        let t0 = benchNow()
+        for _ in 0..<calls { pool.parallelFor(pool.threadCount) { sink(Float($0)) } }
+        return (benchNow() - t0) / Double(calls)
+    }
+
+    /// bf16 weights filled with small non-denormal values.
+    func randomBF16(_ count: Int) -> OwnedBuffer {
+        let buffer = OwnedBuffer(byteCount: count * 2)
+        let p = buffer.pointer.bindMemory(to: UInt16.self, capacity: count)
+        pool.parallelFor(64) { c in
+            let lo = c * count / 64, hi = (c + 1) * count / 64
+            for i in lo..<hi { p[i] = 0x3C00 | UInt16(truncatingIfNeeded: (i &* 2654435761) >> 7) & 0x03FF }
+        }
+        return buffer
+    }
+
+    /// GB/s of weights streamed by T=1 matmuls cycling through ≥ 512 MiB of copies; also seconds per call.
+    func gemv(out: Int, in k: Int) -> (Double, Double) {
+        let bytes = out * k * 2
+        let copies = max(1, (512 << 20) / bytes)
+        let buffer = randomBF16(out * k * copies)
+        let weights = (0..<copies).map {
+            WeightTensor(name: "w\($0)", dtype: .bf16, shape: [out, k],
+                         data: UnsafeRawPointer(buffer.pointer) + $0 * bytes, owner: buffer)
+        }
+        let x = [Float](repeating: 0.5, count: k) // [1, in]
+        var y = [Float](repeating: 0, count: out) // [1, out]
+        let rounds = max(2, (2 << 30) / (bytes * copies))
+        var best = Double.infinity
+        x.withUnsafeBufferPointer { xp in
+            y.withUnsafeMutableBufferPointer { yp in
+                for w in weights { matmul(xp.baseAddress!, w, yp.baseAddress!, tokens: 1) } // page in
+                for _ in 0..<rounds {
+                    let t0 = benchNow()
+                    for w in weights { matmul(xp.baseAddress!, w, yp.baseAddress!, tokens: 1) }
+                    best = min(best, (benchNow() - t0) / Double(copies))
+                }
+            }
+        }
+        return (Double(bytes) / best / 1e9, best)
+    }
+
+    /// GFLOP/s of a prefill-sized product (weights L3-resident, as the packed panels make them).
+    func gemm(out: Int, in k: Int, tokens: Int) -> Double {
+        let buffer = randomBF16(out * k)
+        let w = WeightTensor(name: "w", dtype: .bf16, shape: [out, k], data: UnsafeRawPointer(buffer.pointer), owner: buffer)
+        let x = [Float](repeating: 0.25, count: tokens * k) // [T, in]
+        var y = [Float](repeating: 0, count: tokens * out)  // [T, out]
+        var best = Double.infinity
+        x.withUnsafeBufferPointer { xp in
+            y.withUnsafeMutableBufferPointer { yp in
+                for _ in 0..<4 {
+                    let t0 = benchNow()
+                    matmul(xp.baseAddress!, w, yp.baseAddress!, tokens: tokens)
+                    best = min(best, benchNow() - t0)
+                }
+            }
+        }
+        return 2 * Double(tokens * out * k) / best / 1e9
+    }
+}
+
+/// Keeps a computed value alive so the optimizer cannot drop the loop that made it.
+nonisolated(unsafe) private var sinkValue: Float = 0
+@inline(never) private func sink(_ v: Float) { if v == .infinity { sinkValue = v } }

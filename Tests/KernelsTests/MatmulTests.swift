@@ -1,4 +1,5 @@
 import XCTest
+import CKernels
 import TensorCore
 @testable import Kernels
 
@@ -55,7 +56,7 @@ final class MatmulTests: XCTestCase {
         var seed: UInt64 = 1
         for dtype in [DType.bf16, .f16, .f32] {
             for shape in shapes {
-                for tokens in [1, 2, 3, 4, 5, 9, 64, 200] {
+                for tokens in [1, 2, 3, 4, 5, 9, 64, 65, 200] {
                     seed += 1
                     check(out: shape.out, in: shape.in, tokens: tokens, dtype: dtype, pool: pool, seed: seed)
                 }
@@ -71,6 +72,19 @@ final class MatmulTests: XCTestCase {
             check(out: 1037, in: 300, tokens: 3, dtype: .f32, pool: pool, seed: 98)
             check(out: 301, in: 129, tokens: 70, dtype: .bf16, pool: pool, seed: 97)
             check(out: 200, in: 300, tokens: 33, dtype: .f16, pool: pool, seed: 96)
+        }
+    }
+
+    /// The portable C path (CPUs without AVX-512) against the same twin.
+    func testPortablePathMatchesReference() {
+        qk_force_portable(1)
+        defer { qk_force_portable(0) }
+        let pool = ThreadPool(threads: 2)
+        for dtype in [DType.bf16, .f16, .f32] {
+            for tokens in [1, 3, 70] {
+                check(out: 45, in: 515, tokens: tokens, dtype: dtype, pool: pool, seed: 7)
+                check(out: 33, in: 17, tokens: tokens, dtype: dtype, pool: pool, seed: 8)
+            }
         }
     }
 

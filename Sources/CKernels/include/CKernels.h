@@ -14,7 +14,7 @@ enum {
     QK_BF16 = 2,
 };
 
-/// Decode GEMV slice: y[t*ldy + o] = sum_i x[t*k + i] * W[o, i] for o in [row0, row1), t < tokens (1...4).
+/// Decode GEMV slice: y[t*ldy + o] = sum_i x[t*k + i] * W[o, i] for o in [row0, row1), t < tokens.
 /// `w` is the whole [out, k] weight in `dtype`; f32 accumulation, activations never rounded.
 void qk_gemv(int dtype, const void *w, long k, const float *x, long tokens,
              float *y, long ldy, long row0, long row1);
@@ -27,6 +27,9 @@ void qk_gemm(int dtype, const void *w, long k, const float *x, long tokens,
 
 /// Output columns per GEMM panel (the unit of work to split across threads).
 #define QK_GEMM_NR 32
+
+/// Tests: 1 forces the portable kernels (as on a CPU without AVX-512), 0 restores run-time dispatch.
+void qk_force_portable(int on);
 
 /// Sum of a buffer read with wide loads (memory bandwidth probe for `qwenkit bench --kernels`).
 float qk_read_sum(const float *p, long n);
