@@ -1,0 +1,86 @@
+import Foundation
+import Kernels
+import SafeTensors
+import TensorCore
+
+/// Gated full attention of every fourth Qwen3.5 layer (ARCHITECTURE.md §3.3; transformers
+/// `Qwen3_5Attention`): q_proj yields query and gate interleaved per head, per-head zero-centred q/k norms,
+/// partial rotate-half RoPE, GQA causal softmax attention over the KV cache, `o ⊙ sigmoid(gate)`, o_proj.
+public struct GatedAttention: Sendable {
+    let qProj: WeightTensor   // [2·Hq·D, H]: per head D query rows then D gate rows
+    let kProj: WeightTensor   // [Hkv·D, H]
+    let vProj: WeightTensor   // [Hkv·D, H]
+    let oProj: WeightTensor   // [H, Hq·D]
+    let qNorm: RMSNorm        // over D
+    let kNorm: RMSNorm        // over D
+    let rope: RotaryEmbedding
+    let heads: Int, kvHeads: Int, headDim: Int
+
+    /// `prefix` ends with `self_attn.`.
+    public init(config: Qwen35Config, store: WeightStore, prefix: String) throws {
+        let h = config.hiddenSize, d = config.headDim
+        heads = config.numAttentionHeads; kvHeads = config.numKeyValueHeads; headDim = d
+        qProj = try store.take(prefix + "q_proj.weight", shape: [2 * heads * d, h])
+        kProj = try store.take(prefix + "k_proj.weight", shape: [kvHeads * d, h])
+        vProj = try store.take(prefix + "v_proj.weight", shape: [kvHeads * d, h])
+        oProj = try store.take(prefix + "o_proj.weight", shape: [h, heads * d])
+        qNorm = try RMSNorm(store: store, name: prefix + "q_norm.weight", dim: d, eps: config.rmsNormEps)
+        kNorm = try RMSNorm(store: store, name: prefix + "k_norm.weight", dim: d, eps: config.rmsNormEps)
+        rope = RotaryEmbedding(headDim: d, rotaryDim: config.rotaryDim, theta: config.ropeTheta)
+    }
+
+    public func makeCache() -> KVCache { KVCache(kvHeads: kvHeads, headDim: headDim) }
+
+    /// Intermediate tensors named after the reference fixtures (`p2.L<i>.attn.*`), for tests.
+    struct Trace {
+        var query: [Float]      // [T, Hq, D] before q_norm
+        var qNormed: [Float]    // [T, Hq, D] after q_norm, before RoPE
+        var kNormed: [Float]    // [T, Hkv, D] after k_norm, before RoPE
+        var gatedOut: [Float]   // [T, Hq·D] before o_proj
+    }
+
+    /// `x`: normed input `[T, H]` at positions `cache.count ..< cache.count + T` → `[T, H]`; appends to `cache`.
+    public func callAsFunction(_ x: [Float], tokens: Int, cache: inout KVCache, pool: ThreadPool = .shared) -> [Float] {
+        forward(x, tokens: tokens, cache: &cache, pool: pool, trace: nil)
+    }
+
+    func forward(_ x: [Float], tokens t: Int, cache: inout KVCache, pool: ThreadPool, trace: ((Trace) -> Void)?) -> [Float] {
+        let d = headDim, hq = heads, hkv = kvHeads
+        precondition(x.count % t == 0 && cache.headDim == d && cache.kvHeads == hkv, "attention: bad input or cache")
+        let qg = matmul(x, qProj, tokens: t, pool: pool)        // [T, Hq, 2D]
+        var q = [Float](repeating: 0, count: t * hq * d)         // [T, Hq, D]
+        var gate = [Float](repeating: 0, count: t * hq * d)      // [T, Hq·D]
+        for r in 0..<(t * hq) {                                  // view(..., Hq, 2D).chunk(2, dim=-1)
+            for i in 0..<d {
+                q[r * d + i] = qg[r * 2 * d + i]
+                gate[r * d + i] = qg[r * 2 * d + d + i]
+            }
+        }
+        let rawQuery = trace == nil ? [] : q
+        var k = matmul(x, kProj, tokens: t, pool: pool)         // [T, Hkv, D]
+        let v = matmul(x, vProj, tokens: t, pool: pool)         // [T, Hkv, D]
+        qNorm.apply(&q)
+        kNorm.apply(&k)
+        let normed = trace == nil ? ([], []) : (q, k)
+        let start = cache.count
+        q.withUnsafeMutableBufferPointer { rope.apply($0.baseAddress!, tokens: t, heads: hq, start: start) }
+        k.withUnsafeMutableBufferPointer { rope.apply($0.baseAddress!, tokens: t, heads: hkv, start: start) }
+        cache.keys.append(contentsOf: k)
+        cache.values.append(contentsOf: v)
+        var o = [Float](repeating: 0, count: t * hq * d)         // [T, Hq, D]
+        q.withUnsafeBufferPointer { qp in
+            cache.keys.withUnsafeBufferPointer { kp in
+                cache.values.withUnsafeBufferPointer { vp in
+                    o.withUnsafeMutableBufferPointer { op in
+                        causalAttention(q: qp.baseAddress!, keys: kp.baseAddress!, values: vp.baseAddress!, out: op.baseAddress!,
+                                        tokens: t, cached: start, queryHeads: hq, kvHeads: hkv, headDim: d,
+                                        scale: 1 / Float(d).squareRoot(), pool: pool)
+                    }
+                }
+            }
+        }
+        for i in 0..<o.count { o[i] *= sigmoid(gate[i]) }        // attn_output * torch.sigmoid(gate)
+        trace?(Trace(query: rawQuery, qNormed: normed.0, kNormed: normed.1, gatedOut: o))
+        return matmul(o, oProj, tokens: t, pool: pool)          // [T, H]
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import Kernels
+import SafeTensors
+import TensorCore
+
+/// A Qwen3.5 text model, dense or MoE (ARCHITECTURE.md §3): embedding → L hybrid decoder layers →
+/// final zero-centred norm → lm_head (or the tied embedding). Weights stay memory-mapped in their stored dtype.
+public final class Qwen35Model: LanguageModel, @unchecked Sendable {
+    public let config: Qwen35Config
+    let checkpoint: Qwen35Checkpoint
+    let embedding: WeightTensor      // [V, H]
+    let layers: [Qwen35DecoderLayer]
+    let finalNorm: RMSNorm
+    let lmHead: WeightTensor         // [V, H]; the embedding itself when tied
+    /// The store keeps the file mappings alive (weights are views into them).
+    public let weights: WeightStore
+
+    /// Loads `config.json` and the safetensors weights of `directory`, strictly: every tensor is taken with
+    /// its expected shape, `mtp.*` / `model.visual.*` are skipped by rule, anything else left over is an error.
+    public convenience init(directory: URL, progress: (@Sendable (WeightStore.Progress) -> Void)? = nil) throws {
+        let config = try Qwen35Config.load(directory: directory)
+        let store = try WeightStore(directory: directory, progress: progress)
+        try self.init(config: config, store: store)
+    }
+
+    public init(config: Qwen35Config, store: WeightStore) throws {
+        self.config = config
+        weights = store
+        let checkpoint = Qwen35Checkpoint(config: config)
+        self.checkpoint = checkpoint
+        let v = config.vocabSize, h = config.hiddenSize
+        embedding = try store.take(checkpoint.embedTokens, shape: [v, h])
+        layers = try (0..<config.numHiddenLayers).map {
+            try Qwen35DecoderLayer(index: $0, config: config, checkpoint: checkpoint, store: store)
+        }
+        finalNorm = try RMSNorm(store: store, name: checkpoint.finalNorm, dim: h, eps: config.rmsNormEps)
+        if config.tieWordEmbeddings {
+            lmHead = embedding
+            if store.contains(checkpoint.lmHead) { _ = try store.take(checkpoint.lmHead, shape: [v, h]) }
+        } else {
+            lmHead = try store.take(checkpoint.lmHead, shape: [v, h])
+        }
+        store.skip(where: Qwen35Checkpoint.isSkipped)
+        try store.finish()
+    }
+
+    public var vocabSize: Int { config.vocabSize }
+    public var maxContextLength: Int { config.maxPositionEmbeddings }
+    public var eosTokenIds: [Int] { config.eosTokenIds }
+
+    public func makeState() -> SequenceState {
+        SequenceState(layers: layers.map { $0.makeState() })
+    }
+
+    public func forward(_ ids: [Int], state: inout SequenceState, allLogits: Bool) -> [Float] {
+        forward(ids, state: &state, allLogits: allLogits, pool: .shared, record: nil)
+    }
+
+    /// The forward pass; `record` (tests only) receives `embed`, `L<i>.<block>` and `final_norm` activations.
+    func forward(_ ids: [Int], state: inout SequenceState, allLogits: Bool, pool: ThreadPool,
+                 record: ((String, [Float]) -> Void)?) -> [Float] {
+        let t = ids.count, hd = config.hiddenSize
+        precondition(t > 0, "forward needs at least one token")
+        precondition(state.layers.count == layers.count, "state has \(state.layers.count) layers, model \(layers.count)")
+        for id in ids { precondition(id >= 0 && id < config.vocabSize, "token id \(id) outside the vocabulary") }
+        var h = embeddingLookup(embedding, ids: ids)            // [T, H]
+        record?("embed", h)
+        for (i, layer) in layers.enumerated() {
+            layer.forward(&h, tokens: t, state: &state.layers[i], pool: pool,
+                          record: record.map { r in { name, x in r("L\(i).\(name)", x) } })
+        }
+        state.position += t
+        var last = allLogits ? h : Array(h[((t - 1) * hd)...])  // [T or 1, H]
+        finalNorm.apply(&last)
+        record?("final_norm", last)
+        return matmul(last, lmHead, tokens: last.count / hd, pool: pool)   // [T or 1, V]
+    }
+}
