@@ -1,1 +1,0 @@
-// Generation pipeline: sampling, stop conditions, thinking, streaming.

@@ -1,0 +1,58 @@
+/// Every control over how the next token is chosen, in one value (OpenAI / vLLM / llama.cpp names).
+/// Defaults come from the model's `generation_config.json`, overridden by the request.
+public struct SamplingParameters: Sendable, Equatable {
+    /// 0 = greedy (argmax).
+    public var temperature: Float = 1
+    /// 0 = off.
+    public var topK: Int = 0
+    /// 1 = off.
+    public var topP: Float = 1
+    /// 0 = off.
+    public var minP: Float = 0
+    /// 1 = off (HF/llama.cpp style: divide positive logits, multiply negative ones, for seen tokens).
+    public var repetitionPenalty: Float = 1
+    /// OpenAI style: subtract once per seen token.
+    public var presencePenalty: Float = 0
+    /// OpenAI style: subtract per occurrence.
+    public var frequencyPenalty: Float = 0
+    /// Added to the logits of the given token ids.
+    public var logitBias: [Int: Float] = [:]
+    /// Same seed + same input = same output, on any run and machine.
+    public var seed: UInt64 = 0
+
+    public init() {}
+
+    public static let greedy: SamplingParameters = { var p = SamplingParameters(); p.temperature = 0; return p }()
+
+    /// Rejects values that make no sense, naming the parameter.
+    public func validate() throws {
+        func bad(_ name: String, _ value: Any, _ rule: String) -> GenerationError {
+            .invalidParameter("\(name) = \(value): \(rule)")
+        }
+        guard temperature.isFinite, temperature >= 0 else { throw bad("temperature", temperature, "must be ≥ 0") }
+        guard topK >= 0 else { throw bad("top_k", topK, "must be ≥ 0 (0 = off)") }
+        guard topP.isFinite, topP > 0, topP <= 1 else { throw bad("top_p", topP, "must be in (0, 1]") }
+        guard minP.isFinite, minP >= 0, minP <= 1 else { throw bad("min_p", minP, "must be in [0, 1]") }
+        guard repetitionPenalty.isFinite, repetitionPenalty > 0 else { throw bad("repetition_penalty", repetitionPenalty, "must be > 0") }
+        guard presencePenalty.isFinite, abs(presencePenalty) <= 2 else { throw bad("presence_penalty", presencePenalty, "must be in [-2, 2]") }
+        guard frequencyPenalty.isFinite, abs(frequencyPenalty) <= 2 else { throw bad("frequency_penalty", frequencyPenalty, "must be in [-2, 2]") }
+        for (id, b) in logitBias where !b.isFinite { throw bad("logit_bias[\(id)]", b, "must be finite") }
+    }
+}
+
+public enum GenerationError: Error, CustomStringConvertible, Equatable {
+    case invalidParameter(String)
+    case promptTooLong(promptTokens: Int, maxTokens: Int, context: Int)
+    case emptyPrompt
+    case model(String)
+
+    public var description: String {
+        switch self {
+        case .invalidParameter(let m): "invalid sampling parameter: \(m)"
+        case .promptTooLong(let p, let m, let c):
+            "prompt of \(p) tokens + max_tokens \(m) exceeds the model's context of \(c) tokens"
+        case .emptyPrompt: "the prompt is empty"
+        case .model(let m): m
+        }
+    }
+}

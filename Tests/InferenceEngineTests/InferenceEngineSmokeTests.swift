@@ -1,6 +1,0 @@
-import XCTest
-@testable import InferenceEngine
-
-final class InferenceEngineSmokeTests: XCTestCase {
-    func testModuleLoads() {}
-}

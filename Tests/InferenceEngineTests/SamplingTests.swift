@@ -1,0 +1,84 @@
+import XCTest
+@testable import InferenceEngine
+
+/// Each sampler against small hand-computed distributions, penalties, seeds and parameter validation.
+final class SamplingTests: XCTestCase {
+    // logits ln(0.5), ln(0.3), ln(0.15), ln(0.05) → probabilities 0.5, 0.3, 0.15, 0.05 at temperature 1.
+    let logits: [Float] = [0.5, 0.3, 0.15, 0.05].map { logf($0) }
+
+    func testSoftmaxAndTemperature() {
+        let p = sortedProbabilities(logits, temperature: 1)
+        XCTAssertEqual(p.map(\.id), [0, 1, 2, 3])
+        for (got, want) in zip(p.map(\.p), [0.5, 0.3, 0.15, 0.05] as [Float]) { XCTAssertEqual(got, want, accuracy: 1e-6) }
+        // T = 0.5 squares the odds: 0.25 : 0.09 : 0.0225 : 0.0025, normalised by 0.365.
+        let q = sortedProbabilities(logits, temperature: 0.5)
+        XCTAssertEqual(q[0].p, 0.25 / 0.365, accuracy: 1e-5)
+        XCTAssertEqual(q[3].p, 0.0025 / 0.365, accuracy: 1e-6)
+    }
+
+    func testTopKTopPMinP() {
+        let p = sortedProbabilities(logits, temperature: 1)
+        XCTAssertEqual(topK(p, 2).map(\.id), [0, 1])
+        XCTAssertEqual(topK(p, 0).count, 4)
+        XCTAssertEqual(topP(p, 0.5).map(\.id), [0])            // 0.5 reaches 0.5
+        XCTAssertEqual(topP(p, 0.79).map(\.id), [0, 1])        // 0.8 ≥ 0.79
+        XCTAssertEqual(topP(p, 0.81).map(\.id), [0, 1, 2])
+        XCTAssertEqual(minP(p, 0.31).map(\.id), [0, 1])        // threshold 0.155: drops 0.15 and 0.05
+        XCTAssertEqual(minP(p, 0.61).map(\.id), [0])           // threshold 0.305: drops 0.3
+    }
+
+    func testDrawFollowsTheDistribution() {
+        var rng = SeededGenerator(seed: 42)
+        let p = sortedProbabilities(logits, temperature: 1)
+        var counts = [0, 0, 0, 0]
+        for _ in 0..<20000 { counts[draw(p, &rng)] += 1 }
+        for (c, want) in zip(counts, [0.5, 0.3, 0.15, 0.05]) { XCTAssertEqual(Double(c) / 20000, want, accuracy: 0.015) }
+    }
+
+    func testSeedsReproducibleAndDifferent() {
+        var params = SamplingParameters()
+        params.temperature = 1
+        func run(_ seed: UInt64) -> [Int] {
+            var p = params; p.seed = seed
+            var s = Sampler(p)
+            return (0..<64).map { _ in s.sample(logits) }
+        }
+        XCTAssertEqual(run(7), run(7))
+        XCTAssertNotEqual(run(7), run(8))
+    }
+
+    func testGreedyIsArgmax() {
+        var s = Sampler(.greedy)
+        XCTAssertEqual(s.sample([0.1, 2, 0.3]), 1)
+    }
+
+    func testPenalties() {
+        var l: [Float] = [2, -2, 1]
+        applyRepetitionPenalty(&l, seen: [0, 1], penalty: 2)
+        XCTAssertEqual(l, [1, -4, 1])
+        var m: [Float] = [1, 1, 1]
+        applyPresenceFrequency(&m, counts: [0: 3, 2: 1], presence: 0.5, frequency: 0.25)
+        XCTAssertEqual(m, [1 - 0.5 - 0.75, 1, 1 - 0.5 - 0.25])
+        var b: [Float] = [0, 0]
+        applyLogitBias(&b, bias: [1: 5, 9: 1])
+        XCTAssertEqual(b, [0, 5])
+        // A greedy sampler with a strong repetition penalty avoids the prompt's token.
+        var p = SamplingParameters.greedy; p.repetitionPenalty = 10
+        var s = Sampler(p, promptIDs: [0])
+        XCTAssertEqual(s.sample([2, 1, 0]), 1)
+    }
+
+    func testValidationNamesTheParameter() {
+        var p = SamplingParameters(); p.temperature = -1
+        XCTAssertThrowsError(try p.validate()) { XCTAssertTrue("\($0)".contains("temperature")) }
+        p = SamplingParameters(); p.topP = 1.5
+        XCTAssertThrowsError(try p.validate()) { XCTAssertTrue("\($0)".contains("top_p")) }
+        p = SamplingParameters(); p.topK = -3
+        XCTAssertThrowsError(try p.validate())
+        p = SamplingParameters(); p.minP = 2
+        XCTAssertThrowsError(try p.validate())
+        p = SamplingParameters(); p.repetitionPenalty = 0
+        XCTAssertThrowsError(try p.validate())
+        XCTAssertNoThrow(try SamplingParameters().validate())
+    }
+}
