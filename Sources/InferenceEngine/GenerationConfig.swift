@@ -1,0 +1,62 @@
+import Foundation
+
+/// The model's `generation_config.json`: default sampling values and end-of-sequence ids. Missing file or
+/// fields mean "no default" (greedy-free defaults of `SamplingParameters` apply).
+public struct GenerationConfig: Sendable, Equatable {
+    public var eosTokenIDs: [Int] = []
+    public var doSample: Bool?
+    public var temperature: Float?
+    public var topK: Int?
+    public var topP: Float?
+    public var minP: Float?
+    public var repetitionPenalty: Float?
+
+    public init() {}
+
+    private struct Raw: Decodable {
+        enum IntOrList: Decodable {
+            case one(Int), many([Int])
+            init(from d: Decoder) throws {
+                let c = try d.singleValueContainer()
+                if let v = try? c.decode(Int.self) { self = .one(v) } else { self = .many(try c.decode([Int].self)) }
+            }
+            var list: [Int] { switch self { case .one(let v): [v]; case .many(let v): v } }
+        }
+        let eos_token_id: IntOrList?
+        let do_sample: Bool?
+        let temperature: Float?
+        let top_k: Int?
+        let top_p: Float?
+        let min_p: Float?
+        let repetition_penalty: Float?
+    }
+
+    /// Reads `directory/generation_config.json`; a missing file gives an empty config, a malformed one an error
+    /// naming the file.
+    public static func load(directory: URL) throws -> GenerationConfig {
+        let url = directory.appendingPathComponent("generation_config.json")
+        guard FileManager.default.fileExists(atPath: url.path) else { return GenerationConfig() }
+        let raw: Raw
+        do { raw = try JSONDecoder().decode(Raw.self, from: Data(contentsOf: url)) } catch {
+            throw GenerationError.model("\(url.path): not a valid generation config (\(error))")
+        }
+        var g = GenerationConfig()
+        g.eosTokenIDs = raw.eos_token_id?.list ?? []
+        g.doSample = raw.do_sample
+        g.temperature = raw.temperature; g.topK = raw.top_k; g.topP = raw.top_p; g.minP = raw.min_p
+        g.repetitionPenalty = raw.repetition_penalty
+        return g
+    }
+
+    /// The model's defaults as sampling parameters (`do_sample: false` means greedy, as in transformers).
+    public var defaultSampling: SamplingParameters {
+        var p = SamplingParameters()
+        if doSample == false { p.temperature = 0; return p }
+        if let temperature { p.temperature = temperature }
+        if let topK { p.topK = topK }
+        if let topP { p.topP = topP }
+        if let minP { p.minP = minP }
+        if let repetitionPenalty { p.repetitionPenalty = repetitionPenalty }
+        return p
+    }
+}
