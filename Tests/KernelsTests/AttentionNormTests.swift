@@ -1,0 +1,51 @@
+import XCTest
+import TensorCore
+@testable import Kernels
+
+/// The SIMD/threaded attention and RMSNorm against their plain twins, and RoPE against its definition.
+final class AttentionNormTests: XCTestCase {
+    func random(_ n: Int, seed: UInt64) -> [Float] {
+        var s = seed
+        return (0..<n).map { _ in
+            s = s &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: s >> 11) % 2000) / 1000 - 1
+        }
+    }
+
+    func testCausalAttentionMatchesReference() {
+        for (t, cached, hq, hkv, d) in [(1, 0, 4, 2, 32), (5, 7, 8, 2, 64), (33, 0, 4, 4, 16), (1, 100, 8, 2, 256)] {
+            let n = cached + t
+            let q = random(t * hq * d, seed: 1), k = random(n * hkv * d, seed: 2), v = random(n * hkv * d, seed: 3)
+            var out = [Float](repeating: 0, count: t * hq * d)
+            causalAttention(q: q, keys: k, values: v, out: &out, tokens: t, cached: cached, queryHeads: hq, kvHeads: hkv,
+                            headDim: d, scale: 1 / Float(d).squareRoot(), pool: ThreadPool(threads: 2))
+            let ref = causalAttentionReference(q: q, keys: k, values: v, tokens: t, cached: cached, queryHeads: hq,
+                                               kvHeads: hkv, headDim: d, scale: 1 / Float(d).squareRoot())
+            let err = zip(out, ref).map { abs($0 - $1) }.max()!
+            XCTAssertLessThanOrEqual(err, 1e-5, "T=\(t) cached=\(cached) Hq=\(hq) Hkv=\(hkv) D=\(d)")
+        }
+    }
+
+    func testRMSNormMatchesReference() {
+        let rows = 3, dim = 70
+        let x = random(rows * dim, seed: 4), w = random(dim, seed: 5).map { 1 + $0 }
+        var y = [Float](repeating: 0, count: rows * dim)
+        rmsNormZeroCentred(x, onePlusWeight: w, &y, rows: rows, dim: dim, eps: 1e-6)
+        let ref = rmsNormZeroCentredReference(x, onePlusWeight: w, rows: rows, dim: dim, eps: 1e-6)
+        XCTAssertLessThanOrEqual(zip(y, ref).map { abs($0 - $1) }.max()!, 1e-6)
+    }
+
+    func testRoPERotatesOnlyTheRotarySliceInHalfPairs() {
+        let d = 8, r = 4
+        let rope = RotaryEmbedding(headDim: d, rotaryDim: r, theta: 10000)
+        var x: [Float] = [1, 2, 3, 4, 5, 6, 7, 8]
+        rope.apply(&x, tokens: 1, heads: 1, start: 3)
+        // ω0 = 1, ω1 = 10000^(−2/4) = 0.01; angle = 3·ω; pairs (0,2) and (1,3).
+        let a0: Float = 3, a1: Float = 0.03
+        XCTAssertEqual(x[0], 1 * cosf(a0) - 3 * sinf(a0), accuracy: 1e-6)
+        XCTAssertEqual(x[2], 3 * cosf(a0) + 1 * sinf(a0), accuracy: 1e-6)
+        XCTAssertEqual(x[1], 2 * cosf(a1) - 4 * sinf(a1), accuracy: 1e-6)
+        XCTAssertEqual(x[3], 4 * cosf(a1) + 2 * sinf(a1), accuracy: 1e-6)
+        XCTAssertEqual(Array(x[4...]), [5, 6, 7, 8])
+    }
+}

@@ -1,6 +1,0 @@
-import XCTest
-@testable import Kernels
-
-final class KernelsSmokeTests: XCTestCase {
-    func testModuleLoads() {}
-}

@@ -1,6 +1,0 @@
-import XCTest
-@testable import LanguageModels
-
-final class LanguageModelsSmokeTests: XCTestCase {
-    func testModuleLoads() {}
-}
