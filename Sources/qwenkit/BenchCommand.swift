@@ -87,21 +87,30 @@ func jsonObject(_ fields: [(String, Any)]) -> String {
     return "{" + body.joined(separator: ", ") + "}"
 }
 
-// MARK: - Model bench
-
-/// Opens the bench model. Qwen3.5 is the only family so far; its model type is still being written, so this
-/// names the gap instead of guessing.
-func openBenchModel(_ directory: URL) throws -> any LanguageModel {
-    throw BenchError.modelUnavailable(directory.path)
+/// DRAM read bandwidth in GB/s: a 1 GiB buffer summed by all threads, best of 3. This machine's bandwidth
+/// swings from minute to minute, so every bench measures it in the same run as the thing it judges.
+func dramReadProbe(_ pool: ThreadPool) -> Double {
+    let n = 1 << 28 // 1 GiB of f32
+    let buffer = UnsafeMutablePointer<Float>.allocate(capacity: n)
+    defer { buffer.deallocate() }
+    pool.parallelFor(64) { c in (buffer + c * (n / 64)).initialize(repeating: 1, count: n / 64) }
+    var best = Double.infinity
+    for _ in 0..<3 {
+        let t0 = benchNow()
+        pool.parallelFor(pool.threadCount) { c in
+            let per = n / pool.threadCount
+            sink(qk_read_sum(buffer + c * per, per))
+        }
+        best = min(best, benchNow() - t0)
+    }
+    return Double(n * 4) / best / 1e9
 }
 
-enum BenchError: Error, CustomStringConvertible {
-    case modelUnavailable(String)
-    var description: String {
-        switch self {
-        case .modelUnavailable(let path): "bench: no model implementation to load \(path) yet (Qwen35Model missing)"
-        }
-    }
+// MARK: - Model bench
+
+/// Opens the bench model. Qwen3.5 is the only family so far.
+func openBenchModel(_ directory: URL) throws -> any LanguageModel {
+    try Qwen35Model(directory: directory)
 }
 
 struct ModelBench {
@@ -110,6 +119,8 @@ struct ModelBench {
         var threads, prompt, gen, runs: Int
         var loadSeconds, prefillTokensPerSecond, decodeTokensPerSecond: Double
         var peakRSS: Int
+        /// DRAM read GB/s measured right after the runs (the decode ceiling is weight bytes per token ÷ this).
+        var dramReadGBps: Double
 
         var text: String {
             """
@@ -119,6 +130,7 @@ struct ModelBench {
             prefill    \(String(format: "%.1f", prefillTokensPerSecond)) tok/s  (\(prompt) tokens, median of \(runs))
             decode     \(String(format: "%.2f", decodeTokensPerSecond)) tok/s  (\(gen) tokens, median of \(runs))
             peak RSS   \(String(format: "%.2f", Double(peakRSS) / 1_073_741_824)) GiB
+            DRAM read  \(String(format: "%.1f", dramReadGBps)) GB/s (probe after the runs)
             """
         }
 
@@ -127,6 +139,7 @@ struct ModelBench {
                 ("model", model), ("threads", threads), ("prompt", prompt), ("gen", gen), ("runs", runs),
                 ("load_s", loadSeconds), ("prefill_tokens_per_s", prefillTokensPerSecond),
                 ("decode_tokens_per_s", decodeTokensPerSecond), ("peak_rss_bytes", peakRSS),
+                ("dram_read_gb_per_s", dramReadGBps),
             ])
         }
     }
@@ -151,10 +164,12 @@ struct ModelBench {
             prefill.append(p)
             decode.append(d)
         }
+        let rss = peakRSSBytes() // before the probe's 1 GiB buffer
+        let probe = dramReadProbe(ThreadPool.shared)
         return Result(
             model: directory.lastPathComponent, threads: ThreadPool.shared.threadCount, prompt: prompt, gen: gen,
             runs: runs, loadSeconds: loadSeconds, prefillTokensPerSecond: median(prefill),
-            decodeTokensPerSecond: gen == 0 ? 0 : median(decode), peakRSS: peakRSSBytes())
+            decodeTokensPerSecond: gen == 0 ? 0 : median(decode), peakRSS: rss, dramReadGBps: probe)
     }
 
     /// One prefill over `ids` from a fresh state, then `gen` greedy single-token steps. Returns tokens/s.
@@ -194,7 +209,7 @@ struct KernelBench {
             fields.append((key, value))
         }
 
-        let bw = bandwidth()
+        let bw = dramReadProbe(pool)
         report("dram_read_gb_per_s", String(format: "DRAM read probe (1 GiB, %d threads): %.1f GB/s", pool.threadCount, bw), bw)
         let latency = dispatchLatency()
         report("pool_dispatch_us", String(format: "parallelFor dispatch: %.2f µs/call", latency * 1e6), latency * 1e6)
@@ -215,24 +230,6 @@ struct KernelBench {
             }
         }
         print(json ? jsonObject(fields) : lines.joined(separator: "\n"))
-    }
-
-    /// Bytes of a big buffer summed by all threads, best of 3.
-    func bandwidth() -> Double {
-        let n = 1 << 28 // 1 GiB of f32
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: n)
-        defer { buffer.deallocate() }
-        pool.parallelFor(64) { c in (buffer + c * (n / 64)).initialize(repeating: 1, count: n / 64) }
-        var best = Double.infinity
-        for _ in 0..<3 {
-            let t0 = benchNow()
-            pool.parallelFor(pool.threadCount) { c in
-                let per = n / pool.threadCount
-                sink(qk_read_sum(buffer + c * per, per))
-            }
-            best = min(best, benchNow() - t0)
-        }
-        return Double(n * 4) / best / 1e9
     }
 
     /// Seconds per empty `parallelFor(threadCount)` call (what each of decode's ~150 matmuls pays).
@@ -301,5 +298,5 @@ struct KernelBench {
 }
 
 /// Keeps a computed value alive so the optimizer cannot drop the loop that made it.
-nonisolated(unsafe) private var sinkValue: Float = 0
-@inline(never) private func sink(_ v: Float) { if v == .infinity { sinkValue = v } }
+nonisolated(unsafe) var sinkValue: Float = 0
+@inline(never) func sink(_ v: Float) { if v == .infinity { sinkValue = v } }
