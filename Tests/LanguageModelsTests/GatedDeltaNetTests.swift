@@ -115,7 +115,10 @@ final class GatedDeltaNetTests: XCTestCase {
         let d = maxAbs(one, parts), ds = maxAbs(whole.ssm, split.ssm)
         XCTAssertLessThanOrEqual(d, 1e-5, "split outputs")
         XCTAssertLessThanOrEqual(ds, 1e-5, "split state")
-        XCTAssertEqual(whole.conv, split.conv, "conv history must be the same rows")
+        // The conv window holds the last projected rows; the projections of a 32-token call and of the 70-token
+        // call take different matmul paths (GEMV rows vs packed GEMM), so equal up to f32 summation order.
+        XCTAssertEqual(whole.conv.count, split.conv.count)
+        XCTAssertLessThanOrEqual(maxAbs(whole.conv, split.conv), 1e-5, "conv history must be the same rows")
         print("GDN split 37+1+32: max|Δout| \(d), max|ΔS| \(ds)")
     }
 
