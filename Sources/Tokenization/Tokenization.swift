@@ -1,1 +1,0 @@
-// Tokenizer library: tokenizer.json pipeline, added tokens, streaming detokenizer.
