@@ -6,13 +6,15 @@ import PackageDescription
 // with SafeTensors beside Kernels and Tokenization / Templating as leaf libraries.
 import Foundation
 
-// Release builds target the building machine's vector ISA (build-time choice): x86-64-v4 (AVX-512) where
-// the CPU has it, else x86-64-v3 (AVX2/FMA) when present. The C kernels choose their path at run time.
-let hostCPUFlags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
-    .split(separator: "\n").first { $0.hasPrefix("flags") }.map(String.init) ?? ""
+// Release builds target the building machine's vector ISA (build-time choice): AVX-512 where the CPU has it
+// (znver4 on AMD Zen 4, else skylake-avx512), else AVX2/FMA (haswell). The Swift frontend's clang importer does
+// not know the x86-64-v3/v4 level names, so CPU names are used. The C kernels choose their path at run time.
+let cpuInfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+let hostCPUFlags = cpuInfo.split(separator: "\n").first { $0.hasPrefix("flags") }.map { String($0) + " " } ?? ""
 let swiftTargetCPU: [String] =
-    hostCPUFlags.contains(" avx512f ") && hostCPUFlags.contains(" avx512bw ") ? ["-target-cpu", "x86-64-v4"]
-    : hostCPUFlags.contains(" avx2 ") && hostCPUFlags.contains(" fma ") ? ["-target-cpu", "x86-64-v3"]
+    hostCPUFlags.contains(" avx512f ") && hostCPUFlags.contains(" avx512bw ")
+        ? ["-target-cpu", cpuInfo.contains("AuthenticAMD") && hostCPUFlags.contains(" avx512_bf16 ") ? "znver4" : "skylake-avx512"]
+    : hostCPUFlags.contains(" avx2 ") && hostCPUFlags.contains(" fma ") ? ["-target-cpu", "haswell"]
     : []
 let optimized: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"] + swiftTargetCPU, .when(configuration: .release))]
 

@@ -33,7 +33,11 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Microbenchmark the matmul kernels instead of a model.")
     var kernels = false
 
+    @Option(name: .long, help: "Benchmark the tokenizer of --model on this UTF-8 file instead (one thread).")
+    var tokenizerText: String?
+
     func validate() throws {
+        if tokenizerText != nil && model == nil { throw ValidationError("bench: --tokenizer-text needs --model DIR") }
         if !kernels && model == nil { throw ValidationError("bench: --model DIR is required (or --kernels)") }
         if prompt < 1 || gen < 0 || runs < 1 { throw ValidationError("bench: need --prompt ≥ 1, --gen ≥ 0, --runs ≥ 1") }
         if let threads, threads < 1 { throw ValidationError("bench: --threads must be ≥ 1") }
@@ -46,6 +50,11 @@ struct BenchCommand: ParsableCommand {
             return
         }
         do {
+            if let tokenizerText {
+                let r = try TokenizerBench(directory: URL(fileURLWithPath: model!), textFile: tokenizerText, runs: runs).run()
+                print(json ? r.json : r.text)
+                return
+            }
             let result = try ModelBench(directory: URL(fileURLWithPath: model!), prompt: prompt, gen: gen, runs: runs).run()
             print(json ? result.json : result.text)
         } catch {

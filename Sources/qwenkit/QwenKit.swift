@@ -15,3 +15,9 @@ struct QwenKit: ParsableCommand {
     /// Errors print as one `error: <what is wrong>` line, like every Unix tool.
     static var _errorPrefix: String { "error: " }
 }
+
+/// A run-time problem with the user's input (not a usage error): printed as one `error:` line without the usage text.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
