@@ -1,0 +1,220 @@
+import Foundation
+
+extension Interpreter {
+    func applyFilter(_ name: String, _ value: Value, _ argExprs: [Expr], _ kwargExprs: [(String, Expr)],
+                     _ scope: Scope, _ p: SourcePos) throws -> Value {
+        guard Filters.names.contains(name) else {
+            throw TemplateError(template: templateName, kind: .unknownFilter(name: name, line: p.line, column: p.column))
+        }
+        let args = try argExprs.map { try eval($0, scope) }
+        let kwargs = try kwargExprs.map { ($0.0, try eval($0.1, scope)) }
+        return try positioned(p) { try filter(name, value, args, kwargs, p) }
+    }
+
+    /// Applies a filter to evaluated arguments (also used by `map('name')`).
+    func filter(_ name: String, _ v: Value, _ args: [Value], _ kwargs: [(String, Value)], _ p: SourcePos) throws -> Value {
+        func arg(_ i: Int, _ key: String) -> Value? {
+            i < args.count ? args[i] : kwargs.first { $0.0 == key }?.1
+        }
+        func boolArg(_ i: Int, _ key: String, _ d: Bool) -> Bool { arg(i, key)?.truthy ?? d }
+        func attrGetter(_ path: Value?) -> (Value) throws -> Value {
+            guard let path, !path.isNone else { return { $0 } }
+            let parts = path.str.split(separator: ".").map(String.init)
+            return { item in
+                var cur = item
+                for part in parts {
+                    cur = try self.getItem(cur, Int(part).map(Value.int) ?? .string(part))
+                }
+                return cur
+            }
+        }
+        switch name {
+        case "tojson":
+            var indent: String? = nil
+            if let i = arg(0, "indent"), !i.isNone {
+                if let n = i.asInt { indent = String(repeating: " ", count: max(0, n)) } else { indent = i.str }
+            }
+            var json = try v.toJSON()
+            if boolArg(99, "sort_keys", false) { json = sortKeys(json) }
+            var out = ""
+            PythonFormat.writeJSON(json, into: &out, itemSeparator: indent == nil ? ", " : ",", keySeparator: ": ", indent: indent)
+            return .string(out)
+        case "safe": return v
+        case "string": return .string(v.str)
+        case "escape", "e", "forceescape": return .string(Filters.escapeHTML(v.str))
+        case "trim": return .string(try Methods.strip(v.str, arg(0, "chars"), leading: true, trailing: true))
+        case "length", "count": return .int(try Filters.length(v))
+        case "items":
+            switch v {
+            case .undefined: return .list([])
+            case .dict(let d): return .list(d.pairs.map { .tuple([.string($0.0), $0.1]) })
+            default: throw RuntimeFailure("Can only get item pairs from a mapping.")
+            }
+        case "list": return .list(try v.iterate())
+        case "first":
+            return try v.iterate().first ?? .undefined(hint: "No first item, sequence was empty.")
+        case "last":
+            return try v.iterate().last ?? .undefined(hint: "No last item, sequence was empty.")
+        case "reverse":
+            if case .string(let s) = v { return .string(String(s.unicodeScalars.reversed().map(Character.init))) }
+            return .list(try v.iterate().reversed())
+        case "join":
+            let get = attrGetter(arg(1, "attribute"))
+            return .string(try v.iterate().map { try get($0).str }.joined(separator: arg(0, "d")?.str ?? ""))
+        case "upper": return .string(v.str.uppercased())
+        case "lower": return .string(v.str.lowercased())
+        case "capitalize": return .string(Filters.capitalize(v.str))
+        case "title": return .string(Filters.title(v.str))
+        case "center":
+            return try callMethod(.string(v.str), "center", [arg(0, "width") ?? .int(80)], [])
+        case "replace":
+            guard let old = arg(0, "old"), let new = arg(1, "new") else { throw RuntimeFailure("replace() needs old and new") }
+            let count = arg(2, "count").flatMap { $0.isNone ? nil : $0.asInt } ?? -1
+            return .string(Filters.replace(v.str, old.str, new.str, count: count))
+        case "default", "d":
+            let fallback = arg(0, "default_value") ?? .string("")
+            if v.isUndefined || (boolArg(1, "boolean", false) && !v.truthy) { return fallback }
+            return v
+        case "bool": return .bool(v.truthy)
+        case "int":
+            let fallback = arg(0, "default") ?? .int(0)
+            switch v {
+            case .int, .bool: return .int(v.asInt!)
+            case .double(let d): return d.isFinite ? .int(Int(d)) : fallback
+            case .string(let s):
+                let t = s.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "_", with: "")
+                let base = arg(1, "base")?.asInt ?? 10
+                if let i = Int(t, radix: base) { return .int(i) }
+                if let d = Double(t), d.isFinite { return .int(Int(d)) }
+                return fallback
+            default: return fallback
+            }
+        case "float":
+            let fallback = arg(0, "default") ?? .double(0)
+            switch v {
+            case .int, .bool, .double: return .double(v.asDouble!)
+            case .string(let s): return Double(s.trimmingCharacters(in: .whitespaces)).map(Value.double) ?? fallback
+            default: return fallback
+            }
+        case "abs":
+            if let i = v.asInt { return .int(abs(i)) }
+            if case .double(let d) = v { return .double(abs(d)) }
+            throw RuntimeFailure("bad operand type for abs(): '\(v.typeName)'")
+        case "round":
+            guard let x = v.asDouble else { throw RuntimeFailure("type \(v.typeName) doesn't define __round__ method") }
+            return .double(try Filters.round(x, arg(0, "precision")?.asInt ?? 0, arg(1, "method")?.str ?? "common"))
+        case "map":
+            let items = try v.iterate()
+            if let attribute = kwargs.first(where: { $0.0 == "attribute" })?.1 {
+                let get = attrGetter(attribute)
+                let fallback = kwargs.first { $0.0 == "default" }?.1
+                return .list(try items.map { item in
+                    let r = try get(item)
+                    if r.isUndefined, let fallback { return fallback }
+                    return r
+                })
+            }
+            guard let fname = args.first?.str else { return .list(items) }
+            guard Filters.names.contains(fname) else {
+                throw TemplateError(template: templateName, kind: .unknownFilter(name: fname, line: p.line, column: p.column))
+            }
+            return .list(try items.map { try filter(fname, $0, Array(args.dropFirst()), kwargs, p) })
+        case "select", "reject", "selectattr", "rejectattr":
+            let byAttr = name.hasSuffix("attr")
+            let get = byAttr ? attrGetter(args.first) : { $0 }
+            let rest = byAttr ? Array(args.dropFirst()) : args
+            let keep = name.hasPrefix("select")
+            return .list(try v.iterate().filter { item in
+                let x = try get(item)
+                guard let tname = rest.first?.str else { return x.truthy == keep }
+                guard let test = Tests.table[tname] else {
+                    throw TemplateError(template: templateName, kind: .unknownTest(name: tname, line: p.line, column: p.column))
+                }
+                return try test(x, Array(rest.dropFirst())) == keep
+            })
+        case "sort":
+            let get = attrGetter(arg(2, "attribute"))
+            let cs = boolArg(1, "case_sensitive", false)
+            return .list(try Filters.sorted(try v.iterate(), reverse: boolArg(0, "reverse", false)) {
+                Filters.sortKey(try get($0), caseSensitive: cs)
+            })
+        case "unique":
+            let get = attrGetter(arg(1, "attribute"))
+            let cs = boolArg(0, "case_sensitive", false)
+            var seen: [Value] = [], out: [Value] = []
+            for item in try v.iterate() {
+                let k = Filters.sortKey(try get(item), caseSensitive: cs)
+                if !seen.contains(where: { pyEqual($0, k) }) { seen.append(k); out.append(item) }
+            }
+            return .list(out)
+        case "dictsort":
+            guard case .dict(let d) = v else { throw RuntimeFailure("dictsort filter requires a mapping") }
+            let cs = boolArg(0, "case_sensitive", false)
+            let byValue = (arg(1, "by")?.str ?? "key") == "value"
+            let pairs: [Value] = d.pairs.map { .tuple([.string($0.0), $0.1]) }
+            return .list(try Filters.sorted(pairs, reverse: boolArg(2, "reverse", false)) { pair in
+                guard case .tuple(let t) = pair else { return pair }
+                return Filters.sortKey(byValue ? t[1] : t[0], caseSensitive: cs)
+            })
+        case "indent":
+            let w = arg(0, "width") ?? .int(4)
+            let width = w.asInt.map { String(repeating: " ", count: $0) } ?? w.str
+            return .string(Filters.indent(v.str, width: width, first: boolArg(1, "first", false), blank: boolArg(2, "blank", false)))
+        case "wordcount":
+            return .int(try Methods.split(v.str, nil, -1, fromRight: false).count)
+        case "batch":
+            guard let size = arg(0, "linecount")?.asInt, size > 0 else { throw RuntimeFailure("batch size must be positive") }
+            let fill = arg(1, "fill_with")
+            var rows: [Value] = [], row: [Value] = []
+            for item in try v.iterate() {
+                row.append(item)
+                if row.count == size { rows.append(.list(row)); row = [] }
+            }
+            if !row.isEmpty {
+                if let fill, !fill.isNone { row += Array(repeating: fill, count: size - row.count) }
+                rows.append(.list(row))
+            }
+            return .list(rows)
+        case "sum":
+            let get = attrGetter(arg(0, "attribute"))
+            var total = arg(1, "start") ?? .int(0)
+            for item in try v.iterate() { total = try Arithmetic.binary("+", total, try get(item)) }
+            return total
+        case "min", "max":
+            let cs = boolArg(0, "case_sensitive", false)
+            let get = attrGetter(arg(1, "attribute"))
+            let items = try Filters.sorted(try v.iterate(), reverse: false) { Filters.sortKey(try get($0), caseSensitive: cs) }
+            return (name == "min" ? items.first : items.last) ?? .undefined(hint: "No aggregated item, sequence was empty.")
+        case "attr":
+            return try getAttribute(v, arg(0, "name")?.str ?? "")
+        case "format":
+            return .string(try Filters.printf(v.str, args))
+        case "pprint":
+            return .string(v.repr)
+        case "striptags":
+            return .string(v.str.replacingOccurrences(of: "<[^>]*>", with: "", options: .regularExpression)
+                .split(whereSeparator: { $0.isWhitespace }).joined(separator: " "))
+        case "truncate":
+            let length = arg(0, "length")?.asInt ?? 255
+            let s = v.str
+            let end = arg(2, "end")?.str ?? "..."
+            if s.unicodeScalars.count <= length + (arg(4, "leeway")?.asInt ?? 5) { return .string(s) }
+            let cut = String(String.UnicodeScalarView(s.unicodeScalars.prefix(max(0, length - end.unicodeScalars.count))))
+            if boolArg(1, "killwords", false) { return .string(cut + end) }
+            if let space = cut.lastIndex(of: " ") { return .string(String(cut[..<space]) + end) }
+            return .string(cut + end)
+        default:
+            throw TemplateError(template: templateName, kind: .unknownFilter(name: name, line: p.line, column: p.column))
+        }
+    }
+
+    private func sortKeys(_ j: JSONValue) -> JSONValue {
+        switch j {
+        case .array(let a): return .array(a.map(sortKeys))
+        case .object(let o):
+            return .object(o.sorted { $0.0.unicodeScalars.lexicographicallyPrecedes($1.0.unicodeScalars) { $0.value < $1.value } }
+                .map { ($0.0, sortKeys($0.1)) })
+        default: return j
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+
+/// jinja2's builtin filters (plus transformers' `tojson`), on evaluated arguments.
+enum Filters {
+    static let names: Set<String> = [
+        "tojson", "safe", "string", "trim", "length", "count", "items", "list", "first", "last", "join",
+        "upper", "lower", "capitalize", "title", "replace", "default", "d", "int", "float", "abs", "round",
+        "map", "select", "reject", "selectattr", "rejectattr", "sort", "unique", "dictsort", "indent",
+        "wordcount", "batch", "escape", "e", "forceescape", "reverse", "sum", "min", "max", "attr", "center",
+        "format", "bool", "pprint", "striptags", "truncate",
+    ]
+
+    static func capitalize(_ s: String) -> String {
+        guard let f = s.unicodeScalars.first else { return s }
+        return String(f).uppercased() + String(s.unicodeScalars.dropFirst()).lowercased()
+    }
+
+    /// Python `str.title()`: uppercase after a non-cased character, lowercase otherwise.
+    static func title(_ s: String) -> String {
+        var out = "", prevCased = false
+        for c in s {
+            out += prevCased ? c.lowercased() : c.uppercased()
+            prevCased = c.isCased
+        }
+        return out
+    }
+
+    static func replace(_ s: String, _ old: String, _ new: String, count: Int) -> String {
+        if count < 0 { return old.isEmpty ? insertEverywhere(s, new) : s.replacingOccurrences(of: old, with: new) }
+        var out = "", rest = Substring(s), n = 0
+        while n < count, !old.isEmpty, let r = rest.range(of: old) {
+            out += rest[..<r.lowerBound] + new
+            rest = rest[r.upperBound...]
+            n += 1
+        }
+        return out + rest
+    }
+
+    private static func insertEverywhere(_ s: String, _ new: String) -> String {
+        new + s.unicodeScalars.map { String($0) + new }.joined()
+    }
+
+    static func escapeHTML(_ s: String) -> String {
+        var out = ""
+        for c in s.unicodeScalars {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&#34;"
+            case "'": out += "&#39;"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+
+    /// `len(value)`: code points for strings.
+    static func length(_ v: Value) throws -> Int {
+        switch v {
+        case .undefined: return 0
+        case .string(let s): return s.unicodeScalars.count
+        case .list(let l): return l.items.count
+        case .tuple(let t): return t.count
+        case .dict(let d): return d.count
+        default: throw RuntimeFailure("object of type '\(v.typeName)' has no len()")
+        }
+    }
+
+    /// Sort key used by `sort`, `unique`, `dictsort`: strings lowercased unless case-sensitive.
+    static func sortKey(_ v: Value, caseSensitive: Bool) -> Value {
+        if !caseSensitive, case .string(let s) = v { return .string(s.lowercased()) }
+        return v
+    }
+
+    static func sorted(_ items: [Value], reverse: Bool, key: (Value) throws -> Value) throws -> [Value] {
+        let keyed = try items.map { (try key($0), $0) }
+        var failure: RuntimeFailure?
+        // Stable sort (Python's sort is stable), reversal keeps stability like `sorted(reverse=True)`.
+        let result = keyed.enumerated().sorted { a, b in
+            let (ka, kb) = (a.element.0, b.element.0)
+            guard let lt = pyLess(ka, kb), let gt = pyLess(kb, ka) else {
+                failure = RuntimeFailure("'<' not supported between instances of '\(ka.typeName)' and '\(kb.typeName)'")
+                return a.offset < b.offset
+            }
+            if reverse ? gt : lt { return true }
+            if reverse ? lt : gt { return false }
+            return a.offset < b.offset
+        }
+        if let failure { throw failure }
+        return result.map { $0.element.1 }
+    }
+
+    /// `round(value, precision, method)` with Python's round-half-even for `common`.
+    static func round(_ x: Double, _ precision: Int, _ method: String) throws -> Double {
+        let scale = pow(10.0, Double(precision))
+        switch method {
+        case "common": return (x * scale).rounded(.toNearestOrEven) / scale
+        case "ceil": return (x * scale).rounded(.up) / scale
+        case "floor": return (x * scale).rounded(.down) / scale
+        default: throw RuntimeFailure("method must be 'common', 'ceil' or 'floor'")
+        }
+    }
+
+    static func indent(_ s: String, width: String, first: Bool, blank: Bool) -> String {
+        var lines = s.components(separatedBy: "\n")
+        var trailing = ""
+        if s.hasSuffix("\n") { lines.removeLast(); trailing = "\n" }
+        var out: [String] = []
+        for (i, line) in lines.enumerated() {
+            if i == 0 && !first { out.append(line); continue }
+            out.append(blank || !line.allSatisfy({ $0.unicodeScalars.allSatisfy(Methods.isPySpace) }) ? width + line : line)
+        }
+        return out.joined(separator: "\n") + trailing
+    }
+
+    /// printf-style `"%s" | format(x)` (only %s, %d, %r, %%).
+    static func printf(_ format: String, _ args: [Value]) throws -> String {
+        var out = "", i = 0
+        var it = format.makeIterator()
+        while let c = it.next() {
+            guard c == "%" else { out.append(c); continue }
+            guard let spec = it.next() else { throw RuntimeFailure("incomplete format") }
+            if spec == "%" { out += "%"; continue }
+            guard i < args.count else { throw RuntimeFailure("not enough arguments for format string") }
+            switch spec {
+            case "s": out += args[i].str
+            case "r": out += args[i].repr
+            case "d", "i":
+                guard let n = args[i].asInt ?? args[i].asDouble.map({ Int($0) }) else { throw RuntimeFailure("%d format: a real number is required") }
+                out += String(n)
+            default: throw RuntimeFailure("unsupported format character '\(spec)'")
+            }
+            i += 1
+        }
+        return out
+    }
+}

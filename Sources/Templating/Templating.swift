@@ -1,1 +1,0 @@
-// Jinja chat-template engine.

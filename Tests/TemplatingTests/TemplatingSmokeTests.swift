@@ -1,6 +1,0 @@
-import XCTest
-@testable import Templating
-
-final class TemplatingSmokeTests: XCTestCase {
-    func testModuleLoads() {}
-}
