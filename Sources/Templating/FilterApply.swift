@@ -102,7 +102,10 @@ extension Interpreter {
             throw RuntimeFailure("bad operand type for abs(): '\(v.typeName)'")
         case "round":
             guard let x = v.asDouble else { throw RuntimeFailure("type \(v.typeName) doesn't define __round__ method") }
-            return .double(try Filters.round(x, arg(0, "precision")?.asInt ?? 0, arg(1, "method")?.str ?? "common"))
+            let method = arg(1, "method")?.str ?? "common"
+            // Python's round() of an int stays an int.
+            if method == "common", let i = v.asInt { return .int(i) }
+            return .double(try Filters.round(x, arg(0, "precision")?.asInt ?? 0, method))
         case "map":
             let items = try v.iterate()
             if let attribute = kwargs.first(where: { $0.0 == "attribute" })?.1 {

@@ -22,7 +22,6 @@ final class Interpreter {
     enum Flow { case normal, breakLoop, continueLoop }
 
     let templateName: String
-    var loopDepth = 0
     var callDepth = 0
 
     init(templateName: String) { self.templateName = templateName }
@@ -75,9 +74,8 @@ final class Interpreter {
                 }
             }
             if items.isEmpty { return try render(otherwise, scope, &out) }
-            let loop = LoopBox(items: items, depth: loopDepth + 1)
-            loopDepth += 1
-            defer { loopDepth -= 1 }
+            // loop.depth counts recursive-loop levels only; nested plain loops are all depth 1.
+            let loop = LoopBox(items: items, depth: 1)
             for (index, item) in items.enumerated() {
                 loop.index0 = index
                 let s = Scope(parent: scope)

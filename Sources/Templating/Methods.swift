@@ -48,11 +48,7 @@ enum Methods {
                 while i < scalars.count {
                     while i < scalars.count && isPySpace(scalars[i]) { i += 1 }
                     if i >= scalars.count { break }
-                    if maxsplit >= 0 && words.count == maxsplit {
-                        var end = scalars.count
-                        while end > i && isPySpace(scalars[end - 1]) { end -= 1 }
-                        words.append(str(scalars[i..<end])); break
-                    }
+                    if maxsplit >= 0 && words.count == maxsplit { words.append(str(scalars[i...])); break }
                     let start = i
                     while i < scalars.count && !isPySpace(scalars[i]) { i += 1 }
                     words.append(str(scalars[start..<i]))
@@ -63,11 +59,7 @@ enum Methods {
             while j > 0 {
                 while j > 0 && isPySpace(scalars[j - 1]) { j -= 1 }
                 if j == 0 { break }
-                if maxsplit >= 0 && words.count == maxsplit {
-                    var start = 0
-                    while start < j && isPySpace(scalars[start]) { start += 1 }
-                    words.append(str(scalars[start..<j])); break
-                }
+                if maxsplit >= 0 && words.count == maxsplit { words.append(str(scalars[..<j])); break }
                 let end = j
                 while j > 0 && !isPySpace(scalars[j - 1]) { j -= 1 }
                 words.append(str(scalars[j..<end]))

@@ -6,6 +6,9 @@ struct Parser {
     let tokens: [Token]
     let name: String
     var i = 0
+    /// Open blocks and the end tags each body is waiting for (for jinja2-style error messages).
+    var tagStack: [String] = []
+    var endStack: [[String]] = []
 
     init(tokens: [Token], name: String) { self.tokens = tokens; self.name = name }
 
@@ -71,15 +74,15 @@ struct Parser {
 
     /// Parses nodes until a block tag whose keyword is in `terminators` (returned, the parser left just
     /// after the keyword) or the end of input (nil).
-    mutating func parseBody(until terminators: Set<String>) throws -> ([Node], String?) {
+    mutating func parseBody(until terminators: [String]) throws -> ([Node], String?) {
+        endStack.append(terminators)
+        defer { endStack.removeLast() }
         var nodes: [Node] = []
         while true {
             let tok = current
             switch tok.kind {
             case .eof:
-                if !terminators.isEmpty {
-                    throw fail("unexpected end of template, expected one of \(terminators.sorted().joined(separator: ", "))")
-                }
+                if !terminators.isEmpty { throw fail(unexpectedTagMessage(nil)) }
                 return (nodes, nil)
             case .text(let s):
                 nodes.append(.text(s)); advance()
@@ -103,6 +106,9 @@ struct Parser {
     mutating func parseStatement() throws -> Node {
         let keywordToken = current
         let keyword = try identifier()
+        let isBlock = ["if", "for", "macro", "call", "filter", "with", "generation", "set"].contains(keyword)
+        if isBlock { tagStack.append(keyword) }
+        defer { if isBlock { tagStack.removeLast() } }
         switch keyword {
         case "if": return try parseIf()
         case "for": return try parseFor(at: keywordToken)
@@ -136,8 +142,23 @@ struct Parser {
         case "break": try expectBlockEnd(); return .breakLoop
         case "continue": try expectBlockEnd(); return .continueLoop
         default:
-            throw fail("Encountered unknown tag '\(keyword)'.", at: keywordToken)
+            throw fail(unexpectedTagMessage(keyword), at: keywordToken)
         }
+    }
+
+    /// jinja2's `_fail_ut_eof` wording for an unknown tag (`name`) or a premature end (nil).
+    func unexpectedTagMessage(_ name: String?) -> String {
+        var message = [name.map { "Encountered unknown tag '\($0)'." } ?? "Unexpected end of template."]
+        if let looking = endStack.last, !looking.isEmpty {
+            let list = looking.map { "'\($0)'" }.joined(separator: " or ")
+            if let name, endStack.contains(where: { $0.contains(name) }) {
+                message.append("You probably made a nesting mistake. Jinja is expecting this tag, but currently looking for \(list).")
+            } else {
+                message.append("Jinja was looking for the following tags: \(list).")
+            }
+        }
+        if let open = tagStack.last { message.append("The innermost block that needs to be closed is '\(open)'.") }
+        return message.joined(separator: " ")
     }
 
     mutating func parseIf() throws -> Node {
