@@ -30,14 +30,25 @@ extension Interpreter {
         }
         switch name {
         case "tojson":
+            // transformers' override: tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False)
+            // = json.dumps(x, ...), so no HTML escaping and Python's default separators.
             var indent: String? = nil
-            if let i = arg(0, "indent"), !i.isNone {
+            if let i = arg(1, "indent"), !i.isNone {
                 if let n = i.asInt { indent = String(repeating: " ", count: max(0, n)) } else { indent = i.str }
             }
+            var itemSeparator = indent == nil ? ", " : ",", keySeparator = ": "
+            if let seps = arg(2, "separators"), !seps.isNone {
+                let pair = try seps.iterate()
+                guard pair.count == 2, case .string(let a) = pair[0], case .string(let b) = pair[1] else {
+                    throw RuntimeFailure("separators must be a (item_separator, key_separator) pair of strings")
+                }
+                itemSeparator = a; keySeparator = b
+            }
             var json = try v.toJSON()
-            if boolArg(99, "sort_keys", false) { json = sortKeys(json) }
+            if boolArg(3, "sort_keys", false) { json = sortKeys(json) }
             var out = ""
-            PythonFormat.writeJSON(json, into: &out, itemSeparator: indent == nil ? ", " : ",", keySeparator: ": ", indent: indent)
+            PythonFormat.writeJSON(json, into: &out, itemSeparator: itemSeparator, keySeparator: keySeparator, indent: indent)
+            if boolArg(0, "ensure_ascii", false) { out = PythonFormat.asciiEscaped(out) }
             return .string(out)
         case "safe": return v
         case "string": return .string(v.str)

@@ -19,6 +19,12 @@ enum Arithmetic {
             case (.list, _): throw RuntimeFailure("can only concatenate list (not \"\(b.typeName)\") to list")
             default: break
             }
+        case "%":
+            // printf-style string formatting: "%s and %d" % (a, b)
+            if case .string(let format) = a {
+                if case .tuple(let items) = b { return .string(try Filters.printf(format, items)) }
+                return .string(try Filters.printf(format, [b]))
+            }
         case "*":
             switch (a, b) {
             case let (.string(s), _) where b.asInt != nil: return .string(String(repeating: s, count: max(0, b.asInt!)))

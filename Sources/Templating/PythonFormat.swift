@@ -110,6 +110,17 @@ enum PythonFormat {
         out += "\""
     }
 
+    /// `ensure_ascii=True`: non-ASCII as `\uXXXX` (UTF-16 surrogate pairs above the BMP). Only string
+    /// contents can hold non-ASCII, so escaping the finished text is equivalent.
+    static func asciiEscaped(_ s: String) -> String {
+        var out = ""
+        for c in s.unicodeScalars {
+            if c.isASCII { out.unicodeScalars.append(c); continue }
+            for unit in String(c).utf16 { out += "\\u" + hex(UInt32(unit), width: 4) }
+        }
+        return out
+    }
+
     /// `json.dumps` float text: `repr`, with `NaN`/`Infinity` spelled as Python's json module does.
     static func jsonFloat(_ d: Double) -> String {
         if d.isNaN { return "NaN" }

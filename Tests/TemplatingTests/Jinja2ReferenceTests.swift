@@ -34,5 +34,6 @@ final class Jinja2ReferenceTests: XCTestCase {
             }
         }
         print("jinja2 reference: \(passed)/\(cases.count) cases identical")
+        XCTAssertEqual(passed, cases.count)
     }
 }
