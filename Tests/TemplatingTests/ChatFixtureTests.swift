@@ -12,8 +12,8 @@ final class ChatFixtureTests: XCTestCase {
     }
     static var tokenizerDir: URL { fixtures.appendingPathComponent("tokenizer") }
 
-    func loadCases() throws -> [JSONValue] {
-        let data = try Data(contentsOf: Self.tokenizerDir.appendingPathComponent("chat.json"))
+    func loadCases(_ file: URL = tokenizerDir.appendingPathComponent("chat.json")) throws -> [JSONValue] {
+        let data = try Data(contentsOf: file)
         let json = try JSONValue.parse(data)
         return try XCTUnwrap(json["cases"]?.arrayValue)
     }
@@ -27,6 +27,17 @@ final class ChatFixtureTests: XCTestCase {
     func testAllChatCases() throws {
         let cases = try loadCases()
         XCTAssertEqual(cases.count, 32)
+        try check(cases, label: "chat.json")
+    }
+
+    /// More conversations rendered by transformers (Tests/Fixtures/templating/make_qwen_extra_cases.py).
+    func testExtraQwenCases() throws {
+        let cases = try loadCases(Self.fixtures.appendingPathComponent("templating/qwen_extra_cases.json"))
+        XCTAssertGreaterThanOrEqual(cases.count, 18)
+        try check(cases, label: "qwen_extra_cases.json")
+    }
+
+    func check(_ cases: [JSONValue], label: String) throws {
         let templates = ["default": try template("default"), "small": try template("small")]
         var passed = 0
         for c in cases {
@@ -36,7 +47,7 @@ final class ChatFixtureTests: XCTestCase {
                 members = members.filter { $0.0 == "messages" || $0.0 == "tools" || $0.0 == "options" }
                 caseJSON = .object(members)
             }
-            let request = try ChatRequest(json: caseJSON, source: "chat.json#\(id)")
+            let request = try ChatRequest(json: caseJSON, source: "\(label)#\(id)")
             let tpl = try XCTUnwrap(templates[c["template"]?.stringValue ?? ""], id)
             do {
                 let rendered = try tpl.render(messages: request.messages, tools: request.tools, options: request.options)
@@ -61,7 +72,7 @@ final class ChatFixtureTests: XCTestCase {
                 }
             }
         }
-        print("chat.json: \(passed)/\(cases.count) cases identical")
+        print("\(label): \(passed)/\(cases.count) cases identical")
         XCTAssertEqual(passed, cases.count)
     }
 
