@@ -140,6 +140,12 @@ public struct ChatTemplate: Sendable {
         return try render(scope: scope)
     }
 
+    /// Renders typed messages (see `ChatMessage.json` for the dict each becomes).
+    public func render(chat messages: [ChatMessage], tools: [JSONValue]? = nil, options: ChatTemplateOptions = ChatTemplateOptions(),
+                       specialTokens: [String: String] = [:]) throws -> String {
+        try render(messages: messages.map(\.json), tools: tools, options: options, specialTokens: specialTokens)
+    }
+
     /// Finds a model's chat template: `explicitPath` when given (absolute, else relative to the working
     /// directory, else to `directory`); otherwise `chat_template.jinja` in `directory`; otherwise
     /// `tokenizer_config.json`'s `chat_template` (a string, or a list of `{name, template}` → "default").

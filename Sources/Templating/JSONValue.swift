@@ -78,6 +78,7 @@ public enum JSONValue: Sendable, Equatable {
     /// Parses JSON text; errors name the line and column.
     public static func parse(_ text: String) throws -> JSONValue {
         var parser = JSONParser(scalars: Array(text.unicodeScalars))
+        if parser.current == "\u{FEFF}" { parser.pos += 1 }  // tolerate a UTF-8 byte-order mark
         parser.skipWhitespace()
         let value = try parser.value(depth: 0)
         parser.skipWhitespace()

@@ -39,6 +39,8 @@ final class JSONAndChatAPITests: XCTestCase {
         let typed = ChatRequest(messages: [.system("Be terse."), .user("Capital of France?")])
         let out = try template.render(messages: typed.messages, tools: nil, options: typed.options)
         XCTAssertEqual(out, "<|im_start|>system\nBe terse.<|im_end|>\n<|im_start|>user\nCapital of France?<|im_end|>\n<|im_start|>assistant\n<think>\n")
+        XCTAssertEqual(try template.render(chat: [ChatMessage.system("Be terse."), .user("Capital of France?")]), out)
+        XCTAssertEqual(try JSONValue.parse(Data([0xEF, 0xBB, 0xBF] + Array("[1]".utf8))), .array([.int(1)]))
     }
 
     func testChatRequestValidationNamesField() {
