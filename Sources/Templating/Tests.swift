@@ -73,12 +73,13 @@ enum Tests {
         "ge": { v, a in try Arithmetic.compare(">=", v, try arg(a, "ge")) },
         "in": { v, a in try Arithmetic.contains(try arg(a, "in"), v) },
         "lower": { v, _ in
+            // Python str.islower(): at least one cased character and none uppercase.
             guard case .string(let s) = v else { return false }
-            return s.lowercased() == s
+            return s.contains { $0.isCased } && s.lowercased() == s
         },
         "upper": { v, _ in
             guard case .string(let s) = v else { return false }
-            return s.uppercased() == s
+            return s.contains { $0.isCased } && s.uppercased() == s
         },
         "sameas": { v, a in
             let other = try arg(a, "sameas")

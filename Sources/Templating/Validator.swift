@@ -1,49 +1,51 @@
 import Foundation
 
-/// Compile-time checks jinja2 also makes: every filter and test used must exist (even in branches that
-/// never run), reported with its line:column.
+/// Compile-time checks jinja2 also makes: every filter and test used must exist, reported with its
+/// line:column. Like jinja2 ≥ 3.0, uses inside an `if` statement or inline `if` expression ("soft
+/// frames", up to the next for/macro/block body) are only reported when evaluated.
 struct Validator {
     let template: String
 
-    func check(_ nodes: [Node]) throws {
-        for n in nodes { try check(n) }
+    func check(_ nodes: [Node], soft: Bool = false) throws {
+        for n in nodes { try check(n, soft: soft) }
     }
 
-    func checkFilter(_ name: String, _ p: SourcePos) throws {
-        guard Filters.names.contains(name) else {
+    func checkFilter(_ name: String, _ p: SourcePos, soft: Bool = false) throws {
+        guard soft || Filters.names.contains(name) else {
             throw TemplateError(template: template, kind: .unknownFilter(name: name, line: p.line, column: p.column))
         }
     }
 
-    func check(_ node: Node) throws {
+    func check(_ node: Node, soft: Bool) throws {
         switch node {
         case .text, .breakLoop, .continueLoop: break
-        case .output(let e): try check(e)
+        case .output(let e): try check(e, soft: soft)
         case .ifChain(let branches, let otherwise):
-            for (c, body) in branches { try check(c); try check(body) }
-            try check(otherwise)
+            for (c, body) in branches { try check(c, soft: true); try check(body, soft: true) }
+            try check(otherwise, soft: true)
         case .forLoop(_, let iter, let filter, let body, let otherwise, _, _):
-            try check(iter)
+            try check(iter, soft: soft)
             if let filter { try check(filter) }
             try check(body); try check(otherwise)
-        case .set(_, let e, _): try check(e)
+        case .set(_, let e, _): try check(e, soft: soft)
         case .setBlock(_, let body, let filters, _):
             try check(body)
-            for (n, a, kw, p) in filters { try checkFilter(n, p); try a.forEach(check); try kw.forEach { try check($0.1) } }
+            for (n, a, kw, p) in filters { try checkFilter(n, p); try a.forEach { try check($0) }; try kw.forEach { try check($0.1) } }
         case .macro(_, let params, let body), .callBlock(_, let params, let body, _):
             for case (_, let d?) in params { try check(d) }
             try check(body)
-            if case .callBlock(let c, _, _, _) = node { try check(c) }
+            if case .callBlock(let c, _, _, _) = node { try check(c, soft: soft) }
         case .filterBlock(let filters, let body):
-            for (n, a, kw, p) in filters { try checkFilter(n, p); try a.forEach(check); try kw.forEach { try check($0.1) } }
+            for (n, a, kw, p) in filters { try checkFilter(n, p); try a.forEach { try check($0) }; try kw.forEach { try check($0.1) } }
             try check(body)
         case .with(let assignments, let body):
-            for (_, e) in assignments { try check(e) }
+            for (_, e) in assignments { try check(e, soft: soft) }
             try check(body)
         }
     }
 
-    func check(_ expr: Expr) throws {
+    func check(_ expr: Expr, soft: Bool = false) throws {
+        let check = { (e: Expr) throws in try self.check(e, soft: soft) }
         switch expr {
         case .literal, .name: break
         case .list(let items, _), .tuple(let items, _), .concat(let items, _): try items.forEach(check)
@@ -57,11 +59,11 @@ struct Validator {
             try check(f); try args.forEach(check); try kwargs.forEach { try check($0.1) }
         case .filter(let base, let name, let args, let kwargs, let p):
             try check(base)
-            try checkFilter(name, p)
+            try checkFilter(name, p, soft: soft)
             try args.forEach(check); try kwargs.forEach { try check($0.1) }
         case .test(let base, let name, let args, _, let p):
             try check(base)
-            guard Tests.table[name] != nil else {
+            guard soft || Tests.table[name] != nil else {
                 throw TemplateError(template: template, kind: .unknownTest(name: name, line: p.line, column: p.column))
             }
             try args.forEach(check)
@@ -69,8 +71,8 @@ struct Validator {
         case .binary(_, let a, let b, _), .logical(_, let a, let b, _): try check(a); try check(b)
         case .compare(let first, let ops, _): try check(first); for (_, e) in ops { try check(e) }
         case .conditional(let c, let t, let o, _):
-            try check(c); try check(t)
-            if let o { try check(o) }
+            try self.check(c, soft: true); try self.check(t, soft: true)
+            if let o { try self.check(o, soft: true) }
         }
     }
 }

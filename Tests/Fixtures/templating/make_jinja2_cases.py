@@ -95,6 +95,7 @@ CASES = [
     # --- tests
     ("tests_types", "{{ 'a' is string }}{{ 1 is number }}{{ 1.5 is number }}{{ true is number }}{{ 1 is integer }}{{ true is integer }}{{ 1.5 is float }}{{ true is boolean }}{{ none is none }}{{ {} is mapping }}{{ [] is mapping }}{{ [] is sequence }}{{ 'x' is sequence }}{{ {} is sequence }}{{ 1 is sequence }}{{ 'x' is iterable }}{{ missing is iterable }}{{ 3 is iterable }}", {}),
     ("tests_values", "{{ true is true }}{{ 1 is true }}{{ false is false }}{{ 3 is odd }}{{ 4 is even }}{{ 9 is divisibleby 3 }}{{ 9 is divisibleby(4) }}{{ 1 is eq 1 }}{{ 1 is ne 2 }}{{ 2 is in [1, 2] }}{{ 'abc' is lower }}{{ 'ABC' is upper }}{{ x is callable }}{{ range is callable }}{{ 1 is lt 2 }}{{ 1 is ge 2 }}{{ none is sameas none }}", {"x": 1}),
+    ("tests_case_strings", "{{ '' is lower }}{{ '1' is lower }}{{ 'a1' is lower }}{{ 'A1' is upper }}{{ 'Ab' is upper }}", {}),
     ("tests_not", "{{ 1 is not string }}{{ x is not defined }}{{ not x is defined }}", {}),
     # --- qwen-like bits
     ("tool_args_value", "{% for n, v in args|items %}{% set v = v | tojson | safe if v is mapping or (v is sequence and v is not string) else v | string %}<{{ n }}={{ v }}>{% endfor %}", {"args": {"s": "str", "i": 3, "f": 2.0, "b": True, "n": None, "l": [1, "é"], "d": {"k": [True]}}}),
@@ -124,6 +125,10 @@ CASES = [
     ("undefined_in_ops", "{{ missing is iterable }}{% for x in missing %}x{% endfor %}{{ missing|list }}{{ missing|string }}[{{ missing|trim }}]", {}),
     ("err_unknown_tag", "{% frobnicate %}", {}),
     ("err_unclosed_block", "{% if true %}x", {}),
+    ("err_unknown_filter", "{% for i in [1] %}{{ x|nosuch }}{% endfor %}", {}),
+    ("unknown_filter_in_untaken_if", "{% if x %}{{ y|nosuch }}{% elif x is frob %}{% endif %}{{ 'ok' if true else y|nope }}", {}),
+    ("err_unknown_filter_in_taken_if", "{% if true %}{% else %}{% endif %}{% if not x %}{{ y|nosuch2 }}{% endif %}", {}),
+    ("err_unknown_test", "{{ x is frob }}", {}),
     ("err_undefined_call", "{{ nope() }}", {}),
     # --- snippets in the style of other models' chat templates
     ("llama_style", "{{- bos_token }}\n{%- if messages[0]['role'] == 'system' %}\n    {%- set system_message = messages[0]['content']|trim %}\n    {%- set messages = messages[1:] %}\n{%- else %}\n    {%- set system_message = \"\" %}\n{%- endif %}\n{{- \"<|start_header_id|>system<|end_header_id|>\\n\\n\" }}\n{%- if tools is not none %}\n    {%- for t in tools %}\n        {{- t | tojson(indent=4) }}\n        {{- \"\\n\\n\" }}\n    {%- endfor %}\n{%- endif %}\n{{- system_message }}\n{{- \"<|eot_id|>\" }}\n{%- for message in messages %}\n    {%- if not (message.role == 'ipython' or message.role == 'tool' or 'tool_calls' in message) %}\n        {{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n'+ message['content'] | trim + '<|eot_id|>' }}\n    {%- elif 'tool_calls' in message %}\n        {%- if not message.tool_calls|length == 1 %}\n            {{- raise_exception(\"This model only supports single tool-calls at once!\") }}\n        {%- endif %}\n        {%- set tool_call = message.tool_calls[0].function %}\n        {{- '{\"name\": \"' + tool_call.name + '\", ' }}\n        {{- '\"parameters\": ' }}\n        {{- tool_call.arguments | tojson }}\n        {{- \"}\" }}\n    {%- endif %}\n{%- endfor %}\n{%- if add_generation_prompt %}\n    {{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}\n{%- endif %}\n", {"bos_token": "<|begin_of_text|>", "add_generation_prompt": True, "tools": [{"name": "f", "parameters": {"a": 1}}], "messages": [{"role": "system", "content": " Sys \n"}, {"role": "user", "content": "Hi "}, {"role": "assistant", "tool_calls": [{"function": {"name": "f", "arguments": {"a": "é"}}}]}]}),
