@@ -19,6 +19,10 @@ public enum FinishReason: String, Sendable, Codable {
 public struct Usage: Sendable, Equatable, Codable {
     public var promptTokens: Int
     public var completionTokens: Int
+    public init(promptTokens: Int, completionTokens: Int) {
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+    }
 }
 
 /// log-probability of a chosen token and the top alternatives, from the model's raw distribution (as OpenAI
@@ -57,6 +61,10 @@ public enum GenerationEvent: Sendable {
 public struct GenerationTiming: Sendable, Equatable {
     public var prefillSeconds: Double
     public var decodeSeconds: Double
+    public init(prefillSeconds: Double = 0, decodeSeconds: Double = 0) {
+        self.prefillSeconds = prefillSeconds
+        self.decodeSeconds = decodeSeconds
+    }
 }
 
 /// Synchronous generation loop (mlx-lm `generate_step` style): the prompt is prefilled once with the model's

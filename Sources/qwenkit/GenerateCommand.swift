@@ -1,7 +1,141 @@
 import ArgumentParser
+import Foundation
+import InferenceEngine
+import LanguageModels
+import Templating
+import TensorCore
+import Tokenization
 
-// PLACEHOLDER: replaced by the real command.
+/// Sampling flags shared by `generate` and `chat`; unset flags keep the model's generation_config.json defaults.
+struct SamplingOptions: ParsableArguments {
+    @Option(help: "Temperature (0 = greedy).") var temperature: Float?
+    @Option(name: .customLong("top-k"), help: "Keep the k most likely tokens (0 = off).") var topK: Int?
+    @Option(name: .customLong("top-p"), help: "Nucleus sampling mass in (0, 1].") var topP: Float?
+    @Option(name: .customLong("min-p"), help: "Drop tokens below min-p × p(top).") var minP: Float?
+    @Option(name: .customLong("repetition-penalty"), help: "> 1 discourages repeats (1 = off).") var repetitionPenalty: Float?
+    @Option(name: .customLong("presence-penalty"), help: "OpenAI presence penalty in [-2, 2].") var presencePenalty: Float?
+    @Option(name: .customLong("frequency-penalty"), help: "OpenAI frequency penalty in [-2, 2].") var frequencyPenalty: Float?
+    @Option(help: "Random seed (same seed + same input = same output).") var seed: UInt64?
+
+    func parameters(defaults: SamplingParameters) -> SamplingParameters {
+        var p = defaults
+        if let temperature { p.temperature = temperature }
+        if let topK { p.topK = topK }
+        if let topP { p.topP = topP }
+        if let minP { p.minP = minP }
+        if let repetitionPenalty { p.repetitionPenalty = repetitionPenalty }
+        if let presencePenalty { p.presencePenalty = presencePenalty }
+        if let frequencyPenalty { p.frequencyPenalty = frequencyPenalty }
+        if let seed { p.seed = seed }
+        return p
+    }
+}
+
 struct GenerateCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "generate", abstract: "Generate text from a prompt or a chat.")
-    func run() throws { throw ValidationError("generate: not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Generate text from a prompt (raw completion) or a chat.",
+        discussion: "Streams the answer to stdout and statistics to stderr; --json prints one object when done.")
+
+    @Option(help: "Model directory.") var model: String
+    @Option(help: "Prompt text (default: read stdin).") var prompt: String?
+    @Flag(help: "Send the prompt as one user message through the chat template.") var chat = false
+    @Option(name: .customLong("chat-file"), help: "A conversation: {\"messages\": [...], \"tools\": [...], \"options\": {...}}.")
+    var chatFile: String?
+    @OptionGroup var sampling: SamplingOptions
+    @Option(name: .customLong("max-tokens"), help: "Most tokens to generate.") var maxTokens = 256
+    @Option(help: "Stop string (repeatable).") var stop: [String] = []
+    @Flag(name: .customLong("no-think"), help: "Turn thinking off (enable_thinking = false).") var noThink = false
+    @Flag(help: "Print one JSON object when done instead of streaming.") var json = false
+    @Option(help: "Threads (default: all cores).") var threads: Int?
+
+    func run() throws {
+        if let threads { ThreadPool.shared = ThreadPool(threads: threads) }
+        let bundle = try ModelBundle(directory: URL(fileURLWithPath: model), showProgress: !json)
+        if !json { eprint(bundle.summary) }
+
+        // The prompt: raw text, one user message, or a whole conversation.
+        var promptIDs: [Int]
+        var startsInReasoning = false
+        if let chatFile {
+            let request = try ChatRequest(json: try readJSON(chatFile), source: chatFile)
+            var options = request.options
+            if noThink { options.enableThinking = false }
+            if options.addGenerationPrompt == false { options.addGenerationPrompt = true }
+            let r = try bundle.renderChat(messages: request.messages, tools: request.tools, options: options)
+            promptIDs = r.ids
+            startsInReasoning = r.prompt.hasSuffix("<think>\n")
+        } else {
+            let text = try prompt ?? readStdin()
+            if chat {
+                var options = ChatTemplateOptions()
+                options.addGenerationPrompt = true
+                if noThink { options.enableThinking = false }
+                let message = JSONValue.object([("role", .string("user")), ("content", .string(text))])
+                let r = try bundle.renderChat(messages: [message], tools: nil, options: options)
+                promptIDs = r.ids
+                startsInReasoning = r.prompt.hasSuffix("<think>\n")
+            } else {
+                promptIDs = bundle.tokenizer.encode(text)
+            }
+        }
+
+        var request = GenerationRequest(promptIDs: promptIDs)
+        request.sampling = sampling.parameters(defaults: bundle.generationConfig.defaultSampling)
+        request.maxTokens = maxTokens
+        request.stopStrings = stop
+        request.stopTokenIDs = bundle.eosTokenIDs
+        request.startsInReasoning = startsInReasoning
+        var generator = try Generator(model: bundle.model, request: request,
+                                      decoder: StreamingDetokenizer(tokenizer: bundle.tokenizer, skipSpecialTokens: false))
+
+        var text = "", reasoning = "", ids: [Int] = []
+        var finish = FinishReason.length, usage = Usage(promptTokens: promptIDs.count, completionTokens: 0)
+        var timing = GenerationTiming(prefillSeconds: 0, decodeSeconds: 0)
+        let dim = isatty(2) != 0
+        while let event = generator.next() {
+            switch event {
+            case .delta(let content, let r, let tokenIDs, _):
+                text += content; reasoning += r; ids += tokenIDs
+                if !json {
+                    if !r.isEmpty { FileHandle.standardError.write(Data((dim ? "\u{1B}[2m\(r)\u{1B}[0m" : r).utf8)) }
+                    if !content.isEmpty { FileHandle.standardOutput.write(Data(content.utf8)) }
+                }
+            case .finished(let f, let u, let t):
+                finish = f; usage = u; timing = t
+            }
+        }
+        if json {
+            let out = GenerateResult(text: text, reasoning: startsInReasoning ? reasoning : nil, token_ids: ids,
+                                     finish_reason: finish.rawValue,
+                                     usage: .init(prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens))
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try enc.encode(out), as: UTF8.self))
+        } else {
+            print("")
+            let decoded = max(0, usage.completionTokens - 1)
+            eprint(String(format: "prompt %d tokens, prefill %.1f tok/s; generated %d tokens, decode %.1f tok/s; finish %@",
+                          usage.promptTokens, Double(usage.promptTokens) / max(timing.prefillSeconds, 1e-9),
+                          usage.completionTokens, Double(decoded) / max(timing.decodeSeconds, 1e-9), finish.rawValue))
+        }
+    }
+}
+
+/// `--json` output of `generate`.
+struct GenerateResult: Encodable {
+    struct UsageJSON: Encodable { let prompt_tokens: Int; let completion_tokens: Int }
+    let text: String
+    let reasoning: String?
+    let token_ids: [Int]
+    let finish_reason: String
+    let usage: UsageJSON
+}
+
+func eprint(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+
+func readStdin() throws -> String {
+    let data = FileHandle.standardInput.readDataToEndOfFile()
+    guard let s = String(data: data, encoding: .utf8) else { throw CLIError("stdin is not valid UTF-8") }
+    return s
 }
