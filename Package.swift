@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
         .testTarget(name: "TemplatingTests", dependencies: ["Templating"]),
         .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels", "SafeTensors"]),
-        .testTarget(name: "InferenceEngineTests", dependencies: ["InferenceEngine"]),
+        .testTarget(name: "InferenceEngineTests", dependencies: ["InferenceEngine", "Templating", "Tokenization"]),
     ],
     swiftLanguageModes: [.v5]
 )

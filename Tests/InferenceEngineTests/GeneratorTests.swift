@@ -81,6 +81,23 @@ final class GeneratorTests: XCTestCase {
         XCTAssertThrowsError(try Generator(model: ScriptedModel([1]), request: bad, decoder: LetterDecoder()))
     }
 
+    /// Logprobs come from the raw distribution: scripted logits are 5 for one id, 0 for the other 15.
+    func testLogprobsOfChosenTokenAndAlternatives() throws {
+        var req = GenerationRequest(promptIDs: [0])
+        req.sampling = .greedy; req.maxTokens = 2; req.topLogprobs = 3
+        req.sampling.logitBias = [7: 100]   // bias changes the choice, not the reported distribution
+        var g = try Generator(model: ScriptedModel([1, 2, 3]), request: req, decoder: LetterDecoder())
+        var lps: [TokenLogprob] = []
+        while let e = g.next() { if case .delta(_, _, _, let lp) = e { lps += lp } }
+        XCTAssertEqual(lps.map(\.id), [7, 7])
+        let z = log(exp(Float(5)) + 15)
+        XCTAssertEqual(lps[0].logprob, 0 - z, accuracy: 1e-5)
+        XCTAssertEqual(lps[0].top.count, 3)
+        XCTAssertEqual(lps[0].top[0].id, 1)
+        XCTAssertEqual(lps[0].top[0].logprob, 5 - z, accuracy: 1e-5)
+        XCTAssertEqual(lps[1].top[0].id, 2)
+    }
+
     /// transformers' `generate()` on the fixture models (greedy, stops on EOS): same ids.
     func testGreedyMatchesTransformersGenerate() throws {
         let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
