@@ -65,10 +65,15 @@ struct ChatCommand: ParsableCommand {
             } catch { eprint("error: \(error)"); history.removeLast(); continue }
             interruptRequested = 0
             var answer = ""
+            var placeholder = false   // "thinking…" shown while reasoning is hidden, erased when the answer starts
             while let event = generator.next() {
                 if interruptRequested != 0 { print(tty ? "\u{1B}[0m [stopped]" : " [stopped]"); break }
                 guard case .delta(let content, let reasoning, _, _) = event else { continue }
                 if showThinking && !reasoning.isEmpty { print(tty ? "\u{1B}[2m\(reasoning)\u{1B}[0m" : reasoning, terminator: "") }
+                if !showThinking && tty && !reasoning.isEmpty && !placeholder && answer.isEmpty {
+                    print("\u{1B}[2mthinking…\u{1B}[0m", terminator: ""); placeholder = true
+                }
+                if placeholder && !content.isEmpty { print("\r\u{1B}[K", terminator: ""); placeholder = false }
                 if !content.isEmpty { print(content, terminator: "") }
                 answer += content
                 fflush(stdout)
