@@ -115,16 +115,19 @@ public struct ChatFormatter: Sendable {
     }
 }
 
-/// A one-line progress bar on stderr.
+/// A one-line progress bar on stderr: files mapped and validated, then tensors checked against the config.
 final class ProgressBar: @unchecked Sendable {
     private var last = -1
+    private var stage: WeightStore.Progress.Stage?
     func update(_ p: WeightStore.Progress) {
         let pct = Int(p.fractionCompleted * 100)
-        guard pct != last else { return }
+        guard pct != last || p.stage != stage else { return }
         last = pct
+        stage = p.stage
         let width = 30, filled = width * pct / 100
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-        FileHandle.standardError.write(String(format: "\rloading %@ %3d%%  %.2f/%.2f GB, %d/%d tensors", bar, pct,
+        let what = p.stage == .opening ? "mapping " : "checking"
+        FileHandle.standardError.write(String(format: "\r%@ %@ %3d%%  %.2f/%.2f GB, %d/%d tensors", what, bar, pct,
                                               Double(p.completedBytes) / 1e9, Double(p.totalBytes) / 1e9,
                                               p.completedTensors, p.totalTensors).data(using: .utf8)!)
     }

@@ -114,6 +114,7 @@ struct GenerateCommand: ParsableCommand {
             print(String(decoding: try enc.encode(out), as: UTF8.self))
         } else {
             print("")
+            if !reasoning.isEmpty { eprint("") }   // end the reasoning line before the statistics
             let decoded = max(0, usage.completionTokens - 1)
             eprint(String(format: "prompt %d tokens, prefill %.1f tok/s; generated %d tokens, decode %.1f tok/s; finish %@",
                           usage.promptTokens, Double(usage.promptTokens) / max(timing.prefillSeconds, 1e-9),
