@@ -115,12 +115,15 @@ public struct Generator<Decoder: StreamingTextDecoder>: Sequence, IteratorProtoc
             logits = model.forward(request.promptIDs, state: &state, allLogits: false)   // [1, V]
             prefillSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         }
+        // Decode time is the whole step (sampling, detokenizing, stop matching, the forward), what a user waits.
+        let stepStart = DispatchTime.now().uptimeNanoseconds
+        defer { decodeSeconds += Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9 }
         let id = sampler.sample(logits)
         var lp: [TokenLogprob] = []
         if let n = request.topLogprobs {
             let ls = logSoftmax(logits)
-            let top = ls.indices.sorted { ls[$0] > ls[$1] }.prefix(n).map { (id: $0, logprob: ls[$0]) }
-            lp.append(TokenLogprob(id: id, logprob: ls[id], top: Array(top)))
+            let top = topIndices(ls, n).map { (id: $0, logprob: ls[$0]) }
+            lp.append(TokenLogprob(id: id, logprob: ls[id], top: top))
         }
         generated += 1
         if request.stopTokenIDs.contains(id) {
@@ -131,9 +134,7 @@ public struct Generator<Decoder: StreamingTextDecoder>: Sequence, IteratorProtoc
         if generated >= request.maxTokens {
             return finish(.length, tail: text + stops.feed(decoder.finish()).emit, ids: [id], logprobs: lp)
         }
-        let t0 = DispatchTime.now().uptimeNanoseconds
         logits = model.forward([id], state: &state, allLogits: false)
-        decodeSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         let split = thinking.feed(text)
         return .delta(content: split.content, reasoning: split.reasoning, tokenIDs: [id], logprobs: lp)
     }

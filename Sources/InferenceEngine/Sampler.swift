@@ -58,7 +58,9 @@ public func topK(_ items: [(id: Int, p: Float)], _ k: Int) -> [(id: Int, p: Floa
 /// Keeps the smallest prefix whose mass reaches `p` (at least one token).
 public func topP(_ items: [(id: Int, p: Float)], _ p: Float) -> [(id: Int, p: Float)] {
     guard p < 1 else { return items }
-    let total = items.reduce(Float(0)) { $0 + $1.p }
+    // The mass is summed in id order, so that it does not depend on how the survivors were found
+    // (truncatedCandidates reaches the same cut without sorting the vocabulary).
+    let total = items.sorted { $0.id < $1.id }.reduce(Float(0)) { $0 + $1.p }
     var acc: Float = 0
     for (i, it) in items.enumerated() {
         acc += it.p
@@ -73,7 +75,7 @@ public func minP(_ items: [(id: Int, p: Float)], _ m: Float) -> [(id: Int, p: Fl
     return items.filter { $0.p >= m * top }
 }
 
-/// Draws one id from (unnormalised) probabilities.
+/// Draws one id from (unnormalised) probabilities, walking them in the order given.
 public func draw(_ items: [(id: Int, p: Float)], _ rng: inout SeededGenerator) -> Int {
     let total = items.reduce(Float(0)) { $0 + $1.p }
     let u = rng.nextUnit() * total
@@ -111,10 +113,10 @@ public struct Sampler: Sendable {
         if parameters.temperature == 0 {
             id = logits.indices.max { logits[$0] < logits[$1] || (logits[$0] == logits[$1] && $0 > $1) }!
         } else {
-            var items = sortedProbabilities(logits, temperature: parameters.temperature)
-            items = topK(items, parameters.topK)
-            items = topP(items, parameters.topP)
-            items = minP(items, parameters.minP)
+            // Same survivors as sortedProbabilities → topK → topP → minP, without sorting the vocabulary;
+            // the draw walks them in id order.
+            let items = truncatedCandidates(logits, temperature: parameters.temperature, topK: parameters.topK,
+                                            topP: parameters.topP, minP: parameters.minP)
             id = draw(items, &rng)
         }
         accept(id)

@@ -47,6 +47,35 @@ final class SamplingTests: XCTestCase {
         XCTAssertNotEqual(run(7), run(8))
     }
 
+    /// The selection-based candidates equal the sort-everything twin: random, peaked, flat and tied logits,
+    /// every truncation alone and combined (top-p growth past its first guess of 64 included).
+    func testCandidateSelectionMatchesReference() {
+        var rng = SeededGenerator(seed: 5)
+        let v = 3000
+        let shapes: [[Float]] = [
+            (0..<v).map { _ in rng.nextUnit() * 8 - 4 },                      // random
+            (0..<v).map { _ in powf(rng.nextUnit(), 8) * 30 },                // peaked: few large logits
+            (0..<v).map { _ in rng.nextUnit() * 0.01 },                       // nearly flat: top-p keeps most
+            (0..<v).map { Float($0 % 7) },                                    // many exact ties
+        ]
+        for logits in shapes {
+            for t: Float in [0.3, 1, 1.7] {
+                for (k, p, m): (Int, Float, Float) in [(0, 1, 0), (20, 1, 0), (0, 0.95, 0), (0, 1, 0.05), (40, 0.9, 0.02),
+                                                       (1, 1, 0), (v + 5, 0.5, 0), (0, 0.999, 0.001), (2999, 1, 0)] {
+                    let fast = truncatedCandidates(logits, temperature: t, topK: k, topP: p, minP: m)
+                    let plain = referenceCandidates(logits, temperature: t, topK: k, topP: p, minP: m)
+                    // Compared as whole lists, reported by size (the lists run to thousands of entries).
+                    XCTAssertTrue(fast.map(\.id) == plain.map(\.id) && fast.map(\.p) == plain.map(\.p),
+                                  "T=\(t) k=\(k) p=\(p) min_p=\(m): \(fast.count) candidates vs \(plain.count)")
+                }
+            }
+            for n in [1, 5, 64, 700, 2999, 3000, 4000] {
+                let sorted = logits.indices.sorted { logits[$0] != logits[$1] ? logits[$0] > logits[$1] : $0 < $1 }
+                XCTAssertTrue(topIndices(logits, n) == Array(sorted.prefix(n)), "n=\(n)")
+            }
+        }
+    }
+
     func testGreedyIsArgmax() {
         var s = Sampler(.greedy)
         XCTAssertEqual(s.sample([0.1, 2, 0.3]), 1)
