@@ -92,6 +92,12 @@ public struct Generator<Decoder: StreamingTextDecoder>: Sequence, IteratorProtoc
             throw GenerationError.promptTooLong(promptTokens: request.promptIDs.count, maxTokens: request.maxTokens,
                                                 context: model.maxContextLength)
         }
+        if let bad = request.sampling.logitBias.keys.sorted().first(where: { $0 < 0 || $0 >= model.vocabSize }) {
+            throw GenerationError.invalidParameter("logit_bias: token id \(bad) is outside the vocabulary (0..<\(model.vocabSize))")
+        }
+        if let n = request.topLogprobs, n < 0 || n > model.vocabSize {
+            throw GenerationError.invalidParameter("top_logprobs = \(n): must be in 0...\(model.vocabSize)")
+        }
         if let bad = request.promptIDs.first(where: { $0 < 0 || $0 >= model.vocabSize }) {
             throw GenerationError.model("prompt token id \(bad) is outside the vocabulary (0..<\(model.vocabSize))")
         }

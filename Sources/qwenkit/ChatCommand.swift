@@ -25,6 +25,8 @@ struct ChatCommand: ParsableCommand {
         if let threads { ThreadPool.shared = ThreadPool(threads: threads) }
         let bundle = try ModelBundle(directory: URL(fileURLWithPath: model), showProgress: true)
         eprint(bundle.summary)
+        let parameters = try sampling.parameters(defaults: bundle.generationConfig.defaultSampling)
+        try parameters.validate()   // a bad flag fails now, not at the first message
         signal(SIGINT) { _ in interruptRequested = 1 }
         let tty = isatty(1) != 0
         var thinking = true
@@ -54,7 +56,7 @@ struct ChatCommand: ParsableCommand {
                 eprint("error: \(error)"); history.removeLast(); continue
             }
             var request = GenerationRequest(promptIDs: rendered.ids)
-            request.sampling = sampling.parameters(defaults: bundle.generationConfig.defaultSampling)
+            request.sampling = parameters
             request.maxTokens = maxTokens
             request.stopTokenIDs = bundle.eosTokenIDs
             request.startsInReasoning = rendered.prompt.hasSuffix("<think>\n")

@@ -16,9 +16,18 @@ struct SamplingOptions: ParsableArguments {
     @Option(name: .customLong("presence-penalty"), help: "OpenAI presence penalty in [-2, 2].") var presencePenalty: Float?
     @Option(name: .customLong("frequency-penalty"), help: "OpenAI frequency penalty in [-2, 2].") var frequencyPenalty: Float?
     @Option(help: "Random seed (same seed + same input = same output).") var seed: UInt64?
+    @Option(name: .customLong("logit-bias"), help: "ID=BIAS added to a token's logit (repeatable), e.g. 151643=-100.")
+    var logitBias: [String] = []
 
-    func parameters(defaults: SamplingParameters) -> SamplingParameters {
+    func parameters(defaults: SamplingParameters) throws -> SamplingParameters {
         var p = defaults
+        for entry in logitBias {
+            let parts = entry.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let id = Int(parts[0]), let bias = Float(parts[1]) else {
+                throw CLIError("--logit-bias \(entry): expected TOKEN_ID=BIAS, e.g. 151643=-100")
+            }
+            p.logitBias[id] = bias
+        }
         if let temperature { p.temperature = temperature }
         if let topK { p.topK = topK }
         if let topP { p.topP = topP }
@@ -47,9 +56,12 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Stop string (repeatable).") var stop: [String] = []
     @Flag(name: .customLong("no-think"), help: "Turn thinking off (enable_thinking = false).") var noThink = false
     @Flag(help: "Print one JSON object when done instead of streaming.") var json = false
+    @Option(help: "With --json: log-probability of each generated token and its N most likely alternatives.")
+    var logprobs: Int?
     @Option(help: "Threads (default: all cores).") var threads: Int?
 
     func run() throws {
+        if logprobs != nil && !json { throw CLIError("--logprobs is reported in the --json output: add --json") }
         if let threads { ThreadPool.shared = ThreadPool(threads: threads) }
         let bundle = try ModelBundle(directory: URL(fileURLWithPath: model), showProgress: !json)
         if !json { eprint(bundle.summary) }
@@ -81,7 +93,8 @@ struct GenerateCommand: ParsableCommand {
         }
 
         var request = GenerationRequest(promptIDs: promptIDs)
-        request.sampling = sampling.parameters(defaults: bundle.generationConfig.defaultSampling)
+        request.sampling = try sampling.parameters(defaults: bundle.generationConfig.defaultSampling)
+        request.topLogprobs = logprobs
         request.maxTokens = maxTokens
         request.stopStrings = stop
         request.stopTokenIDs = bundle.eosTokenIDs
@@ -89,14 +102,14 @@ struct GenerateCommand: ParsableCommand {
         var generator = try Generator(model: bundle.model, request: request,
                                       decoder: StreamingDetokenizer(tokenizer: bundle.tokenizer, skipSpecialTokens: false))
 
-        var text = "", reasoning = "", ids: [Int] = []
+        var text = "", reasoning = "", ids: [Int] = [], chosen: [TokenLogprob] = []
         var finish = FinishReason.length, usage = Usage(promptTokens: promptIDs.count, completionTokens: 0)
         var timing = GenerationTiming(prefillSeconds: 0, decodeSeconds: 0)
         let dim = isatty(2) != 0
         while let event = generator.next() {
             switch event {
-            case .delta(let content, let r, let tokenIDs, _):
-                text += content; reasoning += r; ids += tokenIDs
+            case .delta(let content, let r, let tokenIDs, let lp):
+                text += content; reasoning += r; ids += tokenIDs; chosen += lp
                 if !json {
                     if !r.isEmpty { FileHandle.standardError.write(Data((dim ? "\u{1B}[2m\(r)\u{1B}[0m" : r).utf8)) }
                     if !content.isEmpty { FileHandle.standardOutput.write(Data(content.utf8)) }
@@ -108,7 +121,8 @@ struct GenerateCommand: ParsableCommand {
         if json {
             let out = GenerateResult(text: text, reasoning: startsInReasoning ? reasoning : nil, token_ids: ids,
                                      finish_reason: finish.rawValue,
-                                     usage: .init(prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens))
+                                     usage: .init(prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens),
+                                     logprobs: logprobs == nil ? nil : chosen.map { .init($0, bundle.tokenizer) })
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: try enc.encode(out), as: UTF8.self))
@@ -131,6 +145,20 @@ struct GenerateResult: Encodable {
     let token_ids: [Int]
     let finish_reason: String
     let usage: UsageJSON
+    let logprobs: [LogprobJSON]?
+
+    /// OpenAI's shape: the token's text, its id, its log-probability and the top alternatives.
+    struct LogprobJSON: Encodable {
+        struct Alternative: Encodable { let token: String; let id: Int; let logprob: Float }
+        let token: String
+        let id: Int
+        let logprob: Float
+        let top_logprobs: [Alternative]
+        init(_ lp: TokenLogprob, _ tokenizer: Tokenizer) {
+            token = tokenizer.decode([lp.id]); id = lp.id; logprob = lp.logprob
+            top_logprobs = lp.top.map { Alternative(token: tokenizer.decode([$0.id]), id: $0.id, logprob: $0.logprob) }
+        }
+    }
 }
 
 func eprint(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }

@@ -79,6 +79,15 @@ final class GeneratorTests: XCTestCase {
         }
         var bad = GenerationRequest(promptIDs: [1]); bad.sampling.topP = 0
         XCTAssertThrowsError(try Generator(model: ScriptedModel([1]), request: bad, decoder: LetterDecoder()))
+        // A logit bias or a logprobs count that names no token of the vocabulary (16 ids here).
+        bad = GenerationRequest(promptIDs: [1]); bad.maxTokens = 4; bad.sampling.logitBias = [16: 1]
+        XCTAssertThrowsError(try Generator(model: ScriptedModel([1]), request: bad, decoder: LetterDecoder())) {
+            XCTAssertTrue("\($0)".contains("logit_bias: token id 16"), "\($0)")
+        }
+        bad = GenerationRequest(promptIDs: [1]); bad.maxTokens = 4; bad.topLogprobs = -1
+        XCTAssertThrowsError(try Generator(model: ScriptedModel([1]), request: bad, decoder: LetterDecoder())) {
+            XCTAssertTrue("\($0)".contains("top_logprobs"), "\($0)")
+        }
     }
 
     /// Logprobs come from the raw distribution: scripted logits are 5 for one id, 0 for the other 15.
