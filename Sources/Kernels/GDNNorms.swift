@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 // MARK: - Gated DeltaNet: gates, L2 norm, gated RMSNorm (ARCHITECTURE.md §3.1, §3.2 steps 4, 5, 8)
 
@@ -45,6 +46,30 @@ public func gdnL2Normalize(_ x: UnsafeMutablePointer<Float>, count: Int, dim: In
 /// Gated RMSNorm over each `dim`-vector (one per token and value head), norm before gate:
 /// `y = o / sqrt(mean(o²) + eps) · w · SiLU(z)` with the plain weight (no +1) [HF `Qwen3_5RMSNormGated`].
 public func gdnGatedRMSNorm(
+    _ o: UnsafePointer<Float>,            // [rows, dim]
+    gate z: UnsafePointer<Float>,         // [rows, dim]
+    weight w: UnsafePointer<Float>,       // [dim]
+    _ y: UnsafeMutablePointer<Float>,     // [rows, dim]
+    rows: Int, dim: Int, eps: Float, pool: ThreadPool = .shared
+) {
+    precondition(rows >= 0 && dim > 0, "gdnGatedRMSNorm: bad sizes rows=\(rows) dim=\(dim)")
+    // Vectorised (SiLU through exp16) and spread over the pool by rows; the plain twin is below.
+    parallelRanges(rows * dim, unit: dim, pool: pool) { start, end in
+        for r in start / dim ..< end / dim {
+            let ov = o + r * dim, zv = z + r * dim, yv = y + r * dim
+            let inv = 1 / (dot(ov, ov, dim) / Float(dim) + eps).squareRoot()
+            var d = 0
+            while d + 16 <= dim {
+                store16(load16(w + d) * (load16(ov + d) * inv) * silu16(load16(zv + d)), yv + d)
+                d += 16
+            }
+            while d < dim { yv[d] = (w[d] * (ov[d] * inv)) * silu(zv[d]); d += 1 }
+        }
+    }
+}
+
+/// Plain twin of `gdnGatedRMSNorm`.
+public func gdnGatedRMSNormReference(
     _ o: UnsafePointer<Float>,            // [rows, dim]
     gate z: UnsafePointer<Float>,         // [rows, dim]
     weight w: UnsafePointer<Float>,       // [dim]

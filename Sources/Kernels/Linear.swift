@@ -52,13 +52,15 @@ public func matmul(
 public func matmul(_ x: [Float], _ w: WeightTensor, tokens: Int, pool: ThreadPool = .shared) -> [Float] {
     precondition(w.shape.count == 2, "\(w.name): matmul needs a 2-D weight, got \(w.shape)")
     precondition(x.count == tokens * w.shape[1], "\(w.name): input \(x.count) != \(tokens)×\(w.shape[1])")
-    var y = [Float](repeating: 0, count: tokens * w.shape[0])
-    x.withUnsafeBufferPointer { xp in
-        y.withUnsafeMutableBufferPointer { yp in
+    // Every output is written by the kernel, so the buffer is not zeroed first (a memset of megabytes per
+    // projection at prefill sizes).
+    let count = tokens * w.shape[0]
+    return [Float](unsafeUninitializedCapacity: count) { yp, initialized in
+        x.withUnsafeBufferPointer { xp in
             matmul(xp.baseAddress!, w, yp.baseAddress!, tokens: tokens, pool: pool)
         }
+        initialized = count
     }
-    return y
 }
 
 /// Plain reference twin of `matmul`: one scalar dot product per output, f32 accumulation.
@@ -93,3 +95,6 @@ enum MatmulFormat {
         }
     }
 }
+
+/// Process-wide allocator tuning for inference (glibc): large arrays stay in the heap and are reused.
+public func keepLargeAllocationsInHeap() { qk_keep_large_allocations() }

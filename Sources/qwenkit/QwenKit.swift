@@ -1,4 +1,5 @@
 import ArgumentParser
+import Kernels
 
 @main
 struct QwenKit: ParsableCommand {
@@ -14,6 +15,13 @@ struct QwenKit: ParsableCommand {
 
     /// Errors print as one `error: <what is wrong>` line, like every Unix tool.
     static var _errorPrefix: String { "error: " }
+
+    static func main() {
+        // Activations of a prefill are megabytes per array, freed layer by layer; reusing them beats fresh
+        // pages (a page fault and a kernel memset per 4 KiB) for every layer.
+        keepLargeAllocationsInHeap()
+        Self.main(nil)
+    }
 }
 
 /// A run-time problem with the user's input (not a usage error): printed as one `error:` line without the usage text.

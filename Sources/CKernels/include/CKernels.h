@@ -34,4 +34,9 @@ void qk_force_portable(int on);
 /// Sum of a buffer read with wide loads (memory bandwidth probe for `qwenkit bench --kernels`).
 float qk_read_sum(const float *p, long n);
 
+// Keep large allocations (prefill activations) in the heap instead of fresh mmap'd pages per array, so that
+// freed activations are reused instead of being faulted in and zeroed again by the kernel. glibc only; a no-op
+// elsewhere.
+void qk_keep_large_allocations(void);
+
 #endif

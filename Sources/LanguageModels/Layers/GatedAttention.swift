@@ -79,7 +79,9 @@ public struct GatedAttention: Sendable {
                 }
             }
         }
-        for i in 0..<o.count { o[i] *= sigmoid(gate[i]) }        // attn_output * torch.sigmoid(gate)
+        o.withUnsafeMutableBufferPointer { op in gate.withUnsafeBufferPointer { gp in   // attn_output * torch.sigmoid(gate)
+            mulSigmoid(op.baseAddress!, gate: gp.baseAddress!, op.count)
+        } }
         trace?(Trace(query: rawQuery, qNormed: normed.0, kNormed: normed.1, gatedOut: o))
         return matmul(o, oProj, tokens: t, pool: pool)          // [T, H]
     }

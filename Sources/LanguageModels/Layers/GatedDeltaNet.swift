@@ -81,7 +81,7 @@ public struct GatedDeltaNet: Sendable {
                 state.conv.withUnsafeMutableBufferPointer { hp in
                     y.withUnsafeMutableBufferPointer { yp in
                         gdnCausalConv1dSiLU(pp.baseAddress!, weight: wp.baseAddress!, history: hp.baseAddress!,
-                                            yp.baseAddress!, tokens: t, channels: c, kernel: kk)
+                                            yp.baseAddress!, tokens: t, channels: c, kernel: kk, pool: pool)
                     }
                 }
             }
@@ -136,7 +136,7 @@ public struct GatedDeltaNet: Sendable {
         core.withUnsafeBufferPointer { op in z.withUnsafeBufferPointer { zp in
             normWeight.withUnsafeBufferPointer { wp in normed.withUnsafeMutableBufferPointer { np in
                 gdnGatedRMSNorm(op.baseAddress!, gate: zp.baseAddress!, weight: wp.baseAddress!, np.baseAddress!,
-                                rows: t * hv, dim: dv, eps: cfg.rmsNormEps)
+                                rows: t * hv, dim: dv, eps: cfg.rmsNormEps, pool: pool)
             } }
         } }
 

@@ -74,9 +74,11 @@ public struct SparseMoE: Sendable {
             }
             let gu = matmul(x, gateUp.slice(row: e, dropLeading: true), tokens: rows.count, pool: pool)  // [n, 2Im]
             var act = [Float](repeating: 0, count: rows.count * im)  // [n, Im]
-            for i in 0..<rows.count {
-                for c in 0..<im { act[i * im + c] = silu(gu[i * 2 * im + c]) * gu[i * 2 * im + im + c] }
-            }
+            gu.withUnsafeBufferPointer { gp in act.withUnsafeMutableBufferPointer { ap in
+                for i in 0..<rows.count {   // SiLU(gate) · up; the fused tensor holds [gate ; up] per row
+                    siluMul(gp.baseAddress! + i * 2 * im, gp.baseAddress! + i * 2 * im + im, ap.baseAddress! + i * im, im)
+                }
+            } }
             let y = matmul(act, down.slice(row: e, dropLeading: true), tokens: rows.count, pool: pool)   // [n, H]
             out.withUnsafeMutableBufferPointer { op in
                 y.withUnsafeBufferPointer { yp in

@@ -21,7 +21,10 @@ public struct SwiGLU: Sendable {
         let g = matmul(f, gate, tokens: tokens, pool: pool)   // [T, I]
         let u = matmul(f, up, tokens: tokens, pool: pool)     // [T, I]
         var h = [Float](repeating: 0, count: g.count)         // [T, I]
-        siluMul(g, u, &h, g.count)
+        g.withUnsafeBufferPointer { gp in u.withUnsafeBufferPointer { up in h.withUnsafeMutableBufferPointer { hp in
+            let (gb, ub, hb) = (gp.baseAddress!, up.baseAddress!, hp.baseAddress!)
+            parallelRanges(g.count, unit: 16, pool: pool) { s, e in siluMul(gb + s, ub + s, hb + s, e - s) }
+        } } }
         return matmul(h, down, tokens: tokens, pool: pool)    // [T, H]
     }
 }
