@@ -14,6 +14,11 @@ public func causalAttention(
 ) {
     precondition(queryHeads % kvHeads == 0, "query heads \(queryHeads) not a multiple of KV heads \(kvHeads)")
     let group = queryHeads / kvHeads
+    if tokens * group >= 64 {
+        causalAttentionBlocked(q: q, keys: keys, values: values, out: out, tokens: tokens, cached: cached,
+                               queryHeads: queryHeads, kvHeads: kvHeads, headDim: d, scale: scale, pool: pool)
+        return
+    }
     let kvStride = kvHeads * d
     // One work item per (head, block of queries): enough items to balance, few enough to amortise.
     let block = max(1, min(tokens, 16))
@@ -39,6 +44,66 @@ public func causalAttention(
                 o.initialize(repeating: 0, count: d)
                 let inv = 1 / sum
                 for j in 0..<n { axpy(s[j] * inv, values + j * kvStride + kvh * d, o, d) }
+            }
+        }
+    }
+}
+
+/// Prefill form of `causalAttention`: the queries of a block of tokens, for all query heads that share one KV
+/// head, go through two matrix products per block (`Sᵀ = K · Qᵀ`, then `O = P · V`) on the register-tiled
+/// `gdnMatMulAdd`, so every key and value row is loaded once per 64 query rows instead of once per query. The
+/// diagonal block computes the few masked scores too and zeroes them after the softmax.
+func causalAttentionBlocked(
+    q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
+    tokens: Int, cached: Int, queryHeads: Int, kvHeads: Int, headDim d: Int, scale: Float, pool: ThreadPool
+) {
+    let group = queryHeads / kvHeads
+    let kvStride = kvHeads * d
+    var g = 64, x = group   // tokens per block: the smallest count whose rows (× group) fill 64-column tiles
+    while x > 0 { (g, x) = (x, g % x) }
+    let block = 64 / g
+    let blocks = (tokens + block - 1) / block
+    pool.parallelFor(kvHeads * blocks) { item in
+        let kvh = item / blocks, t0 = (item % blocks) * block
+        let bt = min(block, tokens - t0), m = bt * group   // query rows r = ti·group + gi
+        let n = cached + t0 + bt                           // keys the last query of the block sees
+        var qt = [Float](repeating: 0, count: d * m)       // [D, m] queries, transposed
+        for ti in 0..<bt {
+            for gi in 0..<group {
+                let qv = q + ((t0 + ti) * queryHeads + kvh * group + gi) * d
+                for i in 0..<d { qt[i * m + ti * group + gi] = qv[i] }
+            }
+        }
+        var st = [Float](repeating: 0, count: n * m)       // [n, m] scores, key-major
+        var p = [Float](repeating: 0, count: m * n)        // [m, n] probabilities
+        var o = [Float](repeating: 0, count: m * d)        // [m, D]
+        qt.withUnsafeBufferPointer { qtp in st.withUnsafeMutableBufferPointer { sp in
+            gdnMatMulAdd(keys + kvh * d, lda: kvStride, qtp.baseAddress!, ldb: m, sp.baseAddress!, ldc: m, m: n, k: d, n: m)
+        } }
+        p.withUnsafeMutableBufferPointer { pp in
+            for r in 0..<m {
+                let row = pp.baseAddress! + r * n
+                let visible = cached + t0 + r / group + 1      // keys 0 ..< visible
+                var mx = -Float.infinity
+                for j in 0..<visible { row[j] = st[j * m + r] * scale; mx = max(mx, row[j]) }
+                var sum: Float = 0, j = 0
+                while j + 16 <= visible {
+                    let e = exp16(load16(row + j) - SIMD16(repeating: mx))
+                    store16(e, row + j); sum += e.sum(); j += 16
+                }
+                while j < visible { row[j] = expf(row[j] - mx); sum += row[j]; j += 1 }
+                let inv = 1 / sum
+                for j in 0..<visible { row[j] *= inv }
+                // Masked keys stay 0 (the array starts zeroed), so they add nothing to P · V.
+            }
+        }
+        p.withUnsafeBufferPointer { pp in o.withUnsafeMutableBufferPointer { op in
+            gdnMatMulAdd(pp.baseAddress!, lda: n, values + kvh * d, ldb: kvStride, op.baseAddress!, ldc: d, m: m, k: n, n: d)
+        } }
+        for ti in 0..<bt {
+            for gi in 0..<group {
+                let dst = out + ((t0 + ti) * queryHeads + kvh * group + gi) * d
+                o.withUnsafeBufferPointer { dst.update(from: $0.baseAddress! + (ti * group + gi) * d, count: d) }
             }
         }
     }

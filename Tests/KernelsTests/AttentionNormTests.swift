@@ -13,7 +13,9 @@ final class AttentionNormTests: XCTestCase {
     }
 
     func testCausalAttentionMatchesReference() {
-        for (t, cached, hq, hkv, d) in [(1, 0, 4, 2, 32), (5, 7, 8, 2, 64), (33, 0, 4, 4, 16), (1, 100, 8, 2, 256)] {
+        for (t, cached, hq, hkv, d) in [(1, 0, 4, 2, 32), (5, 7, 8, 2, 64), (33, 0, 4, 4, 16), (1, 100, 8, 2, 256),
+                                         // blocked prefill path: GQA groups 4, 6, 8, 1; partial last blocks; a cache
+                                         (70, 5, 8, 2, 256), (40, 0, 12, 2, 64), (100, 30, 16, 2, 32), (65, 0, 2, 2, 16)] {
             let n = cached + t
             let q = random(t * hq * d, seed: 1), k = random(n * hkv * d, seed: 2), v = random(n * hkv * d, seed: 3)
             var out = [Float](repeating: 0, count: t * hq * d)
