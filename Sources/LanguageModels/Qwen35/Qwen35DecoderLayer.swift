@@ -51,17 +51,20 @@ struct Qwen35DecoderLayer: Sendable {
                  record: ((String, [Float]) -> Void)?) {
         let a = inputNorm(h)                                   // [T, H]
         let mixed: [Float]                                     // [T, H]
-        switch (mixer, state) {
-        case (.linear(let gdn), .recurrent(var r)):
-            state = .recurrent(RecurrentState.empty)          // keep `r` uniquely referenced: no copy on write
+        // The state is moved out, advanced and put back, so that its buffers stay uniquely referenced and are
+        // written in place. (Matching on a `(mixer, state)` tuple kept a second reference alive and copied the
+        // 1 MiB delta state of every GDN layer on every token.)
+        switch mixer {
+        case .linear(let gdn):
+            guard case .recurrent(var r) = state else { preconditionFailure("layer state does not match the layer's mixer") }
+            state = .recurrent(RecurrentState.empty)
             mixed = gdn(a, tokens: t, state: &r, pool: pool)
             state = .recurrent(r)
-        case (.full(let attn), .attention(var kv)):
+        case .full(let attn):
+            guard case .attention(var kv) = state else { preconditionFailure("layer state does not match the layer's mixer") }
             state = .attention(KVCache(kvHeads: kv.kvHeads, headDim: kv.headDim))
             mixed = attn(a, tokens: t, cache: &kv, pool: pool)
             state = .attention(kv)
-        default:
-            preconditionFailure("layer state does not match the layer's mixer")
         }
         for i in 0..<h.count { h[i] += mixed[i] }
         let f = postAttentionNorm(h)                           // [T, H]
