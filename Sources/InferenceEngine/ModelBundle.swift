@@ -21,7 +21,7 @@ public final class ModelBundle: @unchecked Sendable {
     public init(directory: URL, showProgress: Bool = false) throws {
         self.directory = directory
         let bar = showProgress && isatty(2) != 0 ? ProgressBar() : nil
-        model = try Qwen35Model(directory: directory, progress: bar.map { b in { b.update($0) } })
+        model = try Qwen35Model(directory: directory, progress: bar.map { b in { @Sendable p in b.update(p) } })
         bar?.done()
         tokenizer = try Tokenizer.load(directory: directory)
         // No template is fine (raw completion); a template that does not parse is an error naming it.
