@@ -19,15 +19,22 @@ struct SamplingOptions: ParsableArguments {
     @Option(name: .customLong("logit-bias"), help: "ID=BIAS added to a token's logit (repeatable), e.g. 151643=-100.")
     var logitBias: [String] = []
 
-    func parameters(defaults: SamplingParameters) throws -> SamplingParameters {
-        var p = defaults
-        for entry in logitBias {
-            let parts = entry.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2, let id = Int(parts[0]), let bias = Float(parts[1]) else {
-                throw CLIError("--logit-bias \(entry): expected TOKEN_ID=BIAS, e.g. 151643=-100")
-            }
-            p.logitBias[id] = bias
+    /// Checked by ArgumentParser right after parsing, before any model is loaded.
+    func validate() throws {
+        for entry in logitBias where Self.parseBias(entry) == nil {
+            throw ValidationError("--logit-bias \(entry): expected TOKEN_ID=BIAS, e.g. 151643=-100")
         }
+    }
+
+    static func parseBias(_ entry: String) -> (id: Int, bias: Float)? {
+        let parts = entry.split(separator: "=", maxSplits: 1)
+        guard parts.count == 2, let id = Int(parts[0]), let bias = Float(parts[1]) else { return nil }
+        return (id, bias)
+    }
+
+    func parameters(defaults: SamplingParameters) -> SamplingParameters {
+        var p = defaults
+        for case let (id, bias)? in logitBias.map(Self.parseBias) { p.logitBias[id] = bias }
         if let temperature { p.temperature = temperature }
         if let topK { p.topK = topK }
         if let topP { p.topP = topP }
@@ -60,8 +67,11 @@ struct GenerateCommand: ParsableCommand {
     var logprobs: Int?
     @Option(help: "Threads (default: all cores).") var threads: Int?
 
+    func validate() throws {
+        if logprobs != nil && !json { throw ValidationError("--logprobs is reported in the --json output: add --json") }
+    }
+
     func run() throws {
-        if logprobs != nil && !json { throw CLIError("--logprobs is reported in the --json output: add --json") }
         if let threads { ThreadPool.shared = ThreadPool(threads: threads) }
         let bundle = try ModelBundle(directory: URL(fileURLWithPath: model), showProgress: !json)
         if !json { eprint(bundle.summary) }
@@ -93,7 +103,7 @@ struct GenerateCommand: ParsableCommand {
         }
 
         var request = GenerationRequest(promptIDs: promptIDs)
-        request.sampling = try sampling.parameters(defaults: bundle.generationConfig.defaultSampling)
+        request.sampling = sampling.parameters(defaults: bundle.generationConfig.defaultSampling)
         request.topLogprobs = logprobs
         request.maxTokens = maxTokens
         request.stopStrings = stop
