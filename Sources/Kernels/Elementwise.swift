@@ -50,7 +50,14 @@ public func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePo
 /// are clamped to [−87.3, 88.3], where results stay finite and normal (beyond it `expf` is 0, a denormal or
 /// inf, which SiLU and σ below turn into the same values).
 @inline(__always)
-public func exp16(_ x: SIMD16<Float>) -> SIMD16<Float> {
+public func exp16(_ input: SIMD16<Float>) -> SIMD16<Float> {
+    // A NaN lane stays NaN, as in expf: the clamp below would otherwise turn a blown-up activation into a
+    // plausible finite number.
+    exp16Clamped(input).replacing(with: input, where: input .!= input)
+}
+
+@inline(__always)
+func exp16Clamped(_ x: SIMD16<Float>) -> SIMD16<Float> {
     // Only plain float/integer lane arithmetic and bit casts: the generic SIMD conversions (`rounded`,
     // `clamped`, Int32(Float) lanes) are not lowered to vector instructions and cost 10× the whole function.
     let x = pointwiseMax(pointwiseMin(x, SIMD16(repeating: 88.3)), SIMD16(repeating: -87.3))

@@ -23,6 +23,9 @@ final class ActivationTests: XCTestCase {
             x += 0.0137
         }
         XCTAssertLessThanOrEqual(worst, 2, "exp16 is \(worst) ulp from expf")
+        // NaN propagates as in expf (a blown-up activation must not turn into plausible numbers).
+        let nan = SIMD16<Float>(repeating: .nan)
+        for i in 0..<16 { XCTAssertTrue(exp16(nan)[i].isNaN && sigmoid16(nan)[i].isNaN && silu16(nan)[i].isNaN, "lane \(i)") }
         // Outside the clamp, SiLU and σ still come out as the scalar twins give them.
         let extreme = SIMD16<Float>([-1000, -200, -100, -90, -88, 88, 89, 90, 100, 1000, 0, -0.0, 1e-30, -1e-30, 20, -20])
         let s = silu16(extreme), g = sigmoid16(extreme)
