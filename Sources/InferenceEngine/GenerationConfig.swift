@@ -5,11 +5,8 @@ import Foundation
 public struct GenerationConfig: Sendable, Equatable {
     public var eosTokenIDs: [Int] = []
     public var doSample: Bool?
-    public var temperature: Float?
-    public var topK: Int?
-    public var topP: Float?
-    public var minP: Float?
-    public var repetitionPenalty: Float?
+    /// temperature, top_k, top_p, min_p, repetition_penalty as the file gives them.
+    public var sampling = SamplingOverrides()
 
     public init() {}
 
@@ -43,20 +40,13 @@ public struct GenerationConfig: Sendable, Equatable {
         var g = GenerationConfig()
         g.eosTokenIDs = raw.eos_token_id?.list ?? []
         g.doSample = raw.do_sample
-        g.temperature = raw.temperature; g.topK = raw.top_k; g.topP = raw.top_p; g.minP = raw.min_p
-        g.repetitionPenalty = raw.repetition_penalty
+        g.sampling.temperature = raw.temperature; g.sampling.topK = raw.top_k; g.sampling.topP = raw.top_p
+        g.sampling.minP = raw.min_p; g.sampling.repetitionPenalty = raw.repetition_penalty
         return g
     }
 
     /// The model's defaults as sampling parameters (`do_sample: false` means greedy, as in transformers).
     public var defaultSampling: SamplingParameters {
-        var p = SamplingParameters()
-        if doSample == false { p.temperature = 0; return p }
-        if let temperature { p.temperature = temperature }
-        if let topK { p.topK = topK }
-        if let topP { p.topP = topP }
-        if let minP { p.minP = minP }
-        if let repetitionPenalty { p.repetitionPenalty = repetitionPenalty }
-        return p
+        doSample == false ? .greedy : sampling.applied(to: SamplingParameters())
     }
 }

@@ -40,6 +40,37 @@ public struct SamplingParameters: Sendable, Equatable {
     }
 }
 
+/// Sampling values one layer sets, nil meaning "keep what lies underneath". Layers stack as
+/// `SamplingParameters()` ← the model's generation_config ← the request (CLI flags, an API body).
+public struct SamplingOverrides: Sendable, Equatable {
+    public var temperature: Float?
+    public var topK: Int?
+    public var topP: Float?
+    public var minP: Float?
+    public var repetitionPenalty: Float?
+    public var presencePenalty: Float?
+    public var frequencyPenalty: Float?
+    public var seed: UInt64?
+    /// Merged into what lies underneath, per token id.
+    public var logitBias: [Int: Float] = [:]
+
+    public init() {}
+
+    public func applied(to base: SamplingParameters) -> SamplingParameters {
+        var p = base
+        if let temperature { p.temperature = temperature }
+        if let topK { p.topK = topK }
+        if let topP { p.topP = topP }
+        if let minP { p.minP = minP }
+        if let repetitionPenalty { p.repetitionPenalty = repetitionPenalty }
+        if let presencePenalty { p.presencePenalty = presencePenalty }
+        if let frequencyPenalty { p.frequencyPenalty = frequencyPenalty }
+        if let seed { p.seed = seed }
+        p.logitBias.merge(logitBias) { _, new in new }
+        return p
+    }
+}
+
 public enum GenerationError: Error, CustomStringConvertible, Equatable {
     case invalidParameter(String)
     case promptTooLong(promptTokens: Int, maxTokens: Int, context: Int)

@@ -25,7 +25,7 @@ struct ChatCommand: ParsableCommand {
         if let threads { ThreadPool.shared = ThreadPool(threads: threads) }
         let bundle = try ModelBundle(directory: URL(fileURLWithPath: model), showProgress: true)
         eprint(bundle.summary)
-        let parameters = sampling.parameters(defaults: bundle.generationConfig.defaultSampling)
+        let parameters = sampling.overrides.applied(to: bundle.generationConfig.defaultSampling)
         try parameters.validate()   // a bad flag fails now, not at the first message
         signal(SIGINT) { _ in interruptRequested = 1 }
         let tty = isatty(1) != 0

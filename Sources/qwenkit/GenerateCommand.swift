@@ -32,18 +32,14 @@ struct SamplingOptions: ParsableArguments {
         return (id, bias)
     }
 
-    func parameters(defaults: SamplingParameters) -> SamplingParameters {
-        var p = defaults
-        for case let (id, bias)? in logitBias.map(Self.parseBias) { p.logitBias[id] = bias }
-        if let temperature { p.temperature = temperature }
-        if let topK { p.topK = topK }
-        if let topP { p.topP = topP }
-        if let minP { p.minP = minP }
-        if let repetitionPenalty { p.repetitionPenalty = repetitionPenalty }
-        if let presencePenalty { p.presencePenalty = presencePenalty }
-        if let frequencyPenalty { p.frequencyPenalty = frequencyPenalty }
-        if let seed { p.seed = seed }
-        return p
+    /// The flags as one layer over the model's defaults.
+    var overrides: SamplingOverrides {
+        var o = SamplingOverrides()
+        (o.temperature, o.topK, o.topP, o.minP) = (temperature, topK, topP, minP)
+        (o.repetitionPenalty, o.presencePenalty, o.frequencyPenalty, o.seed) =
+            (repetitionPenalty, presencePenalty, frequencyPenalty, seed)
+        for case let (id, bias)? in logitBias.map(Self.parseBias) { o.logitBias[id] = bias }
+        return o
     }
 }
 
@@ -103,7 +99,7 @@ struct GenerateCommand: ParsableCommand {
         }
 
         var request = GenerationRequest(promptIDs: promptIDs)
-        request.sampling = sampling.parameters(defaults: bundle.generationConfig.defaultSampling)
+        request.sampling = sampling.overrides.applied(to: bundle.generationConfig.defaultSampling)
         request.topLogprobs = logprobs
         request.maxTokens = maxTokens
         request.stopStrings = stop

@@ -76,6 +76,20 @@ final class SamplingTests: XCTestCase {
         }
     }
 
+    /// Defaults ← generation_config ← request: a set value wins, nil keeps what lies underneath, biases merge.
+    func testOverridesStackInLayers() {
+        var model = SamplingOverrides()
+        model.temperature = 0.6; model.topK = 20; model.logitBias = [1: 2, 2: 3]
+        var request = SamplingOverrides()
+        request.temperature = 0; request.seed = 9; request.logitBias = [2: -1]
+        let p = request.applied(to: model.applied(to: SamplingParameters()))
+        XCTAssertEqual(p.temperature, 0)
+        XCTAssertEqual(p.topK, 20)                       // kept from the model layer
+        XCTAssertEqual(p.topP, SamplingParameters().topP) // nobody set it
+        XCTAssertEqual(p.seed, 9)
+        XCTAssertEqual(p.logitBias, [1: 2, 2: -1])
+    }
+
     func testGreedyIsArgmax() {
         var s = Sampler(.greedy)
         XCTAssertEqual(s.sample([0.1, 2, 0.3]), 1)
