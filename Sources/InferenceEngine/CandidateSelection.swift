@@ -88,11 +88,11 @@ public func truncatedCandidates(_ logits: [Float], temperature: Float, topK k: I
     // The sorted prefix that top-k / top-p keep: top-k fixes its length; top-p alone grows it until the mass
     // is reached (the mass is measured against the sum, in id order, of what top-k left).
     let mass = { (ids: [Int]) in ids.reduce(Float(0)) { $0 + probs[$1] } }
+    let all = truncK ? 0 : probs.reduce(Float(0), +)   // what top-p measures against when top-k keeps all
     var kept: [Int]   // ids, most probable first
     if truncK {
         kept = topIndices(probs, k)
     } else {
-        let all = probs.reduce(Float(0), +)
         // Peaked distributions (trained models) stop at the first guess; flat ones go to one full sort.
         var n = 64
         repeat {
@@ -101,7 +101,7 @@ public func truncatedCandidates(_ logits: [Float], temperature: Float, topK k: I
         } while kept.count < probs.count && mass(kept) < topP * all
     }
     if topP < 1 {
-        let total = truncK ? mass(inIDOrder(kept, probs.count)) : probs.reduce(Float(0), +)   // id order, as topP sums
+        let total = truncK ? mass(inIDOrder(kept, probs.count)) : all   // summed in id order, as topP does
         var acc: Float = 0
         for (i, id) in kept.enumerated() {
             acc += probs[id]

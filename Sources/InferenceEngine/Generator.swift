@@ -80,7 +80,9 @@ public struct Generator<Decoder: StreamingTextDecoder>: Sequence, IteratorProtoc
     var state: SequenceState
     var logits: [Float] = []
     var generated = 0
-    var finished = false
+    /// Set when the last delta has gone out; the `.finished` event follows on the next call, then nil.
+    var finishReason: FinishReason?
+    var reportedFinish = false
     var prefillSeconds = 0.0, decodeSeconds = 0.0
 
     /// Validates the request (sampling values, prompt length against the context) before any compute.
@@ -112,9 +114,12 @@ public struct Generator<Decoder: StreamingTextDecoder>: Sequence, IteratorProtoc
 
     /// The next event: deltas, then one `.finished`, then nil.
     public mutating func next() -> GenerationEvent? {
-        if finished {
-            defer { pendingFinish = nil }
-            return pendingFinish
+        if let reason = finishReason {
+            // Built here rather than when the reason was set, so that the timing includes that last step.
+            if reportedFinish { return nil }
+            reportedFinish = true
+            return .finished(reason, Usage(promptTokens: request.promptIDs.count, completionTokens: generated),
+                             timing: GenerationTiming(prefillSeconds: prefillSeconds, decodeSeconds: decodeSeconds))
         }
         if logits.isEmpty {
             let t0 = DispatchTime.now().uptimeNanoseconds
@@ -148,17 +153,13 @@ public struct Generator<Decoder: StreamingTextDecoder>: Sequence, IteratorProtoc
     /// Emits the last text (held-back stop prefixes and thinking tags resolved); `.finished` follows.
     private mutating func finish(_ reason: FinishReason, tail: String, ids: [Int], logprobs: [TokenLogprob],
                                  flushStops: Bool = true) -> GenerationEvent {
-        finished = true
+        finishReason = reason
         var text = tail
         if flushStops { text += stops.finish() }
         var split = thinking.feed(text)
         let end = thinking.finish()
         split.reasoning += end.reasoning
         split.content += end.content
-        pendingFinish = .finished(reason, Usage(promptTokens: request.promptIDs.count, completionTokens: generated),
-                                  timing: GenerationTiming(prefillSeconds: prefillSeconds, decodeSeconds: decodeSeconds))
         return .delta(content: split.content, reasoning: split.reasoning, tokenIDs: ids, logprobs: logprobs)
     }
-
-    var pendingFinish: GenerationEvent?
 }

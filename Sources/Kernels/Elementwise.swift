@@ -94,7 +94,7 @@ public func silu16(_ x: SIMD16<Float>) -> SIMD16<Float> { x / (1 + exp16(-x)) }
 public func sigmoid16(_ x: SIMD16<Float>) -> SIMD16<Float> { 1 / (1 + exp16(-x)) }
 
 /// out[i] = SiLU(gate[i]) · up[i] — the SwiGLU product (reference: `act_fn(gate_proj(x)) * up_proj(x)`).
-/// Vectorised; `siluMulReference` is its plain twin.
+/// Vectorised; `siluMulReference` is its plain twin. `out` may be `gate` (each element is read before written).
 public func siluMul(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int) {
     var i = 0
     while i + 16 <= n {

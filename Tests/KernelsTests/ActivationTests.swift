@@ -43,6 +43,9 @@ final class ActivationTests: XCTestCase {
         siluMul(g, u, &fast, n)
         siluMulReference(g, u, &plain, n)
         for i in 0..<n { XCTAssertEqual(fast[i], plain[i], accuracy: abs(plain[i]) * 1e-6 + 1e-30, "i=\(i)") }
+        var inPlace = g   // out = gate, as SwiGLU uses it
+        inPlace.withUnsafeMutableBufferPointer { siluMul($0.baseAddress!, u, $0.baseAddress!, n) }
+        XCTAssertEqual(inPlace, fast)
         var x = u
         mulSigmoid(&x, gate: g, n)
         for i in 0..<n { XCTAssertEqual(x[i], u[i] * sigmoid(g[i]), accuracy: abs(x[i]) * 1e-6 + 1e-30, "i=\(i)") }

@@ -18,13 +18,12 @@ public struct SwiGLU: Sendable {
 
     /// `f`: `[T, H]` → `[T, H]`.
     public func callAsFunction(_ f: [Float], tokens: Int, pool: ThreadPool = .shared) -> [Float] {
-        let g = matmul(f, gate, tokens: tokens, pool: pool)   // [T, I]
+        var h = matmul(f, gate, tokens: tokens, pool: pool)   // [T, I] gate, then SiLU(gate) · up in place
         let u = matmul(f, up, tokens: tokens, pool: pool)     // [T, I]
-        var h = [Float](repeating: 0, count: g.count)         // [T, I]
-        g.withUnsafeBufferPointer { gp in u.withUnsafeBufferPointer { up in h.withUnsafeMutableBufferPointer { hp in
-            let (gb, ub, hb) = (gp.baseAddress!, up.baseAddress!, hp.baseAddress!)
-            parallelRanges(g.count, unit: 16, pool: pool) { s, e in siluMul(gb + s, ub + s, hb + s, e - s) }
-        } } }
+        h.withUnsafeMutableBufferPointer { hp in u.withUnsafeBufferPointer { up in
+            let (hb, ub) = (hp.baseAddress!, up.baseAddress!)
+            parallelRanges(hp.count, unit: 16, pool: pool) { s, e in siluMul(hb + s, ub + s, hb + s, e - s) }
+        } }
         return matmul(h, down, tokens: tokens, pool: pool)    // [T, H]
     }
 }
