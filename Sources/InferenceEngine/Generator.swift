@@ -87,15 +87,12 @@ public struct Generator<Decoder: StreamingTextDecoder>: Sequence, IteratorProtoc
 
     /// Validates the request (sampling values, prompt length against the context) before any compute.
     public init(model: any LanguageModel, request: GenerationRequest, decoder: Decoder) throws {
-        try request.sampling.validate()
+        try request.sampling.validate(vocabSize: model.vocabSize)
         guard !request.promptIDs.isEmpty else { throw GenerationError.emptyPrompt }
         guard request.maxTokens >= 1 else { throw GenerationError.invalidParameter("max_tokens = \(request.maxTokens): must be ≥ 1") }
         if request.promptIDs.count + request.maxTokens > model.maxContextLength {
             throw GenerationError.promptTooLong(promptTokens: request.promptIDs.count, maxTokens: request.maxTokens,
                                                 context: model.maxContextLength)
-        }
-        if let bad = request.sampling.logitBias.keys.sorted().first(where: { $0 < 0 || $0 >= model.vocabSize }) {
-            throw GenerationError.invalidParameter("logit_bias: token id \(bad) is outside the vocabulary (0..<\(model.vocabSize))")
         }
         if let n = request.topLogprobs, n < 0 || n > model.vocabSize {
             throw GenerationError.invalidParameter("top_logprobs = \(n): must be in 0...\(model.vocabSize)")

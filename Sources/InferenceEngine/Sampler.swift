@@ -87,6 +87,11 @@ public func draw(_ items: [(id: Int, p: Float)], _ rng: inout SeededGenerator) -
     return items.last!.id
 }
 
+/// The id of the largest logit, the lowest id on ties (greedy decoding, as torch.argmax).
+public func argmax(_ logits: [Float]) -> Int {
+    logits.indices.max { logits[$0] < logits[$1] || (logits[$0] == logits[$1] && $0 > $1) }!
+}
+
 /// The sampling pipeline built from one `SamplingParameters`: penalties and bias on the logits, then greedy,
 /// or temperature → top-k → top-p → min-p → draw (the order of HF's and vLLM's samplers).
 public struct Sampler: Sendable {
@@ -111,13 +116,14 @@ public struct Sampler: Sendable {
         applyLogitBias(&logits, bias: parameters.logitBias)
         let id: Int
         if parameters.temperature == 0 {
-            id = logits.indices.max { logits[$0] < logits[$1] || (logits[$0] == logits[$1] && $0 > $1) }!
+            id = argmax(logits)
         } else {
             // Same survivors as sortedProbabilities → topK → topP → minP, without sorting the vocabulary;
-            // the draw walks them in id order.
+            // the draw walks them in id order. Logits pushed to ±inf by the processors (a tiny repetition
+            // penalty, a huge bias) make every probability NaN and can leave no survivor: then the top logit.
             let items = truncatedCandidates(logits, temperature: parameters.temperature, topK: parameters.topK,
                                             topP: parameters.topP, minP: parameters.minP)
-            id = draw(items, &rng)
+            id = items.isEmpty ? argmax(logits) : draw(items, &rng)
         }
         accept(id)
         return id

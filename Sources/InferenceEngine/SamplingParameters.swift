@@ -24,8 +24,9 @@ public struct SamplingParameters: Sendable, Equatable {
 
     public static let greedy: SamplingParameters = { var p = SamplingParameters(); p.temperature = 0; return p }()
 
-    /// Rejects values that make no sense, naming the parameter.
-    public func validate() throws {
+    /// Rejects values that make no sense, naming the parameter; with `vocabSize`, also logit-bias ids that name
+    /// no token.
+    public func validate(vocabSize: Int? = nil) throws {
         func bad(_ name: String, _ value: Any, _ rule: String) -> GenerationError {
             .invalidParameter("\(name) = \(value): \(rule)")
         }
@@ -36,7 +37,12 @@ public struct SamplingParameters: Sendable, Equatable {
         guard repetitionPenalty.isFinite, repetitionPenalty > 0 else { throw bad("repetition_penalty", repetitionPenalty, "must be > 0") }
         guard presencePenalty.isFinite, abs(presencePenalty) <= 2 else { throw bad("presence_penalty", presencePenalty, "must be in [-2, 2]") }
         guard frequencyPenalty.isFinite, abs(frequencyPenalty) <= 2 else { throw bad("frequency_penalty", frequencyPenalty, "must be in [-2, 2]") }
-        for (id, b) in logitBias where !b.isFinite { throw bad("logit_bias[\(id)]", b, "must be finite") }
+        for (id, b) in logitBias.sorted(by: { $0.key < $1.key }) {
+            guard b.isFinite else { throw bad("logit_bias[\(id)]", b, "must be finite") }
+            if let vocabSize, id < 0 || id >= vocabSize {
+                throw GenerationError.invalidParameter("logit_bias: token id \(id) is outside the vocabulary (0..<\(vocabSize))")
+            }
+        }
     }
 }
 

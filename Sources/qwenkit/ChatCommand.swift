@@ -26,7 +26,7 @@ struct ChatCommand: ParsableCommand {
         let bundle = try ModelBundle(directory: URL(fileURLWithPath: model), showProgress: true)
         eprint(bundle.summary)
         let parameters = sampling.overrides.applied(to: bundle.generationConfig.defaultSampling)
-        try parameters.validate()   // a bad flag fails now, not at the first message
+        try parameters.validate(vocabSize: bundle.model.vocabSize)   // a bad flag fails now, not at the first message
         signal(SIGINT) { _ in interruptRequested = 1 }
         let tty = isatty(1) != 0
         var thinking = true

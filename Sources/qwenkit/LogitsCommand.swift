@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import InferenceEngine
 import LanguageModels
 import SafeTensors
 import TensorCore
@@ -49,7 +50,7 @@ struct LogitsCommand: ParsableCommand {
             var rows: [Float] = [], greedy: [Int64] = []
             for step in 0..<decode {
                 rows += row
-                let next = row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) }!
+                let next = argmax(row)
                 greedy.append(Int64(next))
                 if step + 1 < decode { row = m.forward([next], state: &cache, allLogits: false) }
             }

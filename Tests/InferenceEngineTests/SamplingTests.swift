@@ -111,6 +111,14 @@ final class SamplingTests: XCTestCase {
         XCTAssertEqual(s.sample([2, 1, 0]), 1)
     }
 
+    /// A repetition penalty of 1e-39 is finite and > 0 but sends a seen logit to +inf: every probability is
+    /// NaN and min-p keeps nothing. The sampler must still return a token (the top one), not crash.
+    func testNonFiniteLogitsFallBackToTheTopToken() {
+        var p = SamplingParameters(); p.repetitionPenalty = 1e-39; p.minP = 0.05
+        var s = Sampler(p, promptIDs: [2])
+        XCTAssertEqual(s.sample([0.1, 0.2, 0.5, 0.3]), 2)
+    }
+
     func testValidationNamesTheParameter() {
         var p = SamplingParameters(); p.temperature = -1
         XCTAssertThrowsError(try p.validate()) { XCTAssertTrue("\($0)".contains("temperature")) }
@@ -123,5 +131,8 @@ final class SamplingTests: XCTestCase {
         p = SamplingParameters(); p.repetitionPenalty = 0
         XCTAssertThrowsError(try p.validate())
         XCTAssertNoThrow(try SamplingParameters().validate())
+        p = SamplingParameters(); p.logitBias = [5: 1]
+        XCTAssertNoThrow(try p.validate(vocabSize: 6))
+        XCTAssertThrowsError(try p.validate(vocabSize: 5)) { XCTAssertTrue("\($0)".contains("token id 5"), "\($0)") }
     }
 }
