@@ -22,13 +22,13 @@ struct SamplingOptions: ParsableArguments {
     /// Checked by ArgumentParser right after parsing, before any model is loaded.
     func validate() throws {
         for entry in logitBias where Self.parseBias(entry) == nil {
-            throw ValidationError("--logit-bias \(entry): expected TOKEN_ID=BIAS, e.g. 151643=-100")
+            throw ValidationError("--logit-bias \(entry): expected TOKEN_ID=BIAS with a finite bias, e.g. 151643=-100")
         }
     }
 
     static func parseBias(_ entry: String) -> (id: Int, bias: Float)? {
         let parts = entry.split(separator: "=", maxSplits: 1)
-        guard parts.count == 2, let id = Int(parts[0]), let bias = Float(parts[1]) else { return nil }
+        guard parts.count == 2, let id = Int(parts[0]), let bias = Float(parts[1]), bias.isFinite else { return nil }
         return (id, bias)
     }
 
@@ -65,6 +65,7 @@ struct GenerateCommand: ParsableCommand {
 
     func validate() throws {
         if logprobs != nil && !json { throw ValidationError("--logprobs is reported in the --json output: add --json") }
+        if let logprobs, logprobs < 0 { throw ValidationError("--logprobs \(logprobs): must be ≥ 0") }
     }
 
     func run() throws {
