@@ -81,6 +81,7 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
     case invalidParameter(String)
     case promptTooLong(promptTokens: Int, maxTokens: Int, context: Int)
     case emptyPrompt
+    case tokenOutOfRange(id: Int, vocabSize: Int)
     case model(String)
 
     public var description: String {
@@ -89,6 +90,7 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
         case .promptTooLong(let p, let m, let c):
             "prompt of \(p) tokens + max_tokens \(m) exceeds the model's context of \(c) tokens"
         case .emptyPrompt: "the prompt is empty"
+        case .tokenOutOfRange(let id, let v): "prompt token id \(id) is outside the vocabulary (0..<\(v))"
         case .model(let m): m
         }
     }

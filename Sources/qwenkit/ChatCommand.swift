@@ -70,7 +70,8 @@ struct ChatCommand: ParsableCommand {
             var placeholder = false   // "thinking…" shown while reasoning is hidden, erased when the answer starts
             while let event = generator.next() {
                 if interruptRequested != 0 { print(tty ? "\u{1B}[0m [stopped]" : " [stopped]"); break }
-                guard case .delta(let content, let reasoning, _, _) = event else { continue }
+                guard case .delta(let d) = event else { continue }
+                let content = d.content, reasoning = d.reasoning
                 if showThinking && !reasoning.isEmpty { print(tty ? "\u{1B}[2m\(reasoning)\u{1B}[0m" : reasoning, terminator: "") }
                 if !showThinking && tty && !reasoning.isEmpty && !placeholder && answer.isEmpty {
                     print("\u{1B}[2mthinking…\u{1B}[0m", terminator: ""); placeholder = true

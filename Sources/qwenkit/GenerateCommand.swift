@@ -115,8 +115,9 @@ struct GenerateCommand: ParsableCommand {
         let dim = isatty(2) != 0
         while let event = generator.next() {
             switch event {
-            case .delta(let content, let r, let tokenIDs, let lp):
-                text += content; reasoning += r; ids += tokenIDs; chosen += lp
+            case .delta(let d):
+                let content = d.content, r = d.reasoning
+                text += content; reasoning += r; ids += d.tokenIDs; chosen += d.logprobs
                 if !json {
                     if !r.isEmpty { FileHandle.standardError.write(Data((dim ? "\u{1B}[2m\(r)\u{1B}[0m" : r).utf8)) }
                     if !content.isEmpty { FileHandle.standardOutput.write(Data(content.utf8)) }

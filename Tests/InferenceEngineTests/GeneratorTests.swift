@@ -35,7 +35,7 @@ final class GeneratorTests: XCTestCase {
         var c = "", r = "", ids: [Int] = [], f: FinishReason?, u: Usage?
         while let e = g.next() {
             switch e {
-            case .delta(let content, let reasoning, let tokenIDs, _): c += content; r += reasoning; ids += tokenIDs
+            case .delta(let d): c += d.content; r += d.reasoning; ids += d.tokenIDs
             case .finished(let reason, let usage, _): f = reason; u = usage
             }
         }
@@ -97,7 +97,7 @@ final class GeneratorTests: XCTestCase {
         req.sampling.logitBias = [7: 100]   // bias changes the choice, not the reported distribution
         var g = try Generator(model: ScriptedModel([1, 2, 3]), request: req, decoder: LetterDecoder())
         var lps: [TokenLogprob] = []
-        while let e = g.next() { if case .delta(_, _, _, let lp) = e { lps += lp } }
+        while let e = g.next() { if case .delta(let d) = e { lps += d.logprobs } }
         XCTAssertEqual(lps.map(\.id), [7, 7])
         let z = log(exp(Float(5)) + 15)
         XCTAssertEqual(lps[0].logprob, 0 - z, accuracy: 1e-5)
@@ -123,7 +123,7 @@ final class GeneratorTests: XCTestCase {
                 var g = try Generator(model: model, request: req, decoder: NullDecoder())
                 var ids: [Int] = [], finish: FinishReason?
                 while let e = g.next() {
-                    if case .delta(_, _, let t, _) = e { ids += t }
+                    if case .delta(let d) = e { ids += d.tokenIDs }
                     if case .finished(let f, let u, _) = e { finish = f; XCTAssertEqual(u.completionTokens, c.new_ids.count) }
                 }
                 let expected = c.finish == "stop" ? Array(c.new_ids.dropLast()) : c.new_ids

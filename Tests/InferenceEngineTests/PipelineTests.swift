@@ -44,10 +44,10 @@ final class PipelineTests: XCTestCase {
                 var content = "", reasoning = "", ids: [Int] = [], reason: FinishReason?
                 while let event = generator.next() {
                     switch event {
-                    case .delta(let t, let r, let tokenIDs, _): content += t; reasoning += r; ids += tokenIDs
+                    case .delta(let d): content += d.content; reasoning += d.reasoning; ids += d.tokenIDs
                     case .finished(let f, let usage, _):
                         reason = f
-                        XCTAssertEqual(usage, Usage(promptTokens: expectedPrompt.count, completionTokens: newIDs.count))
+                        XCTAssertEqual(usage.promptTokens, expectedPrompt.count); XCTAssertEqual(usage.completionTokens, newIDs.count)
                     }
                 }
                 let expectedIDs = finish == "stop" ? Array(newIDs.dropLast()) : newIDs
