@@ -6,8 +6,7 @@ import Templating
 /// The replies of `references/scripted.json` (a tiny model trained to write them; expected results are what
 /// vLLM's qwen3 reasoning parser + qwen3_coder tool parser give), parsed whole and streamed every which way.
 final class ReplyParserTests: XCTestCase {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures")
+    static let fixtures = PipelineTests.fixtures
 
     func testScriptedRepliesMatchTheReference() throws {
         let data = try Data(contentsOf: Self.fixtures.appendingPathComponent("references/scripted.json"))
