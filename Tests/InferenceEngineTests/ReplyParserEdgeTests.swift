@@ -136,6 +136,10 @@ final class ReplyParserEdgeTests: XCTestCase {
         let reply = parseAllWays(text, tools: [weather])
         XCTAssertEqual(reply.toolCalls.map(\.arguments), [#"{"city":"Rome"}"#])
         XCTAssertEqual(reply.content, "oops, no\n</function>")
+        // Complete up to `</function>`: the call stands, what replaces `</tool_call>` is content.
+        let loose = "<tool_call><function=get_weather><parameter=city>Rome</parameter></function>\nthen text"
+        XCTAssertEqual(parseAllWays(loose, tools: [weather]),
+                       ParsedReply(content: "then text", toolCalls: [ParsedToolCall(id: "call_0", name: "get_weather", arguments: #"{"city":"Rome"}"#)]))
     }
 
     // MARK: truncated replies

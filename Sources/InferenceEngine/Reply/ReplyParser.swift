@@ -12,6 +12,16 @@ import Templating
 /// it is decided and only what could still begin a tag (or trailing newlines that may turn out to be
 /// separators) is held back. Hence `parse` (one delta) and any streaming of the same text fold to the same
 /// `ParsedReply`.
+///
+/// Conventions decided here (the template and vLLM leave them open):
+/// - Content is cut into segments by tool calls; each is trimmed of leading/trailing newlines, whitespace-only
+///   ones vanish, and the rest are joined by a blank line (`"\n\n"`).
+/// - Whitespace between the tags of a call is free (`<tool_call><function=f>` parses); `</function>` may be
+///   missing before `</tool_call>` (vLLM accepts that too). A value ends only at `</parameter>`.
+/// - A `<think>` the model writes at the very start of the reasoning is dropped (vLLM's reasoning parser
+///   strips it); later ones, and `<think>` in content, are text.
+/// - In a call that breaks, the value being read ends where the text ends; a held-back partial closing tag
+///   and everything unread become content.
 public struct ReplyParser: Sendable {
     enum Phase: Sendable {
         case reasoning
