@@ -1,0 +1,178 @@
+/// Building blocks of `ReplyParser`: the unread text, the trimming of reasoning/content, and the event list.
+
+/// A tag as Unicode scalars.
+typealias Tag = [Unicode.Scalar]
+
+enum Tags {
+    static let thinkOpen = tag("<think>")
+    static let thinkClose = tag("</think>")
+    static let toolCallOpen = tag("<tool_call>")
+    static let toolCallClose = tag("</tool_call>")
+    static let functionOpen = tag("<function=")
+    static let functionClose = tag("</function>")
+    static let parameterOpen = tag("<parameter=")
+    static let parameterClose = tag("</parameter>")
+    /// The template writes a value as `\n` + value + `\n</parameter>`, so the newline belongs to the tag.
+    static let newlineParameterClose = tag("\n</parameter>")
+
+    private static func tag(_ s: String) -> Tag { Array(s.unicodeScalars) }
+}
+
+/// The text fed but not yet consumed. Kept as Unicode scalars, not Characters: tags must match whatever the
+/// grapheme clustering around them (`"\r\n"` is one Character, and a combining mark in the next delta would
+/// merge with the last Character of this one).
+struct UnreadText: Sendable {
+    private(set) var scalars: [Unicode.Scalar] = []
+
+    var count: Int { scalars.count }
+    var isEmpty: Bool { scalars.isEmpty }
+    subscript(i: Int) -> Unicode.Scalar { scalars[i] }
+
+    mutating func append(_ text: String) { scalars.append(contentsOf: text.unicodeScalars) }
+
+    func string(_ range: Range<Int>) -> String {
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: scalars[range])
+        return String(view)
+    }
+
+    /// Removes and returns the first `n` scalars.
+    mutating func take(_ n: Int) -> String {
+        defer { scalars.removeFirst(n) }
+        return string(0..<n)
+    }
+
+    mutating func drop(_ n: Int) { scalars.removeFirst(n) }
+
+    func firstIndex(of tag: Tag) -> Int? {
+        guard scalars.count >= tag.count else { return nil }
+        for i in 0...(scalars.count - tag.count) where scalars[i] == tag[0] {
+            if scalars[i..<(i + tag.count)].elementsEqual(tag) { return i }
+        }
+        return nil
+    }
+
+    enum Match { case full, partial, none }
+
+    /// Whether `tag` is at `i`, or the text ends inside a prefix of it (undecided until more text comes).
+    func match(_ tag: Tag, at i: Int) -> Match {
+        let available = scalars.count - i
+        if available >= tag.count { return scalars[i..<(i + tag.count)].elementsEqual(tag) ? .full : .none }
+        return scalars[i...].elementsEqual(tag[..<available]) ? .partial : .none
+    }
+
+    /// Length of the longest suffix that is a proper prefix of one of `tags`: what must be held back because
+    /// the next delta may complete the tag.
+    func heldSuffixLength(_ tags: [Tag]) -> Int {
+        var best = 0
+        for tag in tags {
+            for n in stride(from: min(tag.count - 1, scalars.count), to: best, by: -1)
+            where scalars[(scalars.count - n)...].elementsEqual(tag[..<n]) {
+                best = n
+                break
+            }
+        }
+        return best
+    }
+
+    /// Index of the first scalar at or after `i` that is not whitespace.
+    func skippingWhitespace(from i: Int) -> Int {
+        var j = i
+        while j < scalars.count, scalars[j].properties.isWhitespace { j += 1 }
+        return j
+    }
+
+    enum Name { case incomplete, malformed, name(String, end: Int) }
+
+    /// The `NAME` of `<function=NAME>` / `<parameter=NAME>` starting at `i`, up to the `>`. A newline or `<`
+    /// before the `>`, or an implausibly long name, is malformed XML rather than something to wait for.
+    func name(from i: Int, maxLength: Int = 256) -> Name {
+        var j = i
+        while j < scalars.count {
+            switch scalars[j] {
+            case ">":
+                let name = string(i..<j).trimmingWhitespace
+                return name.isEmpty ? .malformed : .name(name, end: j + 1)
+            case "\n", "<": return .malformed
+            default:
+                if j - i >= maxLength { return .malformed }
+                j += 1
+            }
+        }
+        return .incomplete
+    }
+}
+
+extension String {
+    var trimmingWhitespace: String {
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        return String(scalars[first...last])
+    }
+}
+
+/// Streams one channel (reasoning or content) with the template's trimming: leading and trailing newlines of
+/// each segment are dropped (`content.lstrip('\n')`, vLLM's `.strip("\n")`-style normalisation), and a segment
+/// that is only whitespace disappears. Content is cut into segments by tool calls; non-empty segments are
+/// joined with `separator` so text on both sides of a call stays readable.
+struct TrimmedChannel: Sendable {
+    let separator: String
+    /// A non-whitespace scalar of the current segment was emitted.
+    private(set) var hasStarted = false
+    /// Some segment emitted text.
+    private var emittedAny = false
+    /// Whitespace before the segment's first visible scalar, or newlines at its end so far.
+    private var held = String.UnicodeScalarView()
+
+    init(separator: String = "") { self.separator = separator }
+
+    /// The text of `piece` that is certain to be part of the channel.
+    mutating func add(_ piece: String) -> String {
+        var out = String.UnicodeScalarView()
+        for scalar in piece.unicodeScalars {
+            if !hasStarted {
+                if scalar.properties.isWhitespace { held.append(scalar); continue }
+                if emittedAny { out.append(contentsOf: separator.unicodeScalars) }
+                out.append(contentsOf: held.drop { $0 == "\n" })
+                hasStarted = true
+                emittedAny = true
+            } else if scalar == "\n" {
+                held.append(scalar)
+                continue
+            } else {
+                out.append(contentsOf: held)
+            }
+            held = String.UnicodeScalarView()
+            out.append(scalar)
+        }
+        return String(out)
+    }
+
+    /// Ends the segment: held newlines were trailing, drop them.
+    mutating func endSegment() {
+        hasStarted = false
+        held = String.UnicodeScalarView()
+    }
+}
+
+/// The events of one `feed`/`finish`, with adjacent text of the same kind merged.
+struct EventList {
+    private(set) var events: [ReplyEvent] = []
+
+    mutating func append(_ event: ReplyEvent) {
+        switch (events.last, event) {
+        case (.reasoning(let a)?, .reasoning(let b)): events[events.count - 1] = .reasoning(a + b)
+        case (.content(let a)?, .content(let b)): events[events.count - 1] = .content(a + b)
+        case let (.toolCallArguments(i, a)?, .toolCallArguments(j, b)) where i == j:
+            events[events.count - 1] = .toolCallArguments(index: i, fragment: a + b)
+        default: events.append(event)
+        }
+    }
+
+    mutating func reasoning(_ text: String) { if !text.isEmpty { append(.reasoning(text)) } }
+    mutating func content(_ text: String) { if !text.isEmpty { append(.content(text)) } }
+    mutating func arguments(_ index: Int, _ fragment: String) {
+        if !fragment.isEmpty { append(.toolCallArguments(index: index, fragment: fragment)) }
+    }
+}
