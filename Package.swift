@@ -25,9 +25,14 @@ let package = Package(
         .executable(name: "qwenkit", targets: ["qwenkit"]),
         .library(name: "LanguageModels", targets: ["LanguageModels"]),
         .library(name: "InferenceEngine", targets: ["InferenceEngine"]),
+        .library(name: "OpenAIServer", targets: ["OpenAIServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .target(name: "TensorCore", swiftSettings: optimized),
@@ -49,12 +54,27 @@ let package = Package(
             dependencies: ["LanguageModels", "Tokenization", "Templating"],
             swiftSettings: optimized
         ),
+        // The HTTP front door: speaks to the engine through typed requests and event streams, never tensors.
+        .target(
+            name: "OpenAIServer",
+            dependencies: [
+                "InferenceEngine", "Templating", "Tokenization",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         .executableTarget(
             name: "qwenkit",
             dependencies: [
-                "InferenceEngine", "LanguageModels", "Tokenization", "Templating",
+                "OpenAIServer", "InferenceEngine", "LanguageModels", "Tokenization", "Templating",
                 "SafeTensors", "Kernels", "TensorCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: optimized
         ),
@@ -64,6 +84,10 @@ let package = Package(
         .testTarget(name: "TemplatingTests", dependencies: ["Templating"]),
         .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels", "SafeTensors"]),
         .testTarget(name: "InferenceEngineTests", dependencies: ["InferenceEngine", "Templating", "Tokenization"]),
+        .testTarget(
+            name: "OpenAIServerTests",
+            dependencies: ["OpenAIServer", "InferenceEngine", .product(name: "HummingbirdTesting", package: "hummingbird")]
+        ),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -61,6 +61,12 @@ public final class ModelBundle: @unchecked Sendable {
             String(format: "%.2f GiB mapped", Double(model.weights.totalBytes) / 1_073_741_824)
     }
 
+    /// A scheduler over this model whose sequences detokenize with this tokenizer.
+    public func makeScheduler(options: SchedulerOptions) -> Scheduler {
+        let tokenizer = tokenizer
+        return Scheduler(model: model, options: options) { StreamingDetokenizer(tokenizer: tokenizer) }
+    }
+
     /// The chat formatter of this directory (template + tokenizer).
     public var chat: ChatFormatter { ChatFormatter(tokenizer: tokenizer, template: template, directory: directory) }
 
@@ -87,6 +93,10 @@ public struct ChatFormatter: Sendable {
         self.init(tokenizer: try Tokenizer.load(directory: directory),
                   template: try ChatTemplate.load(directory: directory, explicitPath: templatePath), directory: directory)
     }
+
+    /// Whether a rendered prompt leaves the model inside `<think>` (Qwen3.5's generation prompt with thinking on),
+    /// so that the reply starts as reasoning.
+    public static func startsInReasoning(_ prompt: String) -> Bool { prompt.hasSuffix("<think>\n") }
 
     /// Whether `directory` has a chat template (`chat_template.jinja` or one in `tokenizer_config.json`).
     public static func hasTemplate(_ directory: URL) -> Bool {

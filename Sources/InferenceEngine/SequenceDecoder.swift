@@ -39,7 +39,7 @@ public struct SequenceDecoder {
         self.text = text
         sampler = Sampler(request.sampling, promptIDs: request.promptIDs)
         stops = StopStringMatcher(request.stopStrings)
-        reply = ReplyStage(startsInReasoning: request.startsInReasoning, tools: request.tools, callIDPrefix: request.toolCallIDPrefix)
+        reply = ReplyStage(format: request.replyFormat, startsInReasoning: request.startsInReasoning, tools: request.tools, callIDPrefix: request.toolCallIDPrefix)
     }
 
     /// Chooses the next token from `logits` `[V]` and returns what it adds to the reply.

@@ -60,6 +60,7 @@ struct ChatCommand: ParsableCommand {
             request.maxTokens = maxTokens
             request.stopTokenIDs = bundle.eosTokenIDs
             request.startsInReasoning = rendered.prompt.hasSuffix("<think>\n")
+            request.replyFormat = .chat
             var generator: Generator<StreamingDetokenizer>
             do {
                 generator = try Generator(model: bundle.model, request: request,

@@ -76,6 +76,7 @@ struct GenerateCommand: ParsableCommand {
         // The prompt: raw text, one user message, or a whole conversation.
         var promptIDs: [Int]
         var startsInReasoning = false
+        var chatTools: [JSONValue] = []
         if let chatFile {
             let request = try ChatRequest(json: try readJSON(chatFile), source: chatFile)
             var options = request.options
@@ -84,6 +85,7 @@ struct GenerateCommand: ParsableCommand {
             let r = try bundle.renderChat(messages: request.messages, tools: request.tools, options: options)
             promptIDs = r.ids
             startsInReasoning = r.prompt.hasSuffix("<think>\n")
+            chatTools = request.tools ?? []
         } else {
             let text = try prompt ?? readStdin()
             if chat {
@@ -106,10 +108,13 @@ struct GenerateCommand: ParsableCommand {
         request.stopStrings = stop
         request.stopTokenIDs = bundle.eosTokenIDs
         request.startsInReasoning = startsInReasoning
+        request.replyFormat = chat || chatFile != nil ? .chat : .raw
+        request.tools = chatTools.compactMap(ToolSpec.init(openAITool:))
         var generator = try Generator(model: bundle.model, request: request,
                                       decoder: StreamingDetokenizer(tokenizer: bundle.tokenizer, skipSpecialTokens: false))
 
         var text = "", reasoning = "", ids: [Int] = [], chosen: [TokenLogprob] = []
+        var calls = GenerationDelta()
         var finish = FinishReason.length, usage = Usage(promptTokens: promptIDs.count, completionTokens: 0)
         var timing = GenerationTiming(prefillSeconds: 0, decodeSeconds: 0)
         let dim = isatty(2) != 0
@@ -118,6 +123,7 @@ struct GenerateCommand: ParsableCommand {
             case .delta(let d):
                 let content = d.content, r = d.reasoning
                 text += content; reasoning += r; ids += d.tokenIDs; chosen += d.logprobs
+                calls.append(GenerationDelta(toolCalls: d.toolCalls))
                 if !json {
                     if !r.isEmpty { FileHandle.standardError.write(Data((dim ? "\u{1B}[2m\(r)\u{1B}[0m" : r).utf8)) }
                     if !content.isEmpty { FileHandle.standardOutput.write(Data(content.utf8)) }
@@ -130,7 +136,10 @@ struct GenerateCommand: ParsableCommand {
             let out = GenerateResult(text: text, reasoning: startsInReasoning ? reasoning : nil, token_ids: ids,
                                      finish_reason: finish.rawValue,
                                      usage: .init(prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens),
-                                     logprobs: logprobs == nil ? nil : chosen.map { .init($0, bundle.tokenizer) })
+                                     logprobs: logprobs == nil ? nil : chosen.map { .init($0, bundle.tokenizer) },
+                                     tool_calls: calls.toolCalls.isEmpty ? nil : calls.toolCalls.map {
+                                         .init(id: $0.id ?? "", name: $0.name ?? "", arguments: $0.arguments)
+                                     })
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: try enc.encode(out), as: UTF8.self))
@@ -154,6 +163,9 @@ struct GenerateResult: Encodable {
     let finish_reason: String
     let usage: UsageJSON
     let logprobs: [LogprobJSON]?
+    /// Parsed Qwen3.5 tool calls of a chat reply (arguments as JSON text, as OpenAI returns them).
+    let tool_calls: [ToolCallJSON]?
+    struct ToolCallJSON: Encodable { let id: String; let name: String; let arguments: String }
 
     /// OpenAI's shape: the token's text, its id, its log-probability and the top alternatives.
     struct LogprobJSON: Encodable {

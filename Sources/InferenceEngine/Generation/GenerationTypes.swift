@@ -53,6 +53,8 @@ public struct GenerationRequest: Sendable {
     public var topLogprobs: Int? = nil
     /// The prompt ends inside `<think>`: output starts as reasoning until `</think>`.
     public var startsInReasoning = false
+    /// Raw text, or a chat reply (reasoning split, tool calls parsed).
+    public var replyFormat = ReplyFormat.raw
     /// The request's tools: Qwen3.5 XML tool calls to these are parsed out of the content (empty = off).
     public var tools: [ToolSpec] = []
     /// Tool-call ids are this prefix + the call's index.

@@ -1,31 +1,47 @@
 import Foundation
-import Templating
 
-/// A tool the request offers: its name and the JSON schema of its parameters (`function.parameters`).
-public struct ToolSpec: Sendable, Equatable {
-    public var name: String
-    public var parameters: JSONValue?
-    public init(name: String, parameters: JSONValue?) {
-        self.name = name
-        self.parameters = parameters
-    }
+/// How the generated text is returned.
+public enum ReplyFormat: Sendable, Equatable {
+    /// Exactly as generated (raw completions).
+    case raw
+    /// A chat reply: reasoning split at `</think>`, Qwen3.5 XML tool calls parsed, the template's separator
+    /// newlines trimmed (`ReplyParser`).
+    case chat
 }
 
-/// The reasoning / content / tool-call split of the generated text (placeholder over ThinkingSplitter until the
-/// incremental tool-call parser lands).
+/// The last stage of `SequenceDecoder`: text → reply pieces, as a `GenerationDelta`.
 struct ReplyStage {
-    private var thinking: ThinkingSplitter
-    init(startsInReasoning: Bool, tools: [ToolSpec], callIDPrefix: String) {
-        thinking = ThinkingSplitter(startsInReasoning: startsInReasoning)
+    private var parser: ReplyParser?
+
+    init(format: ReplyFormat, startsInReasoning: Bool, tools: [ToolSpec], callIDPrefix: String) {
+        if format == .chat {
+            parser = ReplyParser(startsInReasoning: startsInReasoning, tools: tools, makeID: { "\(callIDPrefix)\($0)" })
+        }
     }
-    var inReasoning: Bool { thinking.inReasoning }
-    var toolCallCount: Int { 0 }
+
+    var inReasoning: Bool { parser?.inReasoning ?? false }
+    var toolCallCount: Int { parser?.toolCallCount ?? 0 }
+
     mutating func feed(_ text: String) -> GenerationDelta {
-        let s = thinking.feed(text)
-        return GenerationDelta(content: s.content, reasoning: s.reasoning)
+        guard parser != nil else { return GenerationDelta(content: text) }
+        return Self.delta(parser!.feed(text))
     }
+
     mutating func finish() -> GenerationDelta {
-        let s = thinking.finish()
-        return GenerationDelta(content: s.content, reasoning: s.reasoning)
+        guard parser != nil else { return GenerationDelta() }
+        return Self.delta(parser!.finish())
+    }
+
+    private static func delta(_ events: [ReplyEvent]) -> GenerationDelta {
+        var d = GenerationDelta()
+        for e in events {
+            switch e {
+            case .reasoning(let s): d.reasoning += s
+            case .content(let s): d.content += s
+            case .toolCallStart(let i, let id, let name): d.toolCalls.append(ToolCallDelta(index: i, id: id, name: name))
+            case .toolCallArguments(let i, let fragment): d.append(GenerationDelta(toolCalls: [ToolCallDelta(index: i, arguments: fragment)]))
+            }
+        }
+        return d
     }
 }

@@ -28,6 +28,10 @@ public enum SchedulerError: Error, Equatable, CustomStringConvertible {
 public struct SchedulerStats: Sendable, Equatable {
     public var waiting: Int
     public var running: Int
+    public init(waiting: Int, running: Int) {
+        self.waiting = waiting
+        self.running = running
+    }
 }
 
 /// One thread owns the model and every live sequence (llama.cpp's server loop, mlx-swift-lm's single-threaded

@@ -1,0 +1,98 @@
+import Foundation
+import InferenceEngine
+import Templating
+
+/// A prompt ready for the engine.
+public struct PreparedPrompt: Sendable {
+    public var ids: [Int]
+    /// The prompt ends inside `<think>` (thinking on): the reply starts as reasoning.
+    public var startsInReasoning: Bool
+    public init(ids: [Int], startsInReasoning: Bool) {
+        self.ids = ids
+        self.startsInReasoning = startsInReasoning
+    }
+}
+
+/// A token as OpenAI's logprobs report it: its text (U+FFFD for a partial character) and its exact bytes.
+public struct TokenText: Sendable, Equatable {
+    public var text: String
+    public var bytes: [UInt8]
+    public init(text: String, bytes: [UInt8]) {
+        self.text = text
+        self.bytes = bytes
+    }
+}
+
+/// What the HTTP layer needs from the engine: prompts in, event streams out. Controllers never see the model;
+/// tests put a fake behind this.
+public protocol InferenceService: Sendable {
+    /// The model's name as served (`--served-model-name`, else the directory name).
+    var modelID: String { get }
+    var limits: ModelLimits { get }
+    /// The model's `generation_config.json` defaults, under every request's values.
+    var defaultSampling: SamplingParameters { get }
+    /// End-of-turn / end-of-text ids.
+    var stopTokenIDs: Set<Int> { get }
+    var isReady: Bool { get }
+    var stats: SchedulerStats { get }
+
+    /// Renders a conversation with the model's chat template and tokenizes it (off the cooperative pool).
+    func prepareChat(messages: [JSONValue], tools: [JSONValue]?, options: ChatTemplateOptions) async throws -> PreparedPrompt
+    /// Tokenizes raw text (off the cooperative pool).
+    func tokenize(_ text: String) async throws -> [Int]
+    func tokenText(_ id: Int) -> TokenText
+    func decode(_ ids: [Int]) -> String
+    /// Validates and queues a request; throws `GenerationError` (400), `SchedulerError` (429 / 503).
+    func generate(_ request: GenerationRequest) throws -> AsyncThrowingStream<GenerationEvent, Error>
+}
+
+/// The service over a loaded model directory: the scheduler's engine thread for generation, a worker thread
+/// for templates and tokenization.
+public final class LocalInferenceService: InferenceService {
+    public let modelID: String
+    private let bundle: ModelBundle
+    private let scheduler: Scheduler
+    private let worker = SerialWorker(name: "qwenkit-prepare")
+
+    public init(bundle: ModelBundle, modelID: String, options: SchedulerOptions) {
+        self.bundle = bundle
+        self.modelID = modelID
+        scheduler = bundle.makeScheduler(options: options)
+        scheduler.start()
+    }
+
+    public var limits: ModelLimits { bundle.model.limits }
+    public var defaultSampling: SamplingParameters { bundle.generationConfig.defaultSampling }
+    public var stopTokenIDs: Set<Int> { bundle.eosTokenIDs }
+    public var isReady: Bool { true }
+    public var stats: SchedulerStats { scheduler.stats }
+
+    public func prepareChat(messages: [JSONValue], tools: [JSONValue]?, options: ChatTemplateOptions) async throws -> PreparedPrompt {
+        let chat = bundle.chat
+        return try await worker.run {
+            let r = try chat.render(messages: messages, tools: tools, options: options)
+            return PreparedPrompt(ids: r.ids, startsInReasoning: ChatFormatter.startsInReasoning(r.prompt))
+        }
+    }
+
+    public func tokenize(_ text: String) async throws -> [Int] {
+        let tokenizer = bundle.tokenizer
+        return try await worker.run { tokenizer.encode(text) }
+    }
+
+    public func tokenText(_ id: Int) -> TokenText {
+        let bytes = bundle.tokenizer.bytes([id])
+        return TokenText(text: String(decoding: bytes, as: UTF8.self), bytes: bytes)
+    }
+
+    public func decode(_ ids: [Int]) -> String { bundle.tokenizer.decode(ids) }
+
+    public func generate(_ request: GenerationRequest) throws -> AsyncThrowingStream<GenerationEvent, Error> {
+        try scheduler.submit(request)
+    }
+
+    /// Stops accepting, drains running requests for up to `timeout`, stops the engine thread.
+    public func shutdown(drainTimeout: Duration) async {
+        await scheduler.shutdown(drainTimeout: drainTimeout)
+    }
+}
