@@ -29,6 +29,9 @@ public struct SequenceDecoder {
     public private(set) var generated = 0
     /// Completion tokens produced while the reply was still inside `<think>` (OpenAI `reasoning_tokens`).
     public private(set) var reasoningTokens = 0
+    /// While the reply is inside `<think>`: its raw text and where each token's text ends (UTF-8 offsets).
+    private var reasoningText = ""
+    private var reasoningTokenEnds: [Int] = []
     public private(set) var finishReason: FinishReason?
 
     /// Validates the request against the model's limits before any compute; every problem is a thrown error
@@ -52,7 +55,6 @@ public struct SequenceDecoder {
             lp.append(TokenLogprob(id: id, logprob: ls[id], top: topIndices(ls, n).map { (id: $0, logprob: ls[$0]) }))
         }
         generated += 1
-        if reply.inReasoning { reasoningTokens += 1 }
         if request.stopTokenIDs.contains(id) {
             return end(.stop, token: id, tail: text.finish(), ids: [], logprobs: lp)
         }
@@ -61,7 +63,7 @@ public struct SequenceDecoder {
         if generated >= request.maxTokens {
             return end(.length, token: id, tail: piece + stops.feed(text.finish()).emit, ids: [id], logprobs: lp)
         }
-        var delta = reply.feed(piece)
+        var delta = feedReply(piece)
         delta.tokenIDs = [id]
         delta.logprobs = lp
         return DecodeStep(token: id, delta: delta, finish: nil)
@@ -72,11 +74,28 @@ public struct SequenceDecoder {
         Usage(promptTokens: request.promptIDs.count, completionTokens: generated, reasoningTokens: reasoningTokens)
     }
 
+    /// Feeds the reply stage, counting reasoning tokens: those whose text lies wholly before `</think>` (with
+    /// Qwen's vocabulary the tag is one token; a finer tokenizer must not count the tag's pieces).
+    private mutating func feedReply(_ piece: String) -> GenerationDelta {
+        guard reply.inReasoning else { return reply.feed(piece) }
+        reasoningText += piece
+        reasoningTokenEnds.append(reasoningText.utf8.count)
+        let delta = reply.feed(piece)
+        if !reply.inReasoning {
+            let tag = reasoningText.range(of: ThinkingSplitter.closeTag).map { reasoningText.utf8.distance(from: reasoningText.startIndex, to: $0.lowerBound) }
+            reasoningTokens = reasoningTokenEnds.filter { $0 <= tag ?? reasoningText.utf8.count }.count
+            reasoningText = ""
+        }
+        return delta
+    }
+
     /// The last text (held-back stop prefixes, thinking and tool-call tags resolved).
     private mutating func end(_ reason: FinishReason, token: Int, tail: String, ids: [Int], logprobs: [TokenLogprob],
                               flushStops: Bool = true) -> DecodeStep {
-        var delta = reply.feed(flushStops ? tail + stops.finish() : tail)
+        var delta = feedReply(flushStops ? tail + stops.finish() : tail)
+        let wasReasoning = reply.inReasoning
         delta.append(reply.finish())
+        if wasReasoning { reasoningTokens = reasoningTokenEnds.count }
         delta.tokenIDs = ids
         delta.logprobs = logprobs
         // A reply that called tools ends with `tool_calls` (OpenAI), whatever stopped it.

@@ -83,7 +83,8 @@ public final class Scheduler: @unchecked Sendable {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: GenerationEvent.self)
         cond.lock()
         guard accepting else { cond.unlock(); throw SchedulerError.shuttingDown }
-        guard waiting.count < options.maxQueue else {
+        // Free running slots take requests at once; beyond them, `maxQueue` may wait.
+        guard waiting.count < options.maxQueue + max(0, options.maxRunning - running) else {
             let n = waiting.count
             cond.unlock()
             throw SchedulerError.queueFull(waiting: n)
