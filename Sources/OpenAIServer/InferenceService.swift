@@ -43,7 +43,7 @@ public protocol InferenceService: Sendable {
     func tokenText(_ id: Int) -> TokenText
     func decode(_ ids: [Int]) -> String
     /// Validates and queues a request; throws `GenerationError` (400), `SchedulerError` (429 / 503).
-    func generate(_ request: GenerationRequest) throws -> AsyncThrowingStream<GenerationEvent, Error>
+    func generate(_ request: GenerationRequest) throws -> GenerationStream
 }
 
 /// The service over a loaded model directory: the scheduler's engine thread for generation, a worker thread
@@ -87,7 +87,7 @@ public final class LocalInferenceService: InferenceService {
 
     public func decode(_ ids: [Int]) -> String { bundle.tokenizer.decode(ids) }
 
-    public func generate(_ request: GenerationRequest) throws -> AsyncThrowingStream<GenerationEvent, Error> {
+    public func generate(_ request: GenerationRequest) throws -> GenerationStream {
         try scheduler.submit(request)
     }
 

@@ -31,7 +31,7 @@ public final class LoadingInferenceService: InferenceService {
     public func tokenize(_ text: String) async throws -> [Int] { try await ready().tokenize(text) }
     public func tokenText(_ id: Int) -> TokenText { (try? ready().tokenText(id)) ?? TokenText(text: "", bytes: []) }
     public func decode(_ ids: [Int]) -> String { (try? ready().decode(ids)) ?? "" }
-    public func generate(_ request: GenerationRequest) throws -> AsyncThrowingStream<GenerationEvent, Error> {
+    public func generate(_ request: GenerationRequest) throws -> GenerationStream {
         try ready().generate(request)
     }
 

@@ -86,7 +86,7 @@ final class ScriptService: InferenceService, @unchecked Sendable {
         return TokenText(text: s, bytes: Array(s.utf8))
     }
     func decode(_ ids: [Int]) -> String { String(ids.map { $0 < model.characters.count ? model.characters[$0] : "?" }) }
-    func generate(_ request: GenerationRequest) throws -> AsyncThrowingStream<GenerationEvent, Error> {
+    func generate(_ request: GenerationRequest) throws -> GenerationStream {
         try scheduler.submit(request)
     }
 }

@@ -50,6 +50,8 @@ public final class Scheduler: @unchecked Sendable {
     private let cond = NSCondition()
     private var waiting: [Job] = []
     private var cancelled: Set<UInt64> = []
+    /// Submitted and not yet finished.
+    private var live: Set<UInt64> = []
     private var accepting = true
     private var stopping = false
     private var running = 0
@@ -78,7 +80,7 @@ public final class Scheduler: @unchecked Sendable {
 
     /// Validates `request` (throws `GenerationError` naming the parameter) and queues it; the stream yields
     /// `.delta` events, then one `.finished`. Throws `SchedulerError.queueFull` when `maxQueue` requests wait.
-    public func submit(_ request: GenerationRequest) throws -> AsyncThrowingStream<GenerationEvent, Error> {
+    public func submit(_ request: GenerationRequest) throws -> GenerationStream {
         let decoder = try SequenceDecoder(request: request, limits: model.limits, text: makeText())
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: GenerationEvent.self)
         cond.lock()
@@ -92,12 +94,15 @@ public final class Scheduler: @unchecked Sendable {
         nextID += 1
         let job = Job(id: nextID, decoder: decoder, continuation: continuation)
         waiting.append(job)
+        live.insert(job.id)
         cond.signal()
         cond.unlock()
+        // A consumer task that is cancelled ends the stream (onTermination); a consumer that just drops the
+        // stream releases the ticket. Either cancels the sequence.
         continuation.onTermination = { [weak self] reason in
             if case .cancelled = reason { self?.cancel(job.id) }
         }
-        return stream
+        return GenerationStream(base: stream, ticket: CancelTicket { [weak self] in self?.cancel(job.id) })
     }
 
     public var stats: SchedulerStats {
@@ -131,7 +136,8 @@ public final class Scheduler: @unchecked Sendable {
         cond.lock()
         if let i = waiting.firstIndex(where: { $0.id == id }) {
             waiting.remove(at: i)
-        } else {
+            live.remove(id)
+        } else if live.contains(id) {
             cancelled.insert(id)
             cond.signal()
         }
@@ -153,6 +159,7 @@ public final class Scheduler: @unchecked Sendable {
             if stopping {
                 let left = active + waiting
                 waiting.removeAll()
+                live.removeAll()
                 running = 0
                 exited = true
                 cond.unlock()
@@ -168,6 +175,7 @@ public final class Scheduler: @unchecked Sendable {
             active.removeAll { job in
                 guard gone.contains(job.id) else { return false }
                 job.continuation.finish()
+                locked { _ = live.remove(job.id) }
                 return true
             }
             var prefilled = false
@@ -180,6 +188,7 @@ public final class Scheduler: @unchecked Sendable {
                 step(job)
             }
             active.removeAll { $0.done }
+            locked { running = active.count }
         }
     }
 
@@ -204,6 +213,7 @@ public final class Scheduler: @unchecked Sendable {
             job.continuation.finish()
             job.done = true
             job.state = nil
+            locked { _ = live.remove(job.id) }
         }
     }
 
@@ -222,4 +232,31 @@ public final class Scheduler: @unchecked Sendable {
             self.continuation = continuation
         }
     }
+}
+
+/// The events of one submitted request. Dropping it (and its iterators) cancels the request on the engine.
+public struct GenerationStream: AsyncSequence, Sendable {
+    public typealias Element = GenerationEvent
+    let base: AsyncThrowingStream<GenerationEvent, Error>
+    let ticket: CancelTicket
+
+    public init(base: AsyncThrowingStream<GenerationEvent, Error>, ticket: CancelTicket) {
+        self.base = base
+        self.ticket = ticket
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: AsyncThrowingStream<GenerationEvent, Error>.AsyncIterator
+        let ticket: CancelTicket
+        public mutating func next() async throws -> GenerationEvent? { try await base.next() }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: base.makeAsyncIterator(), ticket: ticket) }
+}
+
+/// Runs its action when the last holder lets go (a no-op once the request has finished).
+public final class CancelTicket: Sendable {
+    let action: @Sendable () -> Void
+    public init(_ action: @escaping @Sendable () -> Void) { self.action = action }
+    deinit { action() }
 }

@@ -4,7 +4,7 @@ import InferenceEngine
 /// The event streams of a request's choices merged into one, tagged by choice index, with per-request timing
 /// for the metrics and the log line. Dropping the merged stream (a client gone) cancels every choice.
 struct ChoiceStreams {
-    let streams: [AsyncThrowingStream<GenerationEvent, Error>]
+    let streams: [GenerationStream]
     let started: ContinuousClock.Instant
 
     /// Submits one engine request per choice; if a later one is refused, the earlier ones are dropped (which
