@@ -58,22 +58,9 @@ struct ChatReply {
 
     func whole(_ streams: ChoiceStreams) async throws -> Response {
         var clock = TokenClock(started: streams.started, metrics: metrics)
-        var deltas = Array(repeating: GenerationDelta(), count: streams.streams.count)
-        var finish = Array(repeating: FinishReason.stop, count: streams.streams.count)
-        var usage = Usage(promptTokens: promptTokens, completionTokens: 0)
-        for try await (i, event) in streams.merged() {
-            switch event {
-            case .delta(let d):
-                clock.tokens(d.tokenIDs.count, choice: i)
-                deltas[i].append(d)
-            case .finished(let reason, let u, _):
-                finish[i] = reason
-                usage.completionTokens += u.completionTokens
-                usage.reasoningTokens += u.reasoningTokens
-            }
-        }
-        let choices: [JSONValue] = deltas.indices.map { i in
-            let d = deltas[i]
+        let all = try await streams.collect(promptTokens: promptTokens, clock: &clock)
+        let choices: [JSONValue] = all.deltas.indices.map { i in
+            let d = all.deltas[i]
             var message: [(String, JSONValue)] = [("role", .string("assistant")), ("content", ResponseJSON.optional(d.content))]
             if !d.reasoning.isEmpty { message.append(("reasoning_content", .string(d.reasoning))) }
             let calls = keep(d.toolCalls)
@@ -85,52 +72,38 @@ struct ChatReply {
             return .object([
                 ("index", .int(i)), ("message", .object(message)),
                 ("logprobs", chat.logprobs ? ResponseJSON.chatLogprobs(d.logprobs, service) : .null),
-                ("finish_reason", .string(finish[i].rawValue)),
+                ("finish_reason", .string(all.finish[i].rawValue)),
             ])
         }
         let body = JSONValue.object([
             ("id", .string(id)), ("object", .string("chat.completion")), ("created", .int(created)),
-            ("model", .string(model)), ("choices", .array(choices)), ("usage", ResponseJSON.usage(usage)),
+            ("model", .string(model)), ("choices", .array(choices)), ("usage", ResponseJSON.usage(all.usage)),
         ])
-        log(usage: usage, clock: clock)
+        clock.log(logger, id: id, usage: all.usage)
         return jsonResponse(body)
     }
 
     func stream(_ streams: ChoiceStreams, writer: inout any ResponseBodyWriter) async throws {
         var clock = TokenClock(started: streams.started, metrics: metrics)
-        var usage = Usage(promptTokens: promptTokens, completionTokens: 0)
         for i in streams.streams.indices {
             try await SSE.send(chunk(i, delta: [("role", .string("assistant")), ("content", .string(""))]), to: &writer)
         }
-        do {
-            for try await (i, event) in streams.merged() {
-                switch event {
-                case .delta(let d):
-                    clock.tokens(d.tokenIDs.count, choice: i)
-                    var delta: [(String, JSONValue)] = []
-                    if !d.reasoning.isEmpty { delta.append(("reasoning_content", .string(d.reasoning))) }
-                    if !d.content.isEmpty { delta.append(("content", .string(d.content))) }
-                    let calls = keep(d.toolCalls)
-                    if !calls.isEmpty { delta.append(("tool_calls", .array(calls.map(ResponseJSON.toolCallDelta)))) }
-                    let lp = chat.logprobs && !d.logprobs.isEmpty ? ResponseJSON.chatLogprobs(d.logprobs, service) : nil
-                    if delta.isEmpty && lp == nil { continue }
-                    if delta.isEmpty { delta.append(("content", .string(""))) }
-                    try await SSE.send(chunk(i, delta: delta, logprobs: lp), to: &writer)
-                case .finished(let reason, let u, _):
-                    usage.completionTokens += u.completionTokens
-                    usage.reasoningTokens += u.reasoningTokens
-                    try await SSE.send(chunk(i, delta: [], finish: reason), to: &writer)
-                }
-            }
-        } catch let error where !(error is CancellationError) {
-            // Headers are gone: the error travels as an event, then the stream ends normally.
-            try await SSE.send(APIError.from(error).json, to: &writer)
-        }
-        if chat.sampling.includeUsage {
-            try await SSE.send(.object(header() + [("choices", .array([])), ("usage", ResponseJSON.usage(usage))]), to: &writer)
-        }
-        try await SSE.done(&writer)
-        log(usage: usage, clock: clock)
+        let usage = try await streams.stream(
+            promptTokens: promptTokens, clock: &clock, writer: &writer,
+            chunk: { i, d in
+                var delta: [(String, JSONValue)] = []
+                if !d.reasoning.isEmpty { delta.append(("reasoning_content", .string(d.reasoning))) }
+                if !d.content.isEmpty { delta.append(("content", .string(d.content))) }
+                let calls = keep(d.toolCalls)
+                if !calls.isEmpty { delta.append(("tool_calls", .array(calls.map(ResponseJSON.toolCallDelta)))) }
+                let lp = chat.logprobs && !d.logprobs.isEmpty ? ResponseJSON.chatLogprobs(d.logprobs, service) : nil
+                if delta.isEmpty && lp == nil { return nil }
+                if delta.isEmpty { delta.append(("content", .string(""))) }   // a token whose text is still incomplete
+                return chunk(i, delta: delta, logprobs: lp)
+            },
+            final: { i, reason in chunk(i, delta: [], finish: reason) },
+            usageChunk: chat.sampling.includeUsage ? { u in .object(header() + [("choices", .array([])), ("usage", ResponseJSON.usage(u))]) } : nil)
+        clock.log(logger, id: id, usage: usage)
     }
 
     func header() -> [(String, JSONValue)] {
@@ -142,10 +115,5 @@ struct ChatReply {
             ("index", .int(i)), ("delta", .object(delta)), ("logprobs", logprobs ?? .null),
             ("finish_reason", finish.map { .string($0.rawValue) } ?? .null),
         ])]))])
-    }
-
-    func log(usage: Usage, clock: TokenClock) {
-        let s = clock.summary
-        logger.info("\(id) 200 prompt=\(usage.promptTokens) completion=\(usage.completionTokens) ttft=\(String(format: "%.3f", s.ttft))s rate=\(String(format: "%.1f", s.rate))tok/s")
     }
 }

@@ -1,5 +1,8 @@
 import Foundation
+import Hummingbird
 import InferenceEngine
+import Logging
+import Templating
 
 /// The event streams of a request's choices merged into one, tagged by choice index, with per-request timing
 /// for the metrics and the log line. Dropping the merged stream (a client gone) cancels every choice.
@@ -45,6 +48,67 @@ struct ChoiceStreams {
     }
 }
 
+/// Every choice's reply, gathered for a non-streamed response.
+struct CollectedChoices {
+    var deltas: [GenerationDelta]
+    var finish: [FinishReason]
+    var usage: Usage
+}
+
+extension ChoiceStreams {
+    /// Runs every choice to its end (non-streamed responses).
+    func collect(promptTokens: Int, clock: inout TokenClock) async throws -> CollectedChoices {
+        var out = CollectedChoices(deltas: Array(repeating: GenerationDelta(), count: streams.count),
+                                   finish: Array(repeating: .stop, count: streams.count),
+                                   usage: Usage(promptTokens: promptTokens, completionTokens: 0))
+        for try await (i, event) in merged() {
+            switch event {
+            case .delta(let d):
+                clock.tokens(d.tokenIDs.count, choice: i)
+                out.deltas[i].append(d)
+            case .finished(let reason, let u, _):
+                out.finish[i] = reason
+                out.usage.add(u)
+            }
+        }
+        return out
+    }
+
+    /// Streams every choice as SSE chunks: `chunk(i, delta)` for each delta (nil: nothing to send), `final(i,
+    /// reason)` when a choice ends, `usageChunk` after all when asked, then `[DONE]`. An error after the headers
+    /// travels as an error event.
+    func stream(promptTokens: Int, clock: inout TokenClock, writer: inout any ResponseBodyWriter,
+                chunk: (Int, GenerationDelta) -> JSONValue?, final: (Int, FinishReason) -> JSONValue,
+                usageChunk: ((Usage) -> JSONValue)?) async throws -> Usage {
+        var usage = Usage(promptTokens: promptTokens, completionTokens: 0)
+        do {
+            for try await (i, event) in merged() {
+                switch event {
+                case .delta(let d):
+                    clock.tokens(d.tokenIDs.count, choice: i)
+                    if let c = chunk(i, d) { try await SSE.send(c, to: &writer) }
+                case .finished(let reason, let u, _):
+                    usage.add(u)
+                    try await SSE.send(final(i, reason), to: &writer)
+                }
+            }
+        } catch let error where !(error is CancellationError) {
+            try await SSE.send(APIError.from(error).json, to: &writer)
+        }
+        if let usageChunk { try await SSE.send(usageChunk(usage), to: &writer) }
+        try await SSE.done(&writer)
+        return usage
+    }
+}
+
+extension Usage {
+    /// Adds a choice's completion to the request's usage (the prompt counts once).
+    mutating func add(_ u: Usage) {
+        completionTokens += u.completionTokens
+        reasoningTokens += u.reasoningTokens
+    }
+}
+
 /// Time to first token and inter-token gaps as the server hands tokens out.
 struct TokenClock {
     let started: ContinuousClock.Instant
@@ -69,6 +133,12 @@ struct TokenClock {
         last[choice] = now
         tokens += n
         metrics.generationTokens.increment(by: Int64(n))
+    }
+
+    /// The request's log line: id, status, tokens, time to first token, tokens/s.
+    func log(_ logger: Logger, id: String, usage: Usage) {
+        let s = summary
+        logger.info("\(id) 200 prompt=\(usage.promptTokens) completion=\(usage.completionTokens) ttft=\(String(format: "%.3f", s.ttft))s rate=\(String(format: "%.1f", s.rate))tok/s")
     }
 
     /// Seconds to the first token, and tokens per second after it.

@@ -62,62 +62,41 @@ struct CompletionReply {
 
     func whole(_ streams: ChoiceStreams) async throws -> Response {
         var clock = TokenClock(started: streams.started, metrics: metrics)
-        let count = streams.streams.count
-        var deltas = Array(repeating: GenerationDelta(), count: count)
-        var finish = Array(repeating: FinishReason.stop, count: count)
-        var usage = Usage(promptTokens: promptTokens, completionTokens: 0)
-        for try await (i, event) in streams.merged() {
-            switch event {
-            case .delta(let d): clock.tokens(d.tokenIDs.count, choice: i); deltas[i].append(d)
-            case .finished(let reason, let u, _): finish[i] = reason; usage.completionTokens += u.completionTokens
-            }
-        }
-        let choices: [JSONValue] = (0..<count).map { i in
+        let all = try await streams.collect(promptTokens: promptTokens, clock: &clock)
+        let choices: [JSONValue] = all.deltas.indices.map { i in
             let prefix = echo(i)
             return .object([
-                ("text", .string(prefix + deltas[i].content)), ("index", .int(i)),
+                ("text", .string(prefix + all.deltas[i].content)), ("index", .int(i)),
                 ("logprobs", completion.logprobs == nil ? .null
-                    : ResponseJSON.completionLogprobs(deltas[i].logprobs, offset: prefix.utf16.count, service)),
-                ("finish_reason", .string(finish[i].rawValue)),
+                    : ResponseJSON.completionLogprobs(all.deltas[i].logprobs, offset: prefix.utf16.count, service)),
+                ("finish_reason", .string(all.finish[i].rawValue)),
             ])
         }
         let body = JSONValue.object([
             ("id", .string(id)), ("object", .string("text_completion")), ("created", .int(created)),
-            ("model", .string(model)), ("choices", .array(choices)), ("usage", ResponseJSON.usage(usage)),
+            ("model", .string(model)), ("choices", .array(choices)), ("usage", ResponseJSON.usage(all.usage)),
         ])
-        log(usage: usage, clock: clock)
+        clock.log(logger, id: id, usage: all.usage)
         return jsonResponse(body)
     }
 
     func stream(_ streams: ChoiceStreams, writer: inout any ResponseBodyWriter) async throws {
         var clock = TokenClock(started: streams.started, metrics: metrics)
-        var usage = Usage(promptTokens: promptTokens, completionTokens: 0)
         var offsets = (0..<streams.streams.count).map { echo($0).utf16.count }
         for i in streams.streams.indices where !echo(i).isEmpty {
             try await SSE.send(chunk(i, text: echo(i)), to: &writer)
         }
-        do {
-            for try await (i, event) in streams.merged() {
-                switch event {
-                case .delta(let d):
-                    clock.tokens(d.tokenIDs.count, choice: i)
-                    let lp = completion.logprobs == nil ? nil : ResponseJSON.completionLogprobs(d.logprobs, offset: offsets[i], service)
-                    offsets[i] += d.content.utf16.count
-                    if d.content.isEmpty && lp == nil { continue }
-                    try await SSE.send(chunk(i, text: d.content, logprobs: lp), to: &writer)
-                case .finished(let reason, let u, _):
-                    usage.completionTokens += u.completionTokens
-                    try await SSE.send(chunk(i, text: "", finish: reason), to: &writer)
-                }
-            }
-        } catch let error where !(error is CancellationError) {
-            try await SSE.send(APIError.from(error).json, to: &writer)
-        }
-        if completion.sampling.includeUsage {
-            try await SSE.send(.object(header() + [("choices", .array([])), ("usage", ResponseJSON.usage(usage))]), to: &writer)
-        }
-        try await SSE.done(&writer)
-        log(usage: usage, clock: clock)
+        let usage = try await streams.stream(
+            promptTokens: promptTokens, clock: &clock, writer: &writer,
+            chunk: { i, d in
+                let lp = completion.logprobs == nil ? nil : ResponseJSON.completionLogprobs(d.logprobs, offset: offsets[i], service)
+                offsets[i] += d.content.utf16.count
+                if d.content.isEmpty && lp == nil { return nil }
+                return chunk(i, text: d.content, logprobs: lp)
+            },
+            final: { i, reason in chunk(i, text: "", finish: reason) },
+            usageChunk: completion.sampling.includeUsage ? { u in .object(header() + [("choices", .array([])), ("usage", ResponseJSON.usage(u))]) } : nil)
+        clock.log(logger, id: id, usage: usage)
     }
 
     func header() -> [(String, JSONValue)] {
@@ -129,10 +108,5 @@ struct CompletionReply {
             ("text", .string(text)), ("index", .int(i)), ("logprobs", logprobs ?? .null),
             ("finish_reason", finish.map { .string($0.rawValue) } ?? .null),
         ])]))])
-    }
-
-    func log(usage: Usage, clock: TokenClock) {
-        let s = clock.summary
-        logger.info("\(id) 200 prompt=\(usage.promptTokens) completion=\(usage.completionTokens) ttft=\(String(format: "%.3f", s.ttft))s rate=\(String(format: "%.1f", s.rate))tok/s")
     }
 }
