@@ -3,7 +3,8 @@ import PackageDescription
 
 // Targets depend in one direction:
 // TensorCore ← (CKernels) ← Kernels ← LanguageModels ← InferenceEngine ← qwenkit,
-// with SafeTensors beside Kernels and Tokenization / Templating as leaf libraries.
+// with SafeTensors beside Kernels and Tokenization / Templating as leaf libraries; JSON is the leaf under
+// SafeTensors, Tokenization, Templating and LanguageModels (one reader, one policy).
 import Foundation
 
 // Release builds target the building machine's vector ISA (build-time choice): AVX-512 where the CPU has it
@@ -16,7 +17,11 @@ let swiftTargetCPU: [String] =
         ? ["-target-cpu", cpuInfo.contains("AuthenticAMD") && hostCPUFlags.contains(" avx512_bf16 ") ? "znver4" : "skylake-avx512"]
     : hostCPUFlags.contains(" avx2 ") && hostCPUFlags.contains(" fma ") ? ["-target-cpu", "haswell"]
     : []
-let optimized: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"] + swiftTargetCPU, .when(configuration: .release))]
+// `-Ounchecked` (no bounds, overflow or precondition checks) only where the hot loops are and no untrusted input
+// is parsed: the kernels. Everything that reads files or request bodies (JSON, SafeTensors headers, tokenizer,
+// Jinja, the engine, the CLI) keeps its checks, so a latent bug traps instead of corrupting memory.
+let kernelOptimized: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"] + swiftTargetCPU, .when(configuration: .release))]
+let optimized: [SwiftSetting] = [.unsafeFlags(["-O", "-wmo"] + swiftTargetCPU, .when(configuration: .release))]
 
 let package = Package(
     name: "QwenKit",
@@ -30,23 +35,24 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
-        .target(name: "TensorCore", swiftSettings: optimized),
+        .target(name: "TensorCore", swiftSettings: kernelOptimized),
+        .target(name: "JSON", swiftSettings: optimized),
         .target(
             name: "CKernels",
             cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]
         ),
-        .target(name: "Kernels", dependencies: ["TensorCore", "CKernels"], swiftSettings: optimized),
-        .target(name: "SafeTensors", dependencies: ["TensorCore"], swiftSettings: optimized),
-        .target(name: "Tokenization", swiftSettings: optimized),
-        .target(name: "Templating", swiftSettings: optimized),
+        .target(name: "Kernels", dependencies: ["TensorCore", "CKernels"], swiftSettings: kernelOptimized),
+        .target(name: "SafeTensors", dependencies: ["TensorCore", "JSON"], swiftSettings: optimized),
+        .target(name: "Tokenization", dependencies: ["JSON"], swiftSettings: optimized),
+        .target(name: "Templating", dependencies: ["JSON"], swiftSettings: optimized),
         .target(
             name: "LanguageModels",
-            dependencies: ["TensorCore", "Kernels", "SafeTensors"],
+            dependencies: ["TensorCore", "Kernels", "SafeTensors", "JSON"],
             swiftSettings: optimized
         ),
         .target(
             name: "InferenceEngine",
-            dependencies: ["LanguageModels", "Tokenization", "Templating"],
+            dependencies: ["LanguageModels", "Tokenization", "Templating", "JSON"],
             swiftSettings: optimized
         ),
         .executableTarget(
@@ -58,6 +64,7 @@ let package = Package(
             ],
             swiftSettings: optimized
         ),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
