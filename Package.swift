@@ -58,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "qwenkit",
             dependencies: [
-                "InferenceEngine", "LanguageModels", "Tokenization", "Templating",
+                "InferenceEngine", "LanguageModels", "Tokenization", "Templating", "JSON",
                 "SafeTensors", "Kernels", "TensorCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
