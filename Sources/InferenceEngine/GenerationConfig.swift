@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// The model's `generation_config.json`: default sampling values and end-of-sequence ids. Missing file or
 /// fields mean "no default" (greedy-free defaults of `SamplingParameters` apply).
@@ -10,39 +11,46 @@ public struct GenerationConfig: Sendable, Equatable {
 
     public init() {}
 
-    private struct Raw: Decodable {
-        enum IntOrList: Decodable {
-            case one(Int), many([Int])
-            init(from d: Decoder) throws {
-                let c = try d.singleValueContainer()
-                if let v = try? c.decode(Int.self) { self = .one(v) } else { self = .many(try c.decode([Int].self)) }
-            }
-            var list: [Int] { switch self { case .one(let v): [v]; case .many(let v): v } }
-        }
-        let eos_token_id: IntOrList?
-        let do_sample: Bool?
-        let temperature: Float?
-        let top_k: Int?
-        let top_p: Float?
-        let min_p: Float?
-        let repetition_penalty: Float?
-    }
-
     /// Reads `directory/generation_config.json`; a missing file gives an empty config, a malformed one an error
     /// naming the file.
     public static func load(directory: URL) throws -> GenerationConfig {
         let url = directory.appendingPathComponent("generation_config.json")
         guard FileManager.default.fileExists(atPath: url.path) else { return GenerationConfig() }
-        let raw: Raw
-        do { raw = try JSONDecoder().decode(Raw.self, from: Data(contentsOf: url)) } catch {
+        let json: JSONValue
+        do { json = try JSONValue.parse(Data(contentsOf: url)) } catch {
             throw GenerationError.model("\(url.path): not a valid generation config (\(error))")
         }
-        var g = GenerationConfig()
-        g.eosTokenIDs = raw.eos_token_id?.list ?? []
-        g.doSample = raw.do_sample
-        g.sampling.temperature = raw.temperature; g.sampling.topK = raw.top_k; g.sampling.topP = raw.top_p
-        g.sampling.minP = raw.min_p; g.sampling.repetitionPenalty = raw.repetition_penalty
-        return g
+        return try GenerationConfig(json: json, file: url.path)
+    }
+
+    /// The known keys of a parsed `generation_config.json`; other keys are ignored, `null` means absent.
+    init(json: JSONValue, file: String) throws {
+        func bad(_ reason: String) -> GenerationError { .model("\(file): not a valid generation config (\(reason))") }
+        guard case .object = json else { throw bad("expected an object, found \(json.typeName)") }
+        func field(_ key: String) -> JSONValue? { json[key].flatMap { $0.isNull ? nil : $0 } }
+        func float(_ key: String) throws -> Float? {
+            guard let v = field(key) else { return nil }
+            guard let d = v.doubleValue else { throw bad("\(key) must be a number, found \(v.typeName)") }
+            return Float(d)
+        }
+        func int(_ v: JSONValue, _ key: String) throws -> Int {
+            guard let i = v.intValue else { throw bad("\(key) must be an integer, found \(v.typeName)") }
+            return i
+        }
+        switch field("eos_token_id") {
+        case nil: break
+        case .array(let ids)?: eosTokenIDs = try ids.map { try int($0, "eos_token_id") }
+        case let one?: eosTokenIDs = [try int(one, "eos_token_id")]
+        }
+        if let v = field("do_sample") {
+            guard let b = v.boolValue else { throw bad("do_sample must be a boolean, found \(v.typeName)") }
+            doSample = b
+        }
+        sampling.temperature = try float("temperature")
+        sampling.topK = try field("top_k").map { try int($0, "top_k") }
+        sampling.topP = try float("top_p")
+        sampling.minP = try float("min_p")
+        sampling.repetitionPenalty = try float("repetition_penalty")
     }
 
     /// The model's defaults as sampling parameters (`do_sample: false` means greedy, as in transformers).

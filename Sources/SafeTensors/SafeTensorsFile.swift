@@ -1,4 +1,5 @@
 import TensorCore
+import JSON
 
 /// One tensor as declared by a safetensors header, after validation.
 struct TensorRecord: Sendable {
@@ -49,8 +50,8 @@ struct SafeTensorsFile: Sendable {
         dataStart = 8 + headerLength
         let json: JSONValue
         do {
-            json = try JSONReader.parse(mapping.bytes(8..<dataStart))
-        } catch let e as JSONSyntaxError {
+            json = try JSONValue.parse(bytes: mapping.bytes(8..<dataStart))
+        } catch let e as JSONParseError {
             throw WeightStoreError.invalidHeader(file: name, reason: e.description)
         }
         (tensors, metadata) = try Self.validate(json, file: name, dataLength: mapping.size - dataStart)
@@ -147,7 +148,9 @@ struct SafeTensorsFile: Sendable {
     ) throws -> [Int] {
         guard case .array(let items) = value else { throw bad("\(field) must be an array, found \(value.typeName)") }
         return try items.map { item in
-            guard case .integer(let v) = item else { throw bad("\(field) entries must be integers, found \(item.typeName)") }
+            // Exact integers only: a float (`2.0`) or an integer beyond 64 bits is refused, not rounded.
+            if case .bigInt(let digits) = item { throw bad("\(field) entry \(digits) is out of range") }
+            guard case .int(let v) = item else { throw bad("\(field) entries must be integers, found \(item.typeName)") }
             guard v >= 0 else { throw bad("\(field) entry \(v) is negative") }
             return v
         }

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// `model.safetensors.index.json`: which shard file holds each tensor (the Hugging Face sharded layout).
 /// Shard file names are taken from the index as they are (`model-00001-of-00002.safetensors`,
@@ -20,8 +21,8 @@ struct ShardIndex: Sendable {
         }
         let json: JSONValue
         do {
-            json = try data.withUnsafeBytes { try JSONReader.parse($0) }
-        } catch let e as JSONSyntaxError {
+            json = try JSONValue.parse(data)
+        } catch let e as JSONParseError {
             throw WeightStoreError.invalidIndex(file: display, reason: e.description)
         }
         func bad(_ reason: String) -> WeightStoreError { .invalidIndex(file: display, reason: reason) }
@@ -50,9 +51,9 @@ struct ShardIndex: Sendable {
                 guard case .object(let fields) = value else { throw bad("metadata must be an object, found \(value.typeName)") }
                 for (k, v) in fields where k == "total_size" {
                     switch v {
-                    case .integer(let n) where n >= 0: total = n
+                    case .int(let n) where n >= 0: total = n
                     // Some exporters write the size as a float (e.g. 1.5e9); accept an exact whole number.
-                    case .number(let d) where d >= 0 && d == d.rounded() && d < 9e18: total = Int(d)
+                    case .double(let d) where d >= 0 && d == d.rounded() && d < 9e18: total = Int(d)
                     default: throw bad("metadata.total_size must be a non-negative integer, found \(v.typeName)")
                     }
                 }

@@ -89,13 +89,15 @@ extension Interpreter {
         switch op {
         case "not": return .bool(!v.truthy)
         case "-":
-            if let i = v.asInt { return .int(-i) }
+            if let i = v.asInt { return BigIntegers.negate(String(i)) }  // -Int.min does not fit in Int
+            if case .bigInt(let digits) = v { return BigIntegers.negate(digits) }
             if case .double(let d) = v { return .double(-d) }
             if case .undefined(let hint) = v { throw RuntimeFailure(hint) }
             throw RuntimeFailure("bad operand type for unary -: '\(v.typeName)'")
         default:
             if let i = v.asInt { return .int(i) }
             if case .double = v { return v }
+            if case .bigInt = v { return v }
             if case .undefined(let hint) = v { throw RuntimeFailure(hint) }
             throw RuntimeFailure("bad operand type for unary +: '\(v.typeName)'")
         }

@@ -47,8 +47,8 @@ extension Interpreter {
             var json = try v.toJSON()
             if boolArg(3, "sort_keys", false) { json = sortKeys(json) }
             var out = ""
-            PythonFormat.writeJSON(json, into: &out, itemSeparator: itemSeparator, keySeparator: keySeparator, indent: indent)
-            if boolArg(0, "ensure_ascii", false) { out = PythonFormat.asciiEscaped(out) }
+            JSONWriter.write(json, into: &out, itemSeparator: itemSeparator, keySeparator: keySeparator, indent: indent)
+            if boolArg(0, "ensure_ascii", false) { out = JSONWriter.asciiEscaped(out) }
             return .string(out)
         case "safe": return v
         case "string": return .string(v.str)
@@ -91,12 +91,13 @@ extension Interpreter {
             let fallback = arg(0, "default") ?? .int(0)
             switch v {
             case .int, .bool: return .int(v.asInt!)
-            case .double(let d): return d.isFinite ? .int(Int(d)) : fallback
+            case .bigInt: return v
+            case .double(let d): return Filters.truncatedInteger(d) ?? fallback
             case .string(let s):
                 let t = s.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "_", with: "")
                 let base = arg(1, "base")?.asInt ?? 10
                 if let i = Int(t, radix: base) { return .int(i) }
-                if let d = Double(t), d.isFinite { return .int(Int(d)) }
+                if let d = Double(t), let i = Filters.truncatedInteger(d) { return i }
                 return fallback
             default: return fallback
             }
@@ -104,11 +105,13 @@ extension Interpreter {
             let fallback = arg(0, "default") ?? .double(0)
             switch v {
             case .int, .bool, .double: return .double(v.asDouble!)
+            case .bigInt(let digits): return .double(Double(digits)!)
             case .string(let s): return Double(s.trimmingCharacters(in: .whitespaces)).map(Value.double) ?? fallback
             default: return fallback
             }
         case "abs":
-            if let i = v.asInt { return .int(abs(i)) }
+            if let i = v.asInt { return i < 0 ? BigIntegers.negate(String(i)) : .int(i) }  // abs(Int.min) > Int.max
+            if case .bigInt(let digits) = v { return digits.hasPrefix("-") ? BigIntegers.negate(digits) : v }
             if case .double(let d) = v { return .double(abs(d)) }
             throw RuntimeFailure("bad operand type for abs(): '\(v.typeName)'")
         case "round":

@@ -92,6 +92,15 @@ enum Filters {
     }
 
     /// `round(value, precision, method)` with Python's round-half-even for `common`.
+    /// Python `int(float)`: truncation toward zero, exact at any magnitude (nil for inf/nan). `Int(d)` would
+    /// trap beyond 2^63 now that release builds keep their checks.
+    static func truncatedInteger(_ d: Double) -> Value? {
+        guard d.isFinite else { return nil }
+        let t = d.rounded(.towardZero)
+        if let i = Int(exactly: t) { return .int(i) }
+        return BigIntegers.value(String(format: "%.0f", t))  // a whole double prints exactly with %.0f
+    }
+
     static func round(_ x: Double, _ precision: Int, _ method: String) throws -> Double {
         let scale = pow(10.0, Double(precision))
         switch method {
@@ -127,8 +136,11 @@ enum Filters {
             case "s": out += args[i].str
             case "r": out += args[i].repr
             case "d", "i":
-                guard let n = args[i].asInt ?? args[i].asDouble.map({ Int($0) }) else { throw RuntimeFailure("%d format: a real number is required") }
-                out += String(n)
+                if case .bigInt(let digits) = args[i] { out += digits; break }
+                guard let n = args[i].asInt.map({ String($0) }) ?? args[i].asDouble.flatMap({ truncatedInteger($0)?.repr }) else {
+                    throw RuntimeFailure("%d format: a real number is required")
+                }
+                out += n
             default: throw RuntimeFailure("unsupported format character '\(spec)'")
             }
             i += 1

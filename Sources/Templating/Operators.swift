@@ -35,6 +35,8 @@ enum Arithmetic {
             }
         default: break
         }
+        if case .bigInt = a { return try BigIntegers.binary(op, a, b) }
+        if case .bigInt = b { return try BigIntegers.binary(op, a, b) }
         if let x = a.asInt, let y = b.asInt { return try intOp(op, x, y, a, b) }
         if let x = a.asDouble, let y = b.asDouble { return try doubleOp(op, x, y) }
         throw unsupported(op, a, b)
@@ -56,10 +58,12 @@ enum Arithmetic {
             return .double(Double(x) / Double(y))
         case "//":
             guard y != 0 else { throw RuntimeFailure("integer division or modulo by zero") }
+            if y == -1 { return BigIntegers.negate(String(x)) }  // Int.min // -1 needs 65 bits
             let q = x / y
             return .int((x % y != 0 && ((x < 0) != (y < 0))) ? q - 1 : q)
         case "%":
             guard y != 0 else { throw RuntimeFailure("integer division or modulo by zero") }
+            if y == -1 { return .int(0) }  // Int.min % -1 traps in Swift; Python gives 0
             let r = x % y
             return .int(r != 0 && ((r < 0) != (y < 0)) ? r + y : r)
         case "**":
@@ -200,7 +204,9 @@ enum Builtins {
         while step > 0 ? i < stop : i > stop {
             out.append(.int(i))
             guard out.count <= 100_000 else { throw RuntimeFailure("Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).") }
-            i += step
+            let (next, overflow) = i.addingReportingOverflow(step)
+            if overflow { break }  // the next value lies past Int's range, hence past `stop`
+            i = next
         }
         return .list(out)
     }

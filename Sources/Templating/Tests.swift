@@ -31,11 +31,16 @@ enum Tests {
         "string": { v, _ in v.isString },
         "number": { v, _ in
             switch v {
-            case .int, .double, .bool: return true
+            case .int, .bigInt, .double, .bool: return true
             default: return false
             }
         },
-        "integer": { v, _ in if case .int = v { return true } else { return false } },
+        "integer": { v, _ in
+            switch v {
+            case .int, .bigInt: return true
+            default: return false
+            }
+        },
         "float": { v, _ in if case .double = v { return true } else { return false } },
         "boolean": { v, _ in if case .bool = v { return true } else { return false } },
         "true": { v, _ in if case .bool(true) = v { return true } else { return false } },

@@ -68,6 +68,8 @@ indirect enum Value {
     case none
     case bool(Bool)
     case int(Int)
+    /// An `int` beyond 64 bits as canonical decimal digits (see `BigIntegers`); never one that fits in `Int`.
+    case bigInt(String)
     case double(Double)
     case string(String)
     case list(ListBox)
@@ -87,6 +89,7 @@ indirect enum Value {
         case .null: self = .none
         case .bool(let b): self = .bool(b)
         case .int(let i): self = .int(i)
+        case .bigInt(let digits): self = .bigInt(digits)
         case .double(let d): self = .double(d)
         case .string(let s): self = .string(s)
         case .array(let a): self = .list(a.map(Value.init(json:)))
@@ -104,7 +107,7 @@ indirect enum Value {
         case .undefined: return "Undefined"
         case .none: return "NoneType"
         case .bool: return "bool"
-        case .int: return "int"
+        case .int, .bigInt: return "int"
         case .double: return "float"
         case .string: return "str"
         case .list: return "list"
@@ -165,7 +168,8 @@ indirect enum Value {
         case .none: return "None"
         case .bool(let b): return b ? "True" : "False"
         case .int(let i): return String(i)
-        case .double(let d): return PythonFormat.floatRepr(d)
+        case .bigInt(let digits): return digits
+        case .double(let d): return JSONWriter.floatRepr(d)
         case .string(let s): return PythonFormat.stringRepr(s)
         case .list(let l): return "[" + l.items.map(\.repr).joined(separator: ", ") + "]"
         case .tuple(let t):
@@ -200,6 +204,7 @@ indirect enum Value {
         case .none: return .null
         case .bool(let b): return .bool(b)
         case .int(let i): return .int(i)
+        case .bigInt(let digits): return .bigInt(digits)
         case .double(let d): return .double(d)
         case .string(let s): return .string(s)
         case .list(let l): return .array(try l.items.map { try $0.toJSON() })
@@ -220,6 +225,8 @@ func pyEqual(_ a: Value, _ b: Value) -> Bool {
     case let (.dict(x), .dict(y)):
         return x.count == y.count && x.pairs.allSatisfy { k, v in y[k].map { pyEqual(v, $0) } ?? false }
     case let (.namespace(x), .namespace(y)): return x === y
+    case let (.bigInt(x), .bigInt(y)): return x == y
+    case (.bigInt, _), (_, .bigInt): return false  // a big integer never equals a 64-bit int; floats: not exact
     default:
         if let x = a.asInt, let y = b.asInt { return x == y }
         if let x = a.asDouble, let y = b.asDouble { return x == y }
@@ -234,6 +241,11 @@ func pyLess(_ a: Value, _ b: Value) -> Bool? {
         return x.unicodeScalars.lexicographicallyPrecedes(y.unicodeScalars) { $0.value < $1.value }
     case let (.list(x), .list(y)): return seqLess(x.items, y.items)
     case let (.tuple(x), .tuple(y)): return seqLess(x, y)
+    case (.bigInt, _), (_, .bigInt):
+        if let x = BigIntegers.digits(a), let y = BigIntegers.digits(b) { return BigIntegers.less(x, y) }
+        if case .bigInt(let x) = a, case .double(let y) = b { return Double(x)! < y }
+        if case .double(let x) = a, case .bigInt(let y) = b { return x < Double(y)! }
+        return nil
     default:
         if let x = a.asInt, let y = b.asInt { return x < y }
         if let x = a.asDouble, let y = b.asDouble { return x < y }

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// A byte-level BPE tokenizer read from a model directory's `tokenizer.json` (+ `tokenizer_config.json`), exact
 /// against HF `tokenizers`: added tokens matched first, then NFC, the Qwen split regex, ByteLevel and BPE by rank.
@@ -40,8 +41,8 @@ public final class Tokenizer: @unchecked Sendable {   // immutable after init; t
     }
 
     public init(tokenizerJSON data: Data, config: Data? = nil, path: String = "tokenizer.json") throws {
-        let root: JSONTree
-        do { root = try JSONTree.parse(data) } catch { throw TokenizerError.malformed(path: path, reason: "\(error)") }
+        let root: JSONValue
+        do { root = try JSONValue.parse(data) } catch { throw TokenizerError.malformed(path: path, reason: "\(error)") }
         let spec = try TokenizerSpec(root: root, path: path)
         vocab = spec.vocab
         normalizer = spec.normalizer
@@ -74,8 +75,8 @@ public final class Tokenizer: @unchecked Sendable {   // immutable after init; t
         tokenOffsets = offsets
 
         var eos: String?, bos: String?, pad: String?
-        if let config, let c = try? JSONTree.parse(config) {
-            func token(_ key: String) -> String? { c[key]?.string ?? c[key]?["content"]?.string }
+        if let config, let c = try? JSONValue.parse(config) {
+            func token(_ key: String) -> String? { c[key]?.stringValue ?? c[key]?["content"]?.stringValue }
             eos = token("eos_token"); bos = token("bos_token"); pad = token("pad_token")
         }
         eosToken = eos; bosToken = bos; padToken = pad

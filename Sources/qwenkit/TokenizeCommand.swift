@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JSON
 import Tokenization
 
 /// `qwenkit tokenize`: text → JSON array of ids, so any script can check the tokenizer from outside.
@@ -28,9 +29,10 @@ struct TokenizeCommand: ParsableCommand {
             var lineNumber = 0
             while let line = readLine(strippingNewline: true) {
                 lineNumber += 1
-                guard let data = line.data(using: .utf8),
-                      let s = try? JSONDecoder().decode(String.self, from: data) else {
-                    throw CLIError("stdin line \(lineNumber): not a JSON string")
+                let value: JSONValue
+                do { value = try JSONValue.parse(line) } catch { throw CLIError("stdin line \(lineNumber): \(error)") }
+                guard let s = value.stringValue else {
+                    throw CLIError("stdin line \(lineNumber): expected a JSON string, found \(value.typeName)")
                 }
                 let ids = tokenizer.encode(s, splitSpecialTokens: splitSpecial)
                 out.write(Data(((count ? "\(ids.count)" : Self.json(ids)) + "\n").utf8))

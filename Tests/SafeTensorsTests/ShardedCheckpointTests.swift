@@ -62,7 +62,7 @@ final class ShardedCheckpointTests: TempDirTestCase {
             try write(Data(json.utf8), "model.safetensors.index.json")
             assertThrows(try WeightStore(directory: tmp), mentioning: [indexPath] + parts, line: line)
         }
-        try check("{\"weight_map\": ", ["invalid JSON"])
+        try check("{\"weight_map\": ", ["JSON error"])
         try check("[]", ["expected a JSON object"])
         try check("{\"metadata\": {}}", ["missing field weight_map"])
         try check("{\"weight_map\": {}}", ["weight_map is empty"])

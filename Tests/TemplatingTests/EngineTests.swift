@@ -67,11 +67,11 @@ final class EngineTests: XCTestCase {
     func testPythonPrinting() throws {
         XCTAssertEqual(try render("{{ true }} {{ None }} {{ 1.0 }} {{ 0.1 }} {{ 1e-05 }} {{ 1e16 }} {{ 7 / 2 }} {{ [1, 'a', none] }} {{ {'k': 'v'} }} {{ (1,) }}"),
                        "True None 1.0 0.1 1e-05 1e+16 3.5 [1, 'a', None] {'k': 'v'} (1,)")
-        XCTAssertEqual(PythonFormat.floatRepr(5e-324), "5e-324")
-        XCTAssertEqual(PythonFormat.floatRepr(1.7976931348623157e308), "1.7976931348623157e+308")
-        XCTAssertEqual(PythonFormat.floatRepr(0.30000000000000004), "0.30000000000000004")
-        XCTAssertEqual(PythonFormat.floatRepr(1234567890123456.0), "1234567890123456.0")
-        XCTAssertEqual(PythonFormat.floatRepr(0.0001), "0.0001")
+        XCTAssertEqual(JSONWriter.floatRepr(5e-324), "5e-324")
+        XCTAssertEqual(JSONWriter.floatRepr(1.7976931348623157e308), "1.7976931348623157e+308")
+        XCTAssertEqual(JSONWriter.floatRepr(0.30000000000000004), "0.30000000000000004")
+        XCTAssertEqual(JSONWriter.floatRepr(1234567890123456.0), "1234567890123456.0")
+        XCTAssertEqual(JSONWriter.floatRepr(0.0001), "0.0001")
         XCTAssertEqual(PythonFormat.stringRepr("it's"), "\"it's\"")
         XCTAssertEqual(PythonFormat.stringRepr("a\n\u{1}é"), "'a\\n\\x01é'")
     }

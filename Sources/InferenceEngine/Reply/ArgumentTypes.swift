@@ -106,7 +106,7 @@ struct ArgumentTypes: Sendable, Equatable {
         switch value {
         case .null: return .null
         case .bool: return .boolean
-        case .int: return .integer
+        case .int, .bigInt: return .integer
         case .double: return .number
         case .string: return .string
         case .array: return .array

@@ -1,8 +1,11 @@
 import Foundation
+import JSON
 
 // Strict `config.json` parsing for Qwen3.5 (ARCHITECTURE.md §1). Every text hyper-parameter is read from
 // `text_config` (released multimodal shape, model_type `qwen3_5` / `qwen3_5_moe`), falling back to the top
-// level (flattened exports, model_type `qwen3_5_text` / `qwen3_5_moe_text`). Values are typed by Decodable;
+// level (flattened exports, model_type `qwen3_5_text` / `qwen3_5_moe_text`). The text is first read by the shared
+// JSON reader (duplicate keys, bad escapes, numbers out of range are errors with line and column, as for every
+// other JSON file QwenKit reads); values are then typed by Decodable;
 // a wrong type, a missing required field or an inconsistent value is an error naming the field and file.
 
 /// Why a `config.json` cannot be used.
@@ -63,13 +66,17 @@ extension Qwen35Config {
 
     /// Parses and validates config JSON; `source` names the file in errors.
     public static func load(data: Data, source: String) throws -> Qwen35Config {
+        let tree: JSONValue
+        do { tree = try JSONValue.parse(data) } catch {
+            throw Qwen35ConfigError.invalidJSON(file: source, reason: "\(error)")
+        }
         let outer: RawOuter
         let flat: RawText
         do {
             outer = try JSONDecoder().decode(RawOuter.self, from: data)
             flat = try JSONDecoder().decode(RawText.self, from: data)
         } catch let e as DecodingError {
-            if case .dataCorrupted(let c) = e, c.codingPath.isEmpty, let field = nonIntegerField(in: data) {
+            if case .dataCorrupted(let c) = e, c.codingPath.isEmpty, let field = nonIntegerField(in: tree) {
                 // Foundation reports 64.5 for an Int as "not valid JSON" without a path; name the field.
                 throw Qwen35ConfigError.wrongType(file: source, field: field, expected: "an integer")
             }
@@ -251,16 +258,17 @@ extension Qwen35Config {
     }
 
     /// The first integer-typed key holding a fractional or out-of-range number (nil if the JSON is invalid).
-    private static func nonIntegerField(in data: Data) -> String? {
-        guard let top = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
-        func isInteger(_ v: Any) -> Bool {
-            guard let n = v as? NSNumber else { return true }  // other types get their own error
-            let d = n.doubleValue
-            return d == d.rounded() && abs(d) < 9.2e18
+    private static func nonIntegerField(in top: JSONValue) -> String? {
+        func isInteger(_ v: JSONValue) -> Bool {
+            switch v {
+            case .bigInt: return false
+            case .double(let d): return d == d.rounded() && abs(d) < 9.2e18
+            default: return true  // other types get their own error
+            }
         }
-        func scan(_ object: [String: Any], _ prefix: String) -> String? {
+        func scan(_ object: JSONValue, _ prefix: String) -> String? {
             for key in RawText.integerKeys.sorted() {
-                if let list = object[key] as? [Any] {
+                if case .array(let list)? = object[key] {
                     if let i = list.firstIndex(where: { !isInteger($0) }) { return "\(prefix)\(key)[\(i)]" }
                 } else if let v = object[key], !isInteger(v) {
                     return prefix + key
@@ -268,7 +276,7 @@ extension Qwen35Config {
             }
             return nil
         }
-        if let text = top["text_config"] as? [String: Any], let f = scan(text, "text_config.") { return f }
+        if let text = top["text_config"], case .object = text, let f = scan(text, "text_config.") { return f }
         return scan(top, "")
     }
 
