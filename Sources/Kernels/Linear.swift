@@ -5,7 +5,11 @@ import TensorCore
 /// weight's stored dtype. Weights are read in place and widened to f32; activations and accumulation stay f32
 /// (no bf16 rounding of activations: logits must match f32 references within 1e-4).
 ///
-/// `tokens <= 64` runs the GEMV kernel (decode is bandwidth bound: output rows split across the pool), larger
+/// `rowwise` forces the GEMV kernel whatever the token count: each output is then one dot product whose
+/// summation order does not depend on how many rows share the call or where a row sits in it, so a sequence's
+/// results are bit-identical alone or batched (the batched forward asks for it).
+///
+/// Otherwise `tokens <= 64` runs the GEMV kernel (decode is bandwidth bound: output rows split across the pool), larger
 /// `tokens` the prefill GEMM (compute bound: 32-column panels widened once into an L1-resident packed buffer and
 /// reused by every 8-token micro-tile; panels split across the pool). Both live in `CKernels/matmul.c`.
 public func matmul(
@@ -13,6 +17,7 @@ public func matmul(
     _ w: WeightTensor,               // [out, in]
     _ y: UnsafeMutablePointer<Float>, // [T, out]
     tokens: Int,
+    rowwise: Bool = false,
     pool: ThreadPool = .shared
 ) {
     precondition(w.shape.count == 2, "\(w.name): matmul needs a 2-D weight, got \(w.shape)")
@@ -23,7 +28,7 @@ public func matmul(
         preconditionFailure("\(w.name): matmul has no kernel for dtype \(w.dtype)")
     }
     let data = w.data
-    if tokens <= MatmulFormat.gemvMaxTokens {
+    if tokens <= MatmulFormat.gemvMaxTokens || rowwise {
         // Rows per work item: a multiple of 4 (the kernel's row block); a few items per thread so the
         // dynamic hand-out can even out a descheduled thread, but each big enough to stream (≥ ~64 KiB).
         let bytes = n * k * w.dtype.byteSize
@@ -49,7 +54,7 @@ public func matmul(
 }
 
 /// Array convenience: `x` is `[tokens, in]`, the result `[tokens, out]`.
-public func matmul(_ x: [Float], _ w: WeightTensor, tokens: Int, pool: ThreadPool = .shared) -> [Float] {
+public func matmul(_ x: [Float], _ w: WeightTensor, tokens: Int, rowwise: Bool = false, pool: ThreadPool = .shared) -> [Float] {
     precondition(w.shape.count == 2, "\(w.name): matmul needs a 2-D weight, got \(w.shape)")
     precondition(x.count == tokens * w.shape[1], "\(w.name): input \(x.count) != \(tokens)×\(w.shape[1])")
     // Every output is written by the kernel, so the buffer is not zeroed first (a memset of megabytes per
@@ -57,7 +62,7 @@ public func matmul(_ x: [Float], _ w: WeightTensor, tokens: Int, pool: ThreadPoo
     let count = tokens * w.shape[0]
     return [Float](unsafeUninitializedCapacity: count) { yp, initialized in
         x.withUnsafeBufferPointer { xp in
-            matmul(xp.baseAddress!, w, yp.baseAddress!, tokens: tokens, pool: pool)
+            matmul(xp.baseAddress!, w, yp.baseAddress!, tokens: tokens, rowwise: rowwise, pool: pool)
         }
         initialized = count
     }

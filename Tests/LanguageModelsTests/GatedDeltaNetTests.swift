@@ -45,8 +45,9 @@ final class GatedDeltaNetTests: XCTestCase {
         let t = 70, c = cfg.convDim, k = cfg.linearConvKernelDim
         let hk = cfg.linearNumKeyHeads, dk = cfg.linearKeyHeadDim
         let x = try ref(m, "p2.L\(i).input_norm")            // [T, H]
-        var state = gdn.makeState()
-        let tr = gdn.forward(x, tokens: t, state: &state)
+        var states = [gdn.makeState()]
+        let tr = gdn.forward(x, segments: Segments([t]), states: &states)
+        let state = states[0]
         // q_conv / k_conv / v_conv are the conv outputs before the L2 norm, split by channel block.
         let qRef = try ref(m, "p2.L\(i).gdn.q_conv"), kRef = try ref(m, "p2.L\(i).gdn.k_conv"), vRef = try ref(m, "p2.L\(i).gdn.v_conv")
         var q = [Float](), kk = [Float](), v = [Float]()

@@ -112,8 +112,8 @@ final class Qwen35ReferenceTests: XCTestCase {
             let f = try Self.fixture(name)
             let ids = try f.ids("p2.input_ids")
             var recorded: [(String, [Float])] = []
-            var state = f.model.makeState()
-            _ = f.model.forward(ids, state: &state, allLogits: true, pool: .shared) { recorded.append(($0, $1)) }
+            var states = [f.model.makeState()]
+            _ = f.model.forward([ids], states: &states, allLogits: true, pool: .shared) { recorded.append(($0, $1)) }
             XCTAssertEqual(recorded.count, 2 + 5 * f.model.config.numHiddenLayers)
             for (key, mine) in recorded {
                 let theirs = try f.tensor("p2.\(key)")
@@ -122,7 +122,7 @@ final class Qwen35ReferenceTests: XCTestCase {
                 XCTAssertLessThanOrEqual(d, 2e-5 * scale, "\(name) p2.\(key): max |Δ| \(d)")
             }
             // Attention cache after the prompt: keys after k_norm and RoPE, reference layout [Hkv, T, D].
-            for (i, layer) in state.layers.enumerated() {
+            for (i, layer) in states[0].layers.enumerated() {
                 guard case .attention(let kv) = layer else { continue }
                 let t = ids.count, hkv = kv.kvHeads, d = kv.headDim
                 for (label, mine) in [("key", kv.keys), ("value", kv.values)] {
@@ -144,9 +144,9 @@ final class Qwen35ReferenceTests: XCTestCase {
             for (i, layer) in f.model.layers.enumerated() {
                 guard case .full(let attn) = layer.mixer else { continue }
                 let x = try f.tensor("p2.L\(i).input_norm")
-                var cache = attn.makeCache()
+                var caches = [attn.makeCache()]
                 var trace: GatedAttention.Trace?
-                let out = attn.forward(x, tokens: 70, cache: &cache, pool: .shared) { trace = $0 }
+                let out = attn.forward(x, segments: Segments([70]), caches: &caches, pool: .shared) { trace = $0 }
                 let tr = try XCTUnwrap(trace)
                 for (label, mine, key) in [("q_normed", tr.qNormed, "attn.q_normed"), ("k_normed", tr.kNormed, "attn.k_normed"),
                                            ("gated_out", tr.gatedOut, "attn.gated_out_pre_o_proj"), ("mixer_out", out, "mixer_out")] {

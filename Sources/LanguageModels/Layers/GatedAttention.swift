@@ -41,13 +41,20 @@ public struct GatedAttention: Sendable {
 
     /// `x`: normed input `[T, H]` at positions `cache.count ..< cache.count + T` → `[T, H]`; appends to `cache`.
     public func callAsFunction(_ x: [Float], tokens: Int, cache: inout KVCache, pool: ThreadPool = .shared) -> [Float] {
-        forward(x, tokens: tokens, cache: &cache, pool: pool, trace: nil)
+        var caches = [cache]
+        cache = KVCache(kvHeads: kvHeads, headDim: headDim)
+        defer { cache = caches[0] }
+        return forward(x, segments: Segments([tokens]), caches: &caches, pool: pool, trace: nil)
     }
 
-    func forward(_ x: [Float], tokens t: Int, cache: inout KVCache, pool: ThreadPool, trace: ((Trace) -> Void)?) -> [Float] {
-        let d = headDim, hq = heads, hkv = kvHeads
-        precondition(x.count % t == 0 && cache.headDim == d && cache.kvHeads == hkv, "attention: bad input or cache")
-        let qg = matmul(x, qProj, tokens: t, pool: pool)        // [T, Hq, 2D]
+    /// Several sequences' rows at once: projections over all rows, then per segment RoPE at its own
+    /// positions, its cache and causal attention over it (the attention path depends only on the segment).
+    func forward(_ x: [Float], segments: Segments, caches: inout [KVCache], pool: ThreadPool,
+                 trace: ((Trace) -> Void)?) -> [Float] {
+        let d = headDim, hq = heads, hkv = kvHeads, t = segments.total, rowwise = segments.rowwise
+        precondition(x.count == t * qProj.shape[1] && caches.count == segments.count, "attention: bad input or caches")
+        for cache in caches { precondition(cache.headDim == d && cache.kvHeads == hkv, "attention: cache does not fit the layer") }
+        let qg = matmul(x, qProj, tokens: t, rowwise: rowwise, pool: pool)   // [T, Hq, 2D]
         var q = [Float](repeating: 0, count: t * hq * d)         // [T, Hq, D]
         var gate = [Float](repeating: 0, count: t * hq * d)      // [T, Hq·D]
         for r in 0..<(t * hq) {                                  // view(..., Hq, 2D).chunk(2, dim=-1)
@@ -57,24 +64,26 @@ public struct GatedAttention: Sendable {
             }
         }
         let rawQuery = trace == nil ? [] : q
-        var k = matmul(x, kProj, tokens: t, pool: pool)         // [T, Hkv, D]
-        let v = matmul(x, vProj, tokens: t, pool: pool)         // [T, Hkv, D]
+        var k = matmul(x, kProj, tokens: t, rowwise: rowwise, pool: pool)   // [T, Hkv, D]
+        let v = matmul(x, vProj, tokens: t, rowwise: rowwise, pool: pool)   // [T, Hkv, D]
         qNorm.apply(&q)
         kNorm.apply(&k)
         let normed = trace == nil ? ([], []) : (q, k)
-        let start = cache.count
-        q.withUnsafeMutableBufferPointer { rope.apply($0.baseAddress!, tokens: t, heads: hq, start: start) }
-        k.withUnsafeMutableBufferPointer { rope.apply($0.baseAddress!, tokens: t, heads: hkv, start: start) }
-        cache.keys.append(contentsOf: k)
-        cache.values.append(contentsOf: v)
         var o = [Float](repeating: 0, count: t * hq * d)         // [T, Hq, D]
-        q.withUnsafeBufferPointer { qp in
-            cache.keys.withUnsafeBufferPointer { kp in
-                cache.values.withUnsafeBufferPointer { vp in
-                    o.withUnsafeMutableBufferPointer { op in
-                        causalAttention(q: qp.baseAddress!, keys: kp.baseAddress!, values: vp.baseAddress!, out: op.baseAddress!,
-                                        tokens: t, cached: start, queryHeads: hq, kvHeads: hkv, headDim: d,
-                                        scale: 1 / Float(d).squareRoot(), pool: pool)
+        for (i, (r0, n)) in segments.ranges.enumerated() {
+            let start = caches[i].count
+            q.withUnsafeMutableBufferPointer { rope.apply($0.baseAddress! + r0 * hq * d, tokens: n, heads: hq, start: start) }
+            k.withUnsafeMutableBufferPointer { rope.apply($0.baseAddress! + r0 * hkv * d, tokens: n, heads: hkv, start: start) }
+            caches[i].keys.append(contentsOf: k[(r0 * hkv * d)..<((r0 + n) * hkv * d)])
+            caches[i].values.append(contentsOf: v[(r0 * hkv * d)..<((r0 + n) * hkv * d)])
+            q.withUnsafeBufferPointer { qp in
+                caches[i].keys.withUnsafeBufferPointer { kp in
+                    caches[i].values.withUnsafeBufferPointer { vp in
+                        o.withUnsafeMutableBufferPointer { op in
+                            causalAttention(q: qp.baseAddress! + r0 * hq * d, keys: kp.baseAddress!, values: vp.baseAddress!,
+                                            out: op.baseAddress! + r0 * hq * d, tokens: n, cached: start, queryHeads: hq,
+                                            kvHeads: hkv, headDim: d, scale: 1 / Float(d).squareRoot(), pool: pool)
+                        }
                     }
                 }
             }
@@ -83,6 +92,6 @@ public struct GatedAttention: Sendable {
             mulSigmoid(op.baseAddress!, gate: gp.baseAddress!, op.count)
         } }
         trace?(Trace(query: rawQuery, qNormed: normed.0, kNormed: normed.1, gatedOut: o))
-        return matmul(o, oProj, tokens: t, pool: pool)          // [T, H]
+        return matmul(o, oProj, tokens: t, rowwise: rowwise, pool: pool)    // [T, H]
     }
 }

@@ -44,7 +44,10 @@ public struct GatedDeltaNet: Sendable {
     /// `x`: normed input `[T, H]` → mixer output `[T, H]`, advancing `state`. T > 1 uses the chunked delta
     /// rule, T == 1 the recurrent step.
     public func callAsFunction(_ x: [Float], tokens: Int, state: inout RecurrentState, pool: ThreadPool = .shared) -> [Float] {
-        forward(x, tokens: tokens, state: &state, pool: pool).out
+        var states = [state]
+        state = RecurrentState.empty
+        defer { state = states[0] }
+        return forward(x, segments: Segments([tokens]), states: &states, pool: pool).out
     }
 
     /// Intermediate tensors of one call, named after the reference fixtures (`p2.L<i>.gdn.*`), for tests.
@@ -57,31 +60,40 @@ public struct GatedDeltaNet: Sendable {
         var out: [Float]         // [T, H]
     }
 
-    func forward(_ x: [Float], tokens t: Int, state: inout RecurrentState, pool: ThreadPool = .shared,
+    /// Several sequences' rows at once (`segments`, each continuing its own state in `states`): projections
+    /// run over all rows, the conv and the delta rule per segment (chunked when the segment has more than one
+    /// token, so the choice depends only on the segment itself).
+    func forward(_ x: [Float], segments: Segments, states: inout [RecurrentState], pool: ThreadPool = .shared,
                  forceRecurrent: Bool = false) -> Trace {
-        let cfg = config
+        let cfg = config, t = segments.total
         let h = cfg.hiddenSize, c = cfg.convDim, kk = cfg.linearConvKernelDim
         let hk = cfg.linearNumKeyHeads, hv = cfg.linearNumValueHeads
         let dk = cfg.linearKeyHeadDim, dv = cfg.linearValueHeadDim
         precondition(t >= 1 && x.count == t * h, "GatedDeltaNet: input \(x.count) != \(t)×\(h)")
         precondition(hv % hk == 0, "GatedDeltaNet: Hv \(hv) not a multiple of Hk \(hk)")
-        precondition(state.conv.count == (kk - 1) * c && state.ssm.count == hv * dk * dv,
-                     "GatedDeltaNet: state sizes \(state.conv.count), \(state.ssm.count) do not fit the config")
+        precondition(states.count == segments.count, "GatedDeltaNet: \(states.count) states for \(segments.count) segments")
+        for state in states {
+            precondition(state.conv.count == (kk - 1) * c && state.ssm.count == hv * dk * dv,
+                         "GatedDeltaNet: state sizes \(state.conv.count), \(state.ssm.count) do not fit the config")
+        }
+        let rowwise = segments.rowwise
 
         // 1. Projections.
-        let p = matmul(x, wQKV, tokens: t, pool: pool)      // [T, C]
-        let z = matmul(x, wZ, tokens: t, pool: pool)        // [T, Hv, dv]
-        let bl = matmul(x, wB, tokens: t, pool: pool)       // [T, Hv]
-        let al = matmul(x, wA, tokens: t, pool: pool)       // [T, Hv]
+        let p = matmul(x, wQKV, tokens: t, rowwise: rowwise, pool: pool)      // [T, C]
+        let z = matmul(x, wZ, tokens: t, rowwise: rowwise, pool: pool)        // [T, Hv, dv]
+        let bl = matmul(x, wB, tokens: t, rowwise: rowwise, pool: pool)       // [T, Hv]
+        let al = matmul(x, wA, tokens: t, rowwise: rowwise, pool: pool)       // [T, Hv]
 
-        // 2. Causal conv + SiLU over [history ; P], updating the history.
+        // 2. Causal conv + SiLU over [history ; P] per segment, updating each history.
         var y = [Float](repeating: 0, count: t * c)         // [T, C]
         p.withUnsafeBufferPointer { pp in
             convWeight.withUnsafeBufferPointer { wp in
-                state.conv.withUnsafeMutableBufferPointer { hp in
-                    y.withUnsafeMutableBufferPointer { yp in
-                        gdnCausalConv1dSiLU(pp.baseAddress!, weight: wp.baseAddress!, history: hp.baseAddress!,
-                                            yp.baseAddress!, tokens: t, channels: c, kernel: kk, pool: pool)
+                y.withUnsafeMutableBufferPointer { yp in
+                    for (i, (r0, n)) in segments.ranges.enumerated() {
+                        states[i].conv.withUnsafeMutableBufferPointer { hp in
+                            gdnCausalConv1dSiLU(pp.baseAddress! + r0 * c, weight: wp.baseAddress!, history: hp.baseAddress!,
+                                                yp.baseAddress! + r0 * c, tokens: n, channels: c, kernel: kk, pool: pool)
+                        }
                     }
                 }
             }
@@ -107,28 +119,30 @@ public struct GatedDeltaNet: Sendable {
             } }
         } }
 
-        // 6–7. Delta rule per value head h (grouped map: key head h / (Hv/Hk)); heads are independent.
+        // 6–7. Delta rule per (segment, value head) (grouped map: key head h / (Hv/Hk)); all are independent.
         var core = [Float](repeating: 0, count: t * hv * dv) // [T, Hv, dv]
         let group = hv / hk
-        let chunked = t > 1 && !forceRecurrent
+        let ranges = segments.ranges
+        // Each segment's state buffer, held for the whole loop (states are uniquely referenced, so no copy).
+        let ssm = states.indices.map { i in states[i].ssm.withUnsafeMutableBufferPointer { $0.baseAddress! } }
         y.withUnsafeBufferPointer { yp in g.withUnsafeBufferPointer { gp in beta.withUnsafeBufferPointer { bp in
-            core.withUnsafeMutableBufferPointer { op in state.ssm.withUnsafeMutableBufferPointer { sp in
-                let yb = yp.baseAddress!, gb = gp.baseAddress!, bb = bp.baseAddress!
-                let ob = op.baseAddress!, sb = sp.baseAddress!
-                pool.parallelFor(hv) { head in
-                    let kh = head / group
+            core.withUnsafeMutableBufferPointer { op in
+                let yb = yp.baseAddress!, gb = gp.baseAddress!, bb = bp.baseAddress!, ob = op.baseAddress!
+                pool.parallelFor(ranges.count * hv) { item in
+                    let seg = item / hv, head = item % hv, kh = head / group
+                    let (r0, n) = ranges[seg]
                     let streams = GDNHeadStreams(
-                        q: yb + kh * dk, qStride: c, k: yb + hk * dk + kh * dk, kStride: c,
-                        v: yb + 2 * hk * dk + head * dv, vStride: c, g: gb + head, beta: bb + head, gateStride: hv,
-                        out: ob + head * dv, outStride: hv * dv)
-                    let s = sb + head * dk * dv   // [dk, dv]
-                    if chunked {
-                        gdnDeltaRuleChunked(streams, state: s, tokens: t, keyDim: dk, valueDim: dv)
+                        q: yb + r0 * c + kh * dk, qStride: c, k: yb + r0 * c + hk * dk + kh * dk, kStride: c,
+                        v: yb + r0 * c + 2 * hk * dk + head * dv, vStride: c, g: gb + r0 * hv + head,
+                        beta: bb + r0 * hv + head, gateStride: hv, out: ob + r0 * hv * dv + head * dv, outStride: hv * dv)
+                    let s = ssm[seg] + head * dk * dv   // [dk, dv]
+                    if n > 1 && !forceRecurrent {
+                        gdnDeltaRuleChunked(streams, state: s, tokens: n, keyDim: dk, valueDim: dv)
                     } else {
-                        gdnDeltaRuleRecurrent(streams, state: s, tokens: t, keyDim: dk, valueDim: dv)
+                        gdnDeltaRuleRecurrent(streams, state: s, tokens: n, keyDim: dk, valueDim: dv)
                     }
                 }
-            } }
+            }
         } } }
 
         // 8. Gated RMSNorm per (token, value head) with Z as the gate.
@@ -141,7 +155,7 @@ public struct GatedDeltaNet: Sendable {
         } }
 
         // 9. Output projection.
-        let out = matmul(normed, wOut, tokens: t, pool: pool) // [T, H]
+        let out = matmul(normed, wOut, tokens: t, rowwise: rowwise, pool: pool) // [T, H]
         return Trace(qkvConv: qkvConv, g: g, beta: beta, core: core, gatedNorm: normed, out: out)
     }
 }

@@ -36,8 +36,8 @@ public struct SparseMoE: Sendable {
         var weights: [Float]  // [T, k]
     }
 
-    func route(_ f: [Float], tokens: Int, pool: ThreadPool) -> Routing {
-        let logits = matmul(f, router, tokens: tokens, pool: pool)   // [T, E]
+    func route(_ f: [Float], tokens: Int, rowwise: Bool = false, pool: ThreadPool) -> Routing {
+        let logits = matmul(f, router, tokens: tokens, rowwise: rowwise, pool: pool)   // [T, E]
         var r = Routing(experts: [Int](repeating: 0, count: tokens * topK), weights: [Float](repeating: 0, count: tokens * topK))
         for t in 0..<tokens {
             let row = logits[(t * experts)..<((t + 1) * experts)]
@@ -57,10 +57,12 @@ public struct SparseMoE: Sendable {
         return r
     }
 
-    /// `f`: `[T, H]` → `[T, H]`. Tokens are grouped by expert so each active expert's weights are read once.
-    public func callAsFunction(_ f: [Float], tokens: Int, pool: ThreadPool = .shared) -> [Float] {
+    /// `f`: `[T, H]` → `[T, H]`. Tokens are grouped by expert so each active expert's weights are read once;
+    /// each token adds its experts' outputs in expert order, so its sum does not depend on the other tokens.
+    /// `rowwise` (a batch): the expert matmuls stay on the row-invariant kernel whatever their row count.
+    public func callAsFunction(_ f: [Float], tokens: Int, rowwise: Bool = false, pool: ThreadPool = .shared) -> [Float] {
         let h = hidden, im = expertWidth
-        let routing = route(f, tokens: tokens, pool: pool)
+        let routing = route(f, tokens: tokens, rowwise: rowwise, pool: pool)
         var out = [Float](repeating: 0, count: tokens * h)           // [T, H]
         var byExpert = [[(token: Int, weight: Float)]](repeating: [], count: experts)
         for t in 0..<tokens {
@@ -72,14 +74,14 @@ public struct SparseMoE: Sendable {
             for (i, r) in rows.enumerated() {
                 for c in 0..<h { x[i * h + c] = f[r.token * h + c] }
             }
-            let gu = matmul(x, gateUp.slice(row: e, dropLeading: true), tokens: rows.count, pool: pool)  // [n, 2Im]
+            let gu = matmul(x, gateUp.slice(row: e, dropLeading: true), tokens: rows.count, rowwise: rowwise, pool: pool)  // [n, 2Im]
             var act = [Float](repeating: 0, count: rows.count * im)  // [n, Im]
             gu.withUnsafeBufferPointer { gp in act.withUnsafeMutableBufferPointer { ap in
                 for i in 0..<rows.count {   // SiLU(gate) · up; the fused tensor holds [gate ; up] per row
                     siluMul(gp.baseAddress! + i * 2 * im, gp.baseAddress! + i * 2 * im + im, ap.baseAddress! + i * im, im)
                 }
             } }
-            let y = matmul(act, down.slice(row: e, dropLeading: true), tokens: rows.count, pool: pool)   // [n, H]
+            let y = matmul(act, down.slice(row: e, dropLeading: true), tokens: rows.count, rowwise: rowwise, pool: pool)   // [n, H]
             out.withUnsafeMutableBufferPointer { op in
                 y.withUnsafeBufferPointer { yp in
                     for (i, r) in rows.enumerated() {
@@ -88,8 +90,8 @@ public struct SparseMoE: Sendable {
                 }
             }
         }
-        let s = shared(f, tokens: tokens, pool: pool)                 // [T, H]
-        let gate = matmul(f, sharedGate, tokens: tokens, pool: pool)  // [T, 1]
+        let s = shared(f, tokens: tokens, rowwise: rowwise, pool: pool)                 // [T, H]
+        let gate = matmul(f, sharedGate, tokens: tokens, rowwise: rowwise, pool: pool)  // [T, 1]
         for t in 0..<tokens {
             let g = sigmoid(gate[t])
             for c in 0..<h { out[t * h + c] += g * s[t * h + c] }

@@ -17,13 +17,13 @@ public struct SwiGLU: Sendable {
     }
 
     /// `f`: `[T, H]` → `[T, H]`.
-    public func callAsFunction(_ f: [Float], tokens: Int, pool: ThreadPool = .shared) -> [Float] {
-        var h = matmul(f, gate, tokens: tokens, pool: pool)   // [T, I] gate, then SiLU(gate) · up in place
-        let u = matmul(f, up, tokens: tokens, pool: pool)     // [T, I]
+    public func callAsFunction(_ f: [Float], tokens: Int, rowwise: Bool = false, pool: ThreadPool = .shared) -> [Float] {
+        var h = matmul(f, gate, tokens: tokens, rowwise: rowwise, pool: pool)   // [T, I] gate, then SiLU(gate) · up in place
+        let u = matmul(f, up, tokens: tokens, rowwise: rowwise, pool: pool)     // [T, I]
         h.withUnsafeMutableBufferPointer { hp in u.withUnsafeBufferPointer { up in
             let (hb, ub) = (hp.baseAddress!, up.baseAddress!)
             parallelRanges(hp.count, unit: 16, pool: pool) { s, e in siluMul(hb + s, ub + s, hb + s, e - s) }
         } }
-        return matmul(h, down, tokens: tokens, pool: pool)    // [T, H]
+        return matmul(h, down, tokens: tokens, rowwise: rowwise, pool: pool)    // [T, H]
     }
 }

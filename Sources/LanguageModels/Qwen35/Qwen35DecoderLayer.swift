@@ -45,33 +45,41 @@ struct Qwen35DecoderLayer: Sendable {
         }
     }
 
-    /// Advances the residual stream `h` (`[T, H]`) through this layer, updating its `state`.
-    /// `record` (tests only) receives the block boundaries named as in the reference fixtures.
-    func forward(_ h: inout [Float], tokens t: Int, state: inout LayerState, pool: ThreadPool,
+    /// Advances the residual stream `h` (`[ΣT, H]`, the rows of `segments`) through this layer, updating each
+    /// segment's state in `states`. `record` (tests only) receives the block boundaries named as in the
+    /// reference fixtures.
+    func forward(_ h: inout [Float], segments: Segments, states: inout [LayerState], pool: ThreadPool,
                  record: ((String, [Float]) -> Void)?) {
+        let t = segments.total, rowwise = segments.rowwise
         let a = inputNorm(h)                                   // [T, H]
         let mixed: [Float]                                     // [T, H]
-        // The state is moved out, advanced and put back, so that its buffers stay uniquely referenced and are
+        // States are moved out, advanced and put back, so that their buffers stay uniquely referenced and are
         // written in place. (Matching on a `(mixer, state)` tuple kept a second reference alive and copied the
         // 1 MiB delta state of every GDN layer on every token.)
         switch mixer {
         case .linear(let gdn):
-            guard case .recurrent(var r) = state else { preconditionFailure("layer state does not match the layer's mixer") }
-            state = .recurrent(RecurrentState.empty)
-            mixed = gdn(a, tokens: t, state: &r, pool: pool)
-            state = .recurrent(r)
+            var rs: [RecurrentState] = states.indices.map { i in
+                guard case .recurrent(let r) = states[i] else { preconditionFailure("layer state does not match the layer's mixer") }
+                states[i] = .recurrent(RecurrentState.empty)
+                return r
+            }
+            mixed = gdn.forward(a, segments: segments, states: &rs, pool: pool).out
+            for i in states.indices { states[i] = .recurrent(rs[i]) }
         case .full(let attn):
-            guard case .attention(var kv) = state else { preconditionFailure("layer state does not match the layer's mixer") }
-            state = .attention(KVCache(kvHeads: kv.kvHeads, headDim: kv.headDim))
-            mixed = attn(a, tokens: t, cache: &kv, pool: pool)
-            state = .attention(kv)
+            var kvs: [KVCache] = states.indices.map { i in
+                guard case .attention(let kv) = states[i] else { preconditionFailure("layer state does not match the layer's mixer") }
+                states[i] = .attention(KVCache(kvHeads: kv.kvHeads, headDim: kv.headDim))
+                return kv
+            }
+            mixed = attn.forward(a, segments: segments, caches: &kvs, pool: pool, trace: nil)
+            for i in states.indices { states[i] = .attention(kvs[i]) }
         }
         for i in 0..<h.count { h[i] += mixed[i] }
         let f = postAttentionNorm(h)                           // [T, H]
         let y: [Float]                                         // [T, H]
         switch ffn {
-        case .dense(let mlp): y = mlp(f, tokens: t, pool: pool)
-        case .sparse(let moe): y = moe(f, tokens: t, pool: pool)
+        case .dense(let mlp): y = mlp(f, tokens: t, rowwise: rowwise, pool: pool)
+        case .sparse(let moe): y = moe(f, tokens: t, rowwise: rowwise, pool: pool)
         }
         for i in 0..<h.count { h[i] += y[i] }
         if let record {

@@ -53,26 +53,51 @@ public final class Qwen35Model: LanguageModel, @unchecked Sendable {
     }
 
     public func forward(_ ids: [Int], state: inout SequenceState, allLogits: Bool) -> [Float] {
-        forward(ids, state: &state, allLogits: allLogits, pool: .shared, record: nil)
+        var states = [state]
+        state = SequenceState(layers: [], position: 0)
+        defer { state = states[0] }
+        return forward([ids], states: &states, allLogits: allLogits, pool: .shared, record: nil)
     }
 
-    /// The forward pass; `record` (tests only) receives `embed`, `L<i>.<block>` and `final_norm` activations.
-    func forward(_ ids: [Int], state: inout SequenceState, allLogits: Bool, pool: ThreadPool,
+    public func forwardBatch(_ ids: [[Int]], states: inout [SequenceState]) -> [Float] {
+        forward(ids, states: &states, allLogits: false, pool: .shared, record: nil)
+    }
+
+    /// The forward pass over one or more sequences (`ids[i]` continuing `states[i]`), their rows stacked:
+    /// logits `[ΣT, V]` when `allLogits`, else the last row of each sequence `[S, V]`. `record` (tests only)
+    /// receives `embed`, `L<i>.<block>` and `final_norm` activations.
+    func forward(_ ids: [[Int]], states: inout [SequenceState], allLogits: Bool, pool: ThreadPool,
                  record: ((String, [Float]) -> Void)?) -> [Float] {
-        let t = ids.count, hd = config.hiddenSize
-        precondition(t > 0, "forward needs at least one token")
-        precondition(state.layers.count == layers.count, "state has \(state.layers.count) layers, model \(layers.count)")
-        for id in ids { precondition(id >= 0 && id < config.vocabSize, "token id \(id) outside the vocabulary") }
-        var h = embeddingLookup(embedding, ids: ids)            // [T, H]
+        let segments = Segments(ids.map(\.count)), hd = config.hiddenSize
+        precondition(states.count == ids.count, "\(states.count) states for \(ids.count) sequences")
+        for state in states {
+            precondition(state.layers.count == layers.count, "state has \(state.layers.count) layers, model \(layers.count)")
+        }
+        let flat = ids.flatMap { $0 }
+        for id in flat { precondition(id >= 0 && id < config.vocabSize, "token id \(id) outside the vocabulary") }
+        var h = embeddingLookup(embedding, ids: flat)           // [ΣT, H]
         record?("embed", h)
         for (i, layer) in layers.enumerated() {
-            layer.forward(&h, tokens: t, state: &state.layers[i], pool: pool,
+            var layerStates: [LayerState] = states.indices.map { s in   // moved out: see Qwen35DecoderLayer
+                let st = states[s].layers[i]
+                states[s].layers[i] = .recurrent(RecurrentState.empty)
+                return st
+            }
+            layer.forward(&h, segments: segments, states: &layerStates, pool: pool,
                           record: record.map { r in { name, x in r("L\(i).\(name)", x) } })
+            for s in states.indices { states[s].layers[i] = layerStates[s] }
         }
-        state.position += t
-        var last = allLogits ? h : Array(h[((t - 1) * hd)...])  // [T or 1, H]
+        for (s, n) in segments.counts.enumerated() { states[s].position += n }
+        var last: [Float]                                      // [ΣT or S, H]
+        if allLogits {
+            last = h
+        } else {
+            last = []
+            last.reserveCapacity(segments.count * hd)
+            for (r0, n) in segments.ranges { last += h[((r0 + n - 1) * hd)..<((r0 + n) * hd)] }
+        }
         finalNorm.apply(&last)
         record?("final_norm", last)
-        return matmul(last, lmHead, tokens: last.count / hd, pool: pool)   // [T or 1, V]
+        return matmul(last, lmHead, tokens: last.count / hd, rowwise: segments.rowwise, pool: pool)   // [ΣT or S, V]
     }
 }

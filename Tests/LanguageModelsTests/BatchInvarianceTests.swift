@@ -1,0 +1,61 @@
+import XCTest
+import Foundation
+@testable import LanguageModels
+
+/// A sequence's logits are bit-identical alone or batched beside any other sequences, at any position in the
+/// batch, for decode rows and prefill chunks alike (the guarantee batching and the prefix cache rest on).
+final class BatchInvarianceTests: XCTestCase {
+    func prefill(_ model: Qwen35Model, _ ids: [Int], chunk: Int = 64) -> (SequenceState, [Float]) {
+        var state = model.makeState()
+        var logits: [Float] = []
+        var at = 0
+        while at < ids.count {
+            let end = min(ids.count, (at / chunk + 1) * chunk)
+            logits = model.forward(Array(ids[at..<end]), state: &state, allLogits: false)
+            at = end
+        }
+        return (state, logits)
+    }
+
+    func testDecodeAndPrefillRowsAreBatchInvariant() throws {
+        for name in Qwen35ReferenceTests.modelNames {
+            let model = try Qwen35ReferenceTests.fixture(name).model
+            let v = model.vocabSize
+            // Three sequences of different lengths, prefilled alone.
+            let prompts = [Array(0..<70).map { ($0 * 37 + 5) % v }, [7, 8, 9], Array(0..<130).map { ($0 * 11 + 3) % v }]
+            let alone = prompts.map { prefill(model, $0) }
+            // Alone: one decode token for sequence 0.
+            var s0 = alone[0].0
+            let single = model.forward([42], state: &s0, allLogits: false)           // [1, V]
+            // Batched, the sequence first, last, and beside a prefill chunk of another sequence.
+            for order in [[0, 1, 2], [2, 1, 0], [1, 0]] {
+                var states = order.map { alone[$0].0 }
+                let rows = model.forwardBatch(order.map { $0 == 0 ? [42] : [3] }, states: &states)
+                let at = order.firstIndex(of: 0)!
+                XCTAssertEqual(Array(rows[(at * v)..<((at + 1) * v)]), single, "\(name): decode row at \(at) of \(order)")
+                XCTAssertEqual(states[at], s0, "\(name): state after the batched step")
+            }
+            var states = [alone[1].0, alone[0].0]
+            let chunk = Array(0..<64).map { ($0 * 5 + 1) % v }
+            let mixed = model.forwardBatch([chunk, [42]], states: &states)
+            XCTAssertEqual(Array(mixed[v..<(2 * v)]), single, "\(name): decode row beside a prefill chunk")
+            var alone1 = alone[1].0
+            let chunkAlone = model.forward(chunk, state: &alone1, allLogits: false)
+            XCTAssertEqual(Array(mixed[0..<v]), chunkAlone, "\(name): prefill chunk beside a decode row")
+            XCTAssertEqual(states[0], alone1, "\(name): state after the batched chunk")
+        }
+    }
+
+    /// More rows than the GEMV/GEMM switch (64): still row-wise, still identical.
+    func testWideDecodeBatch() throws {
+        let model = try Qwen35ReferenceTests.fixture("qwen35-moe-tiny").model
+        let v = model.vocabSize
+        let base = prefill(model, [1, 2, 3, 4, 5]).0
+        var one = base
+        let single = model.forward([9], state: &one, allLogits: false)
+        var states = Array(repeating: base, count: 80)
+        let ids = (0..<80).map { [$0 == 57 ? 9 : ($0 * 13) % v] }
+        let rows = model.forwardBatch(ids, states: &states)
+        XCTAssertEqual(Array(rows[(57 * v)..<(58 * v)]), single)
+    }
+}
