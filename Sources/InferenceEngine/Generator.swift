@@ -1,8 +1,8 @@
 import Foundation
 import LanguageModels
 
-/// The single-sequence generation loop for the CLI (mlx-lm `generate_step` style): the prompt is prefilled in
-/// one forward, then one token per step through the caches. Each token is emitted as soon as it is sampled,
+/// The single-sequence generation loop for the CLI (mlx-lm `generate_step` style): the prompt is read in
+/// chunks on the absolute `PrefillGrid`, then one token per step through the caches. Each token is emitted as soon as it is sampled,
 /// before the forward that reads it (so a stream is never a step late). All post-logits work is the request's
 /// `SequenceDecoder`; the server's scheduler drives the same decoder beside other sequences. Runs on the
 /// caller's thread: never call it from the cooperative pool or an event loop.
@@ -37,7 +37,15 @@ public struct Generator<Decoder: StreamingTextDecoder>: Sequence, IteratorProtoc
         if let id = pending {
             logits = model.forward([id], state: &state, allLogits: false)
         } else {
-            logits = model.forward(decoder.request.promptIDs, state: &state, allLogits: false)
+            // The prompt in chunks on the absolute grid the server uses, so both give the same bits.
+            let prompt = decoder.request.promptIDs
+            var read = 0, last: [Float] = []
+            while read < prompt.count {
+                let end = PrefillGrid.chunkEnd(from: read, count: prompt.count)
+                last = model.forward(Array(prompt[read..<end]), state: &state, allLogits: false)
+                read = end
+            }
+            logits = last
         }
         let step = decoder.consume(logits)
         pending = step.token

@@ -33,9 +33,8 @@ public func buildRouter(service: any InferenceService, metrics: ServerMetrics, o
             : APIError.unavailable("The model is loading.").response()
     }
     router.get("metrics") { _, _ -> Response in
-        let s = service.stats
-        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                        body: .init(byteBuffer: ByteBuffer(string: metrics.render(stats: (s.waiting, s.running)))))
+        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                 body: .init(byteBuffer: ByteBuffer(string: metrics.render(stats: service.stats))))
     }
     let v1 = router.group("v1")
     if !options.apiKeys.isEmpty { v1.add(middleware: APIKeyMiddleware(keys: options.apiKeys)) }

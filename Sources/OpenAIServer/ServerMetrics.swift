@@ -1,4 +1,5 @@
 import Foundation
+import InferenceEngine
 import Prometheus
 
 /// The server's Prometheus metrics (`GET /metrics`): requests by endpoint and status, tokens, time to first
@@ -11,6 +12,11 @@ public final class ServerMetrics: Sendable {
     let interTokenLatency: ValueHistogram
     let queueDepth: Gauge
     let running: Gauge
+    let kvBytes: Gauge
+    let cacheHits: Gauge
+    let cacheMisses: Gauge
+    let cachedTokens: Gauge
+    let cacheBytes: Gauge
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -26,6 +32,11 @@ public final class ServerMetrics: Sendable {
             help: "Time between consecutive tokens of one sequence, as the server sends them.")
         queueDepth = registry.makeGauge(name: "qwenkit_queue_depth", help: "Requests waiting for a running slot.")
         running = registry.makeGauge(name: "qwenkit_running_sequences", help: "Sequences being generated.")
+        kvBytes = registry.makeGauge(name: "qwenkit_kv_cache_bytes", help: "Bytes of KV cache and recurrent state held by running sequences.")
+        cacheHits = registry.makeGauge(name: "qwenkit_prefix_cache_hits", help: "Requests that restored a cached prompt prefix.")
+        cacheMisses = registry.makeGauge(name: "qwenkit_prefix_cache_misses", help: "Requests that found no cached prefix.")
+        cachedTokens = registry.makeGauge(name: "qwenkit_prefix_cache_hit_tokens", help: "Prompt tokens served from the prefix cache.")
+        cacheBytes = registry.makeGauge(name: "qwenkit_prefix_cache_bytes", help: "Bytes held by the prefix cache.")
     }
 
     func request(endpoint: String, status: Int) {
@@ -34,9 +45,14 @@ public final class ServerMetrics: Sendable {
     }
 
     /// The Prometheus text exposition, with the engine's gauges read now.
-    func render(stats: (waiting: Int, running: Int)) -> String {
+    func render(stats: SchedulerStats) -> String {
         queueDepth.set(to: Double(stats.waiting))
         running.set(to: Double(stats.running))
+        kvBytes.set(to: Double(stats.kvBytes))
+        cacheHits.set(to: Double(stats.cacheHits))
+        cacheMisses.set(to: Double(stats.cacheMisses))
+        cachedTokens.set(to: Double(stats.cachedTokens))
+        cacheBytes.set(to: Double(stats.cacheBytes))
         return registry.emitToString()
     }
 }

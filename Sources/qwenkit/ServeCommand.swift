@@ -23,7 +23,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("api-key-file"), help: "A file with one accepted key per line.") var apiKeyFile: String?
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
     @Option(name: .customLong("max-queue"), help: "Requests that may wait for a slot; more get 429.") var maxQueue = 64
-    @Option(name: .customLong("max-running"), help: "Sequences generated at the same time (round-robin).") var maxRunning = 8
+    @Option(name: [.customLong("max-batch"), .customLong("max-running")], help: "Sequences in the running batch (one forward steps them all).")
+    var maxRunning = 16
+    @Option(name: .customLong("max-batch-tokens"), help: "Prompt tokens read per step beside the decode tokens (at least one chunk).")
+    var maxBatchTokens = 64
+    @Option(name: .customLong("kv-memory"), help: "Memory for running sequences' KV caches and states, e.g. 4GiB, 512MiB or 0.25 (of RAM); 0 = no limit.")
+    var kvMemory = "0"
+    @Option(name: .customLong("prefix-cache-memory"), help: "Memory for cached prompt prefixes, e.g. 2GiB or 0.1 (of RAM); 0 = off.")
+    var prefixCacheMemory = "1GiB"
+    @Option(name: .customLong("prefix-block"), help: "Prompt tokens between prefix-cache snapshots (a multiple of 64).")
+    var prefixBlock = 256
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body; larger gets 413.") var maxBodyBytes = 8 << 20
     @Option(name: .customLong("drain-timeout"), help: "Seconds running requests may take to finish on SIGTERM/SIGINT.")
     var drainTimeout = 30.0
@@ -35,7 +44,13 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard (0...65535).contains(port) else { throw ValidationError("--port \(port): must be in 0...65535") }
         guard maxQueue >= 0 else { throw ValidationError("--max-queue \(maxQueue): must be ≥ 0") }
-        guard (1...256).contains(maxRunning) else { throw ValidationError("--max-running \(maxRunning): must be in 1...256") }
+        guard (1...256).contains(maxRunning) else { throw ValidationError("--max-batch \(maxRunning): must be in 1...256") }
+        guard (1...65536).contains(maxBatchTokens) else { throw ValidationError("--max-batch-tokens \(maxBatchTokens): must be in 1...65536") }
+        guard prefixBlock > 0, prefixBlock % PrefillGrid.chunk == 0, prefixBlock <= 65536 else {
+            throw ValidationError("--prefix-block \(prefixBlock): must be a multiple of \(PrefillGrid.chunk) up to 65536")
+        }
+        _ = try parseMemory(kvMemory, "--kv-memory")
+        _ = try parseMemory(prefixCacheMemory, "--prefix-cache-memory")
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes \(maxBodyBytes): must be ≥ 1024") }
         guard drainTimeout.isFinite, drainTimeout >= 0 else { throw ValidationError("--drain-timeout: must be ≥ 0 seconds") }
     }
@@ -56,7 +71,11 @@ struct ServeCommand: AsyncParsableCommand {
         let router = buildRouter(service: service, metrics: metrics, options: options)
         let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "qwenkit"),
                               logger: logger)
-        let scheduling = SchedulerOptions(maxQueue: maxQueue, maxRunning: maxRunning)
+        var scheduling = SchedulerOptions(maxQueue: maxQueue, maxRunning: maxRunning)
+        scheduling.maxBatchTokens = maxBatchTokens
+        scheduling.kvMemoryBytes = try parseMemory(kvMemory, "--kv-memory")
+        scheduling.prefixCacheBytes = try parseMemory(prefixCacheMemory, "--prefix-cache-memory")
+        scheduling.prefixBlockTokens = prefixBlock
         let modelID = service.modelID, log = logger
         // The port answers (/health 503) while the weights map; a model that fails to load ends the process.
         let loader = Thread {
@@ -87,4 +106,18 @@ struct ServeCommand: AsyncParsableCommand {
         guard !keys.isEmpty else { throw CLIError("--api-key-file \(apiKeyFile): no keys in it") }
         return keys
     }
+}
+
+/// "4GiB", "512MiB", "1000000" (bytes) or a fraction of physical memory ("0.25").
+func parseMemory(_ text: String, _ flag: String) throws -> Int {
+    let units: [(String, Double)] = [("GiB", 1_073_741_824), ("MiB", 1_048_576), ("KiB", 1024), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)]
+    for (suffix, scale) in units where text.hasSuffix(suffix) {
+        guard let n = Double(text.dropLast(suffix.count)), n >= 0, n * scale < 1e15 else { break }
+        return Int(n * scale)
+    }
+    if let n = Double(text), n >= 0 {
+        if n < 1 && n > 0 { return Int(n * Double(ProcessInfo.processInfo.physicalMemory)) }
+        if n < 1e15 { return Int(n) }
+    }
+    throw ValidationError("\(flag) \(text): give bytes, a size like 4GiB or 512MiB, or a fraction of RAM like 0.25")
 }

@@ -1,39 +1,6 @@
 import Foundation
 import LanguageModels
 
-/// How many requests the scheduler holds.
-public struct SchedulerOptions: Sendable, Equatable {
-    /// Requests waiting for a running slot; one more is refused (`SchedulerError.queueFull`, HTTP 429).
-    public var maxQueue = 64
-    /// Sequences stepped together (each step advances every running sequence by one token).
-    public var maxRunning = 8
-    public init(maxQueue: Int = 64, maxRunning: Int = 8) {
-        self.maxQueue = maxQueue
-        self.maxRunning = maxRunning
-    }
-}
-
-public enum SchedulerError: Error, Equatable, CustomStringConvertible {
-    case queueFull(waiting: Int)
-    case shuttingDown
-    public var description: String {
-        switch self {
-        case .queueFull(let n): "the server is busy: \(n) requests are already waiting"
-        case .shuttingDown: "the server is shutting down"
-        }
-    }
-}
-
-/// Queue depth and running sequences, for metrics.
-public struct SchedulerStats: Sendable, Equatable {
-    public var waiting: Int
-    public var running: Int
-    public init(waiting: Int, running: Int) {
-        self.waiting = waiting
-        self.running = running
-    }
-}
-
 /// One thread owns the model and every live sequence (llama.cpp's server loop, mlx-swift-lm's single-threaded
 /// model container). Requests arrive through `submit` from any thread and leave as an async stream of events;
 /// the thread admits waiting requests up to `maxRunning`, then steps all running sequences: a new one gets its
@@ -44,6 +11,7 @@ public struct SchedulerStats: Sendable, Equatable {
 public final class Scheduler: @unchecked Sendable {
     private let model: any LanguageModel
     private let makeText: @Sendable () -> any StreamingTextDecoder
+    private let footprint: MemoryFootprint
     public let options: SchedulerOptions
 
     // Guarded by `cond`.
@@ -55,6 +23,8 @@ public final class Scheduler: @unchecked Sendable {
     private var accepting = true
     private var stopping = false
     private var running = 0
+    private var cacheStats = SchedulerStats(waiting: 0, running: 0)
+    private var kvBytes = 0
     private var nextID: UInt64 = 0
     private var thread: Thread?
     private var exited = false
@@ -62,8 +32,11 @@ public final class Scheduler: @unchecked Sendable {
     /// `makeText` builds each request's streaming detokenizer.
     public init(model: any LanguageModel, options: SchedulerOptions = .init(),
                 makeText: @escaping @Sendable () -> any StreamingTextDecoder) {
+        precondition(options.prefillChunk > 0 && options.prefixBlockTokens % options.prefillChunk == 0,
+                     "prefix blocks must be whole prefill chunks")
         self.model = model
         self.options = options
+        footprint = MemoryFootprint(model.makeState())
         self.makeText = makeText
     }
 
@@ -82,6 +55,10 @@ public final class Scheduler: @unchecked Sendable {
     /// `.delta` events, then one `.finished`. Throws `SchedulerError.queueFull` when `maxQueue` requests wait.
     public func submit(_ request: GenerationRequest) throws -> GenerationStream {
         let decoder = try SequenceDecoder(request: request, limits: model.limits, text: makeText())
+        if options.kvMemoryBytes > 0, footprint.bytes(tokens: request.promptIDs.count + 1) > options.kvMemoryBytes {
+            throw GenerationError.invalidParameter(
+                "prompt: \(request.promptIDs.count) tokens need \(footprint.bytes(tokens: request.promptIDs.count + 1)) bytes of KV cache and state; the server's budget (--kv-memory) is \(options.kvMemoryBytes)")
+        }
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: GenerationEvent.self)
         cond.lock()
         guard accepting else { cond.unlock(); throw SchedulerError.shuttingDown }
@@ -107,7 +84,10 @@ public final class Scheduler: @unchecked Sendable {
 
     public var stats: SchedulerStats {
         cond.lock(); defer { cond.unlock() }
-        return SchedulerStats(waiting: waiting.count, running: running)
+        var s = cacheStats
+        s.waiting = waiting.count
+        s.running = running
+        return s
     }
 
     /// Stops accepting, lets queued and running requests finish for up to `timeout`, then cancels what is left
@@ -153,6 +133,8 @@ public final class Scheduler: @unchecked Sendable {
 
     private func loop() {
         var active: [Job] = []
+        let cache = options.prefixCacheBytes > 0
+            ? PrefixCache(blockTokens: options.prefixBlockTokens, budgetBytes: options.prefixCacheBytes) : nil
         while true {
             cond.lock()
             while waiting.isEmpty && active.isEmpty && !stopping { cond.wait() }
@@ -166,50 +148,99 @@ public final class Scheduler: @unchecked Sendable {
                 for job in left { job.continuation.finish(throwing: SchedulerError.shuttingDown) }
                 return
             }
-            while active.count < options.maxRunning, !waiting.isEmpty { active.append(waiting.removeFirst()) }
-            running = active.count
+            var admitted: [Job] = []
+            var used = kvBytes
+            while active.count + admitted.count < options.maxRunning, let next = waiting.first {
+                let need = footprint.bytes(tokens: next.decoder.request.promptIDs.count + 1)
+                if options.kvMemoryBytes > 0, !(active.isEmpty && admitted.isEmpty), used + need > options.kvMemoryBytes { break }
+                used += need
+                admitted.append(waiting.removeFirst())
+            }
+            running = active.count + admitted.count   // before the lock is let go: a job is always waiting or running
             let gone = cancelled
             cancelled.removeAll()
             cond.unlock()
 
+            for job in admitted { admit(job, cache: cache) }
+            active += admitted
             active.removeAll { job in
                 guard gone.contains(job.id) else { return false }
                 job.continuation.finish()
                 locked { _ = live.remove(job.id) }
                 return true
             }
-            var prefilled = false
-            for job in active where !job.done {
-                if job.state == nil {
-                    if prefilled { continue }
-                    prefilled = true
-                }
-                if isCancelled(job.id) { continue }
-                step(job)
-            }
+            step(active.filter { !isCancelled($0.id) }, cache: cache)
             active.removeAll { $0.done }
-            locked { running = active.count }
+            var stats = SchedulerStats(waiting: 0, running: active.count, cache: cache)
+            stats.kvBytes = active.reduce(0) { $0 + footprint.bytes(tokens: $1.read + $1.decoder.generated) }
+            locked { running = active.count; cacheStats = stats; kvBytes = stats.kvBytes }
         }
     }
 
-    /// One token for `job`: its prefill or the forward of its last token, then sampling, then the events.
-    private func step(_ job: Job) {
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        let logits: [Float]   // [1, V]
-        if let id = job.pending {
-            logits = model.forward([id], state: &job.state!, allLogits: false)
+    /// A new sequence starts from the deepest cached prefix of its prompt, or from scratch.
+    private func admit(_ job: Job, cache: PrefixCache?) {
+        let fresh = model.makeState()
+        if let cache, let node = cache.lookup(job.decoder.request.promptIDs) {
+            job.state = cache.restore(node, into: fresh)
+            job.read = node.depth * cache.blockTokens
+            job.cachedTokens = job.read
+            job.cacheNode = node
         } else {
-            var state = model.makeState()
-            logits = model.forward(job.decoder.request.promptIDs, state: &state, allLogits: false)
-            job.state = state
+            job.state = fresh
         }
-        let s = job.decoder.consume(logits)
-        job.pending = s.token
+    }
+
+    /// One forward for the running sequences: a token for each decoding one, and the next chunk of the
+    /// prompt (on the absolute `prefillChunk` grid) for reading ones while the step's token budget lasts (at
+    /// least one chunk, so a long prompt always advances). Then each sequence whose prompt is done samples.
+    private func step(_ jobs: [Job], cache: PrefixCache?) {
+        var batch: [Job] = [], ids: [[Int]] = []
+        for job in jobs where job.pending != nil {
+            batch.append(job); ids.append([job.pending!])
+        }
+        var budget = options.maxBatchTokens, chunks = 0
+        for job in jobs where job.pending == nil {
+            let prompt = job.decoder.request.promptIDs
+            let end = PrefillGrid.chunkEnd(from: job.read, count: prompt.count, chunk: options.prefillChunk)
+            if end - job.read > budget && chunks > 0 { break }
+            batch.append(job); ids.append(Array(prompt[job.read..<end]))
+            budget -= end - job.read; chunks += 1
+        }
+        guard !batch.isEmpty else { return }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        var states = batch.map { job in
+            let s = job.state!
+            job.state = nil   // moved, so the forward writes the buffers in place
+            return s
+        }
+        let logits = model.forwardBatch(ids, states: &states)   // [S, V]
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-        if job.decoder.generated == 1 { job.timing.prefillSeconds = seconds } else { job.timing.decodeSeconds += seconds }
+        let v = model.vocabSize
+        for (i, job) in batch.enumerated() {
+            job.state = states[i]
+            if job.pending == nil {
+                job.read += ids[i].count
+                job.timing.prefillSeconds += seconds
+                if let cache, job.read % cache.blockTokens == 0, job.read < job.decoder.request.promptIDs.count, !job.cacheDetached {
+                    let block = Array(job.decoder.request.promptIDs[(job.read - cache.blockTokens)..<job.read])
+                    job.cacheNode = cache.insert(block: block, after: job.cacheNode, state: states[i])
+                    job.cacheDetached = job.cacheNode == nil
+                }
+                if job.read < job.decoder.request.promptIDs.count { continue }
+            } else {
+                job.timing.decodeSeconds += seconds
+            }
+            emit(job, job.decoder.consume(Array(logits[(i * v)..<((i + 1) * v)])))
+        }
+    }
+
+    private func emit(_ job: Job, _ s: DecodeStep) {
+        job.pending = s.token
         if !s.delta.isEmpty { job.continuation.yield(.delta(s.delta)) }
         if let reason = s.finish {
-            job.continuation.yield(.finished(reason, job.decoder.usage(), timing: job.timing))
+            var usage = job.decoder.usage()
+            usage.cachedTokens = job.cachedTokens
+            job.continuation.yield(.finished(reason, usage, timing: job.timing))
             job.continuation.finish()
             job.done = true
             job.state = nil
@@ -223,6 +254,13 @@ public final class Scheduler: @unchecked Sendable {
         var decoder: SequenceDecoder
         let continuation: AsyncThrowingStream<GenerationEvent, Error>.Continuation
         var state: SequenceState?
+        /// Prompt tokens read so far (restored from the cache or prefilled).
+        var read = 0
+        var cachedTokens = 0
+        /// The cache node of the last block boundary reached (inserts continue from it).
+        var cacheNode: PrefixCache.Node?
+        var cacheDetached = false
+        /// The last sampled token, fed at the next step (nil while the prompt is being read).
         var pending: Int?
         var timing = GenerationTiming()
         var done = false
@@ -232,31 +270,4 @@ public final class Scheduler: @unchecked Sendable {
             self.continuation = continuation
         }
     }
-}
-
-/// The events of one submitted request. Dropping it (and its iterators) cancels the request on the engine.
-public struct GenerationStream: AsyncSequence, Sendable {
-    public typealias Element = GenerationEvent
-    let base: AsyncThrowingStream<GenerationEvent, Error>
-    let ticket: CancelTicket
-
-    public init(base: AsyncThrowingStream<GenerationEvent, Error>, ticket: CancelTicket) {
-        self.base = base
-        self.ticket = ticket
-    }
-
-    public struct AsyncIterator: AsyncIteratorProtocol {
-        var base: AsyncThrowingStream<GenerationEvent, Error>.AsyncIterator
-        let ticket: CancelTicket
-        public mutating func next() async throws -> GenerationEvent? { try await base.next() }
-    }
-
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: base.makeAsyncIterator(), ticket: ticket) }
-}
-
-/// Runs its action when the last holder lets go (a no-op once the request has finished).
-public final class CancelTicket: Sendable {
-    let action: @Sendable () -> Void
-    public init(_ action: @escaping @Sendable () -> Void) { self.action = action }
-    deinit { action() }
 }

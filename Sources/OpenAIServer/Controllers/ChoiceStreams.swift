@@ -106,6 +106,8 @@ extension Usage {
     mutating func add(_ u: Usage) {
         completionTokens += u.completionTokens
         reasoningTokens += u.reasoningTokens
+        // Choices of one prompt read it each; the prompt counts once, and so do its cached tokens.
+        cachedTokens = max(cachedTokens, u.cachedTokens)
     }
 }
 

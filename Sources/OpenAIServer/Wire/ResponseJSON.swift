@@ -35,7 +35,14 @@ enum ResponseJSON {
             let text = service.tokenText(lp.id).text
             tokens.append(.string(text))
             values.append(.double(Double(lp.logprob)))
-            tops.append(.object(lp.top.map { (service.tokenText($0.id).text, JSONValue.double(Double($0.logprob))) }))
+            // A map from token text: two ids can decode to the same text (e.g. U+FFFD for partial characters);
+            // the more likely one is kept, so the object has no duplicate keys.
+            var seen = Set<String>(), top: [(String, JSONValue)] = []
+            for alt in lp.top {
+                let key = service.tokenText(alt.id).text
+                if seen.insert(key).inserted { top.append((key, .double(Double(alt.logprob)))) }
+            }
+            tops.append(.object(top))
             offsets.append(.int(at))
             at += text.utf16.count
         }
