@@ -31,8 +31,10 @@ struct ServeCommand: AsyncParsableCommand {
     var kvMemory = "0"
     @Option(name: .customLong("prefix-cache-memory"), help: "Memory for cached prompt prefixes, e.g. 2GiB or 0.1 (of RAM); 0 = off.")
     var prefixCacheMemory = "1GiB"
-    @Option(name: .customLong("prefix-block"), help: "Prompt tokens between prefix-cache snapshots (a multiple of 64).")
+    @Option(name: .customLong("prefix-block"), help: "Prompt tokens between prefix-cache snapshots (a multiple of --prefill-chunk).")
     var prefixBlock = 256
+    @Option(name: .customLong("prefill-chunk"), help: "Prompts are read in chunks of this many tokens on a fixed grid (smaller: steadier streams while a long prompt is read; the CLI uses 64).")
+    var prefillChunk = PrefillGrid.chunk
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body; larger gets 413.") var maxBodyBytes = 8 << 20
     @Option(name: .customLong("drain-timeout"), help: "Seconds running requests may take to finish on SIGTERM/SIGINT.")
     var drainTimeout = 30.0
@@ -46,8 +48,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard maxQueue >= 0 else { throw ValidationError("--max-queue \(maxQueue): must be ≥ 0") }
         guard (1...256).contains(maxRunning) else { throw ValidationError("--max-batch \(maxRunning): must be in 1...256") }
         guard (1...65536).contains(maxBatchTokens) else { throw ValidationError("--max-batch-tokens \(maxBatchTokens): must be in 1...65536") }
-        guard prefixBlock > 0, prefixBlock % PrefillGrid.chunk == 0, prefixBlock <= 65536 else {
-            throw ValidationError("--prefix-block \(prefixBlock): must be a multiple of \(PrefillGrid.chunk) up to 65536")
+        guard (1...PrefillGrid.chunk).contains(prefillChunk) else { throw ValidationError("--prefill-chunk \(prefillChunk): must be in 1...\(PrefillGrid.chunk) (larger chunks would leave the row-invariant kernel)") }
+        guard prefixBlock > 0, prefixBlock % prefillChunk == 0, prefixBlock <= 65536 else {
+            throw ValidationError("--prefix-block \(prefixBlock): must be a multiple of --prefill-chunk (\(prefillChunk)) up to 65536")
         }
         _ = try parseMemory(kvMemory, "--kv-memory")
         _ = try parseMemory(prefixCacheMemory, "--prefix-cache-memory")
@@ -76,6 +79,7 @@ struct ServeCommand: AsyncParsableCommand {
         scheduling.kvMemoryBytes = try parseMemory(kvMemory, "--kv-memory")
         scheduling.prefixCacheBytes = try parseMemory(prefixCacheMemory, "--prefix-cache-memory")
         scheduling.prefixBlockTokens = prefixBlock
+        scheduling.prefillChunk = prefillChunk
         let modelID = service.modelID, log = logger
         // The port answers (/health 503) while the weights map; a model that fails to load ends the process.
         let loader = Thread {

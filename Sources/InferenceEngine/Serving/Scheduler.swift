@@ -32,8 +32,9 @@ public final class Scheduler: @unchecked Sendable {
     /// `makeText` builds each request's streaming detokenizer.
     public init(model: any LanguageModel, options: SchedulerOptions = .init(),
                 makeText: @escaping @Sendable () -> any StreamingTextDecoder) {
-        precondition(options.prefillChunk > 0 && options.prefixBlockTokens % options.prefillChunk == 0,
-                     "prefix blocks must be whole prefill chunks")
+        precondition(options.prefillChunk > 0 && options.prefillChunk <= PrefillGrid.chunk
+                     && options.prefixBlockTokens % options.prefillChunk == 0,
+                     "prefill chunks must fit the row-invariant kernel and prefix blocks be whole chunks")
         self.model = model
         self.options = options
         footprint = MemoryFootprint(model.makeState())

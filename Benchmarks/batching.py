@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""Continuous batching and the prefix cache, measured through `qwenkit serve` (release build).
+
+1. Aggregate decode tokens/s with N concurrent streams (N = 1, 4, 8, 16): each stream is a streaming
+   `/v1/completions` request with a distinct 32-token id prompt, `max_tokens` --gen, greedy, EOS banned (logit
+   bias) so every stream decodes exactly --gen tokens. Throughput = all tokens / wall time of the whole round;
+   inter-token latency = gaps between consecutive SSE chunks of one stream (p50 / p99 over all streams).
+2. The same N = 16 round while a --long-token prompt arrives in the middle (after the streams are decoding):
+   the p99 inter-token latency of the running streams shows what reading the long prompt costs them.
+3. Time to first token of a --long-token prompt whose first --shared tokens were sent before (cached) vs a
+   prompt never seen (uncached), each a non-streamed request with max_tokens 1, alternated --reps times.
+4. Memory per sequence (the server's `qwenkit_kv_cache_bytes` with N streams running, / N) and per cached
+   prefix (`qwenkit_prefix_cache_bytes` / the cached prompt tokens).
+
+  python3 Benchmarks/batching.py --bin .build/release/qwenkit --model /tmp/bench/bench-0.8b
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    if not s:
+        return float("nan")
+    k = (len(s) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+class Server:
+    def __init__(self, binary: str, model: str, extra: list[str]):
+        self.port = free_port()
+        self.log = open(f"/tmp/batching_serve_{self.port}.log", "w")
+        self.proc = subprocess.Popen([binary, "serve", "--model", model, "--port", str(self.port),
+                                      "--served-model-name", "bench", *extra], stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 300
+        while True:
+            if self.proc.poll() is not None:
+                sys.exit(f"server exited with {self.proc.returncode}; see {self.log.name}")
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                c.request("GET", "/health")
+                if c.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                sys.exit("server did not become ready")
+            time.sleep(0.2)
+        self.eos = self.model_eos()
+
+    def model_eos(self) -> list[int]:
+        return []
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=60)
+
+    def post(self, body: dict) -> dict:
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+        c.request("POST", "/v1/completions", json.dumps(body), {"Content-Type": "application/json"})
+        r = c.getresponse()
+        data = r.read()
+        if r.status != 200:
+            sys.exit(f"HTTP {r.status}: {data[:300]!r}")
+        return json.loads(data)
+
+    def stream(self, body: dict) -> tuple[float, list[float]]:
+        """Seconds to the first chunk, and the arrival times of every text chunk."""
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+        t0 = time.perf_counter()
+        c.request("POST", "/v1/completions", json.dumps({**body, "stream": True}), {"Content-Type": "application/json"})
+        r = c.getresponse()
+        times = []
+        for line in r:
+            if line.startswith(b"data: {"):
+                chunk = json.loads(line[6:])
+                if chunk["choices"] and chunk["choices"][0]["text"]:
+                    times.append(time.perf_counter())
+        return (times[0] - t0 if times else float("nan")), times
+
+    def metric(self, name: str) -> float:
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        c.request("GET", "/metrics")
+        text = c.getresponse().read().decode()
+        m = re.search(rf"^{name}(?:{{[^}}]*}})? ([0-9.e+-]+)$", text, re.M)
+        return float(m.group(1)) if m else float("nan")
+
+
+def ban(eos: list[int]) -> dict:
+    return {str(i): -100 for i in eos}
+
+
+def round_of(server: Server, n: int, gen: int, vocab: int, eos: list[int], long_prompt: list[int] | None = None):
+    rng = random.Random(n)
+    prompts = [[rng.randrange(vocab) for _ in range(32)] for _ in range(n)]
+    results: list[tuple[float, list[float]]] = [None] * n  # type: ignore
+    kv = []
+
+    def run(i):
+        results[i] = server.stream({"prompt": prompts[i], "max_tokens": gen, "temperature": 0, "logit_bias": ban(eos)})
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    long_ttft = None
+    if long_prompt is not None:
+        time.sleep(1.5)   # the streams are decoding by now
+        kv.append(server.metric("qwenkit_kv_cache_bytes"))
+        t1 = time.perf_counter()
+        server.post({"prompt": long_prompt, "max_tokens": 1, "temperature": 0})
+        long_ttft = time.perf_counter() - t1
+    else:
+        time.sleep(1.0)
+        kv.append(server.metric("qwenkit_kv_cache_bytes"))
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    gaps = []
+    for _, times in results:
+        gaps += [b - a for a, b in zip(times, times[1:])]
+    tokens = sum(len(times) for _, times in results)
+    return {"n": n, "tok_s": tokens / wall, "p50_ms": pct(gaps, 50) * 1e3, "p99_ms": pct(gaps, 99) * 1e3,
+            "kv_per_seq_mb": kv[0] / n / 1e6 if kv and kv[0] == kv[0] else float("nan"), "long_ttft_s": long_ttft}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", default=".build/release/qwenkit")
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--gen", type=int, default=64)
+    ap.add_argument("--long", type=int, default=2000)
+    ap.add_argument("--shared", type=int, default=1900)
+    ap.add_argument("--reps", type=int, default=2)
+    ap.add_argument("--streams", default="1,4,8,16")
+    ap.add_argument("--serve-args", default="", help="extra `qwenkit serve` flags")
+    args = ap.parse_args()
+    config = json.load(open(f"{args.model}/config.json"))
+    text = config.get("text_config", config)
+    vocab = min(text["vocab_size"], 240000)
+    eos = text.get("eos_token_id", [])
+    eos = eos if isinstance(eos, list) else [eos]
+    gen_cfg = json.load(open(f"{args.model}/generation_config.json")) if __import__("os").path.exists(f"{args.model}/generation_config.json") else {}
+    g = gen_cfg.get("eos_token_id", [])
+    eos = sorted(set(eos) | set(g if isinstance(g, list) else [g]))
+
+    server = Server(args.bin, args.model, args.serve_args.split())
+    try:
+        print("| streams | aggregate tok/s | × one stream | p50 ITL ms | p99 ITL ms | KV+state per sequence MB |")
+        print("|---|---|---|---|---|---|")
+        base = None
+        for n in [int(x) for x in args.streams.split(",")]:
+            r = round_of(server, n, args.gen, vocab, eos)
+            base = base or r["tok_s"]
+            print(f"| {n} | {r['tok_s']:.1f} | {r['tok_s'] / base:.2f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['kv_per_seq_mb']:.2f} |", flush=True)
+        rng = random.Random(7)
+        long_prompt = [rng.randrange(vocab) for _ in range(args.long)]
+        r = round_of(server, 16, args.gen, vocab, eos, long_prompt=long_prompt)
+        print(f"| 16 + a {args.long}-token prompt | {r['tok_s']:.1f} | {r['tok_s'] / base:.2f} | {r['p50_ms']:.1f} | "
+              f"{r['p99_ms']:.1f} | (long prompt TTFT {r['long_ttft_s']:.2f} s) |", flush=True)
+
+        print()
+        print(f"| {args.long}-token prompt | TTFT s (each rep) | cached tokens |")
+        print("|---|---|---|")
+        cached_t, fresh_t = [], []
+        for rep in range(args.reps):
+            rng = random.Random(100 + rep)
+            shared = [rng.randrange(vocab) for _ in range(args.shared)]
+            first = shared + [rng.randrange(vocab) for _ in range(args.long - args.shared)]
+            again = shared + [rng.randrange(vocab) for _ in range(args.long - args.shared)]
+            server.post({"prompt": first, "max_tokens": 1, "temperature": 0})
+            t = time.perf_counter()
+            out = server.post({"prompt": again, "max_tokens": 1, "temperature": 0})
+            cached_t.append(time.perf_counter() - t)
+            hit = out["usage"]["prompt_tokens_details"]["cached_tokens"]
+            fresh = [rng.randrange(vocab) for _ in range(args.long)]
+            t = time.perf_counter()
+            server.post({"prompt": fresh, "max_tokens": 1, "temperature": 0})
+            fresh_t.append(time.perf_counter() - t)
+        print(f"| uncached | {', '.join(f'{x:.2f}' for x in fresh_t)} | 0 |")
+        print(f"| first {args.shared} sent before | {', '.join(f'{x:.2f}' for x in cached_t)} | {hit} |")
+        print(f"\ncached / uncached TTFT: {statistics.median(cached_t) / statistics.median(fresh_t):.3f}")
+        cache_bytes = server.metric("qwenkit_prefix_cache_bytes")
+        cache_tokens = server.metric("qwenkit_prefix_cache_hit_tokens")
+        print(f"prefix cache: {cache_bytes / 1e6:.1f} MB held; "
+              f"{server.metric('qwenkit_prefix_cache_hits'):.0f} hits, {cache_tokens:.0f} tokens served from it")
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
