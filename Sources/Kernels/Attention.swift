@@ -1,6 +1,20 @@
 import Foundation
 import TensorCore
 
+/// Keys and values stored in fixed-size pages (token-major `[pageTokens, Hkv, D]` each): key j lives in page
+/// j / pageTokens. A contiguous cache is one page as long as the context.
+public struct KVPages {
+    public let keys: [UnsafePointer<Float>]
+    public let values: [UnsafePointer<Float>]
+    public let pageTokens: Int
+    public init(keys: [UnsafePointer<Float>], values: [UnsafePointer<Float>], pageTokens: Int) {
+        precondition(keys.count == values.count && pageTokens > 0, "KVPages: \(keys.count) key and \(values.count) value pages")
+        self.keys = keys
+        self.values = values
+        self.pageTokens = pageTokens
+    }
+}
+
 /// Causal grouped-query attention over a token-major KV cache (ARCHITECTURE.md §3.3 steps 5–6): query head h
 /// reads KV head h / (Hq/Hkv); scores q·k·scale, softmax in f32, o = Σ p·v. The `tokens` new queries sit at
 /// cache positions `cached ..< cached + tokens`, and query t sees keys `0 ... cached + t`.
@@ -12,14 +26,28 @@ public func causalAttention(
     tokens: Int, cached: Int, queryHeads: Int, kvHeads: Int, headDim d: Int, scale: Float,
     pool: ThreadPool = .shared
 ) {
+    causalAttention(q: q, pages: KVPages(keys: [keys], values: [values], pageTokens: max(1, cached + tokens)), out: out,
+                    tokens: tokens, cached: cached, queryHeads: queryHeads, kvHeads: kvHeads, headDim: d, scale: scale,
+                    pool: pool)
+}
+
+/// `causalAttention` over a paged cache.
+public func causalAttention(
+    q: UnsafePointer<Float>,           // [T, Hq, D]
+    pages: KVPages,                    // N = cached + T keys and values
+    out: UnsafeMutablePointer<Float>,  // [T, Hq, D]
+    tokens: Int, cached: Int, queryHeads: Int, kvHeads: Int, headDim d: Int, scale: Float,
+    pool: ThreadPool = .shared
+) {
     precondition(queryHeads % kvHeads == 0, "query heads \(queryHeads) not a multiple of KV heads \(kvHeads)")
+    precondition(pages.keys.count * pages.pageTokens >= cached + tokens, "attention: \(cached + tokens) keys in \(pages.keys.count) pages")
     let group = queryHeads / kvHeads
     if tokens * group >= 64 {
-        causalAttentionBlocked(q: q, keys: keys, values: values, out: out, tokens: tokens, cached: cached,
+        causalAttentionBlocked(q: q, pages: pages, out: out, tokens: tokens, cached: cached,
                                queryHeads: queryHeads, kvHeads: kvHeads, headDim: d, scale: scale, pool: pool)
         return
     }
-    let kvStride = kvHeads * d
+    let kvStride = kvHeads * d, pt = pages.pageTokens
     // One work item per (head, block of queries): enough items to balance, few enough to amortise.
     let block = max(1, min(tokens, 16))
     let blocks = (tokens + block - 1) / block
@@ -34,7 +62,7 @@ public func causalAttention(
                 let n = cached + t + 1
                 var mx = -Float.infinity
                 for j in 0..<n {
-                    let v = dot(qv, keys + j * kvStride + kvh * d, d) * scale
+                    let v = dot(qv, pages.keys[j / pt] + (j % pt) * kvStride + kvh * d, d) * scale
                     s[j] = v
                     mx = max(mx, v)
                 }
@@ -43,7 +71,7 @@ public func causalAttention(
                 let o = out + (t * queryHeads + h) * d
                 o.initialize(repeating: 0, count: d)
                 let inv = 1 / sum
-                for j in 0..<n { axpy(s[j] * inv, values + j * kvStride + kvh * d, o, d) }
+                for j in 0..<n { axpy(s[j] * inv, pages.values[j / pt] + (j % pt) * kvStride + kvh * d, o, d) }
             }
         }
     }
@@ -52,11 +80,13 @@ public func causalAttention(
 /// Prefill form of `causalAttention`: the queries of a block of tokens, for all query heads that share one KV
 /// head, go through two matrix products per block (`Sᵀ = K · Qᵀ`, then `O = P · V`) on the register-tiled
 /// `gdnMatMulAdd`, so every key and value row is loaded once per 64 query rows instead of once per query. The
-/// diagonal block computes the few masked scores too and zeroes them after the softmax.
+/// diagonal block computes the few masked scores too and zeroes them after the softmax. Both products go page
+/// by page (scores of a page's keys; P·V accumulated over pages).
 func causalAttentionBlocked(
-    q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
+    q: UnsafePointer<Float>, pages: KVPages, out: UnsafeMutablePointer<Float>,
     tokens: Int, cached: Int, queryHeads: Int, kvHeads: Int, headDim d: Int, scale: Float, pool: ThreadPool
 ) {
+    let pt = pages.pageTokens
     let group = queryHeads / kvHeads
     let kvStride = kvHeads * d
     var g = 64, x = group   // tokens per block: the smallest count whose rows (× group) fill 64-column tiles
@@ -78,7 +108,13 @@ func causalAttentionBlocked(
         var p = [Float](repeating: 0, count: m * n)        // [m, n] probabilities
         var o = [Float](repeating: 0, count: m * d)        // [m, D]
         qt.withUnsafeBufferPointer { qtp in st.withUnsafeMutableBufferPointer { sp in
-            gdnMatMulAdd(keys + kvh * d, lda: kvStride, qtp.baseAddress!, ldb: m, sp.baseAddress!, ldc: m, m: n, k: d, n: m)
+            var j0 = 0
+            while j0 < n {
+                let rows = min(pt - j0 % pt, n - j0)
+                gdnMatMulAdd(pages.keys[j0 / pt] + (j0 % pt) * kvStride + kvh * d, lda: kvStride, qtp.baseAddress!, ldb: m,
+                             sp.baseAddress! + j0 * m, ldc: m, m: rows, k: d, n: m)
+                j0 += rows
+            }
         } }
         p.withUnsafeMutableBufferPointer { pp in
             for r in 0..<m {
@@ -98,7 +134,13 @@ func causalAttentionBlocked(
             }
         }
         p.withUnsafeBufferPointer { pp in o.withUnsafeMutableBufferPointer { op in
-            gdnMatMulAdd(pp.baseAddress!, lda: n, values + kvh * d, ldb: kvStride, op.baseAddress!, ldc: d, m: m, k: n, n: d)
+            var j0 = 0
+            while j0 < n {
+                let rows = min(pt - j0 % pt, n - j0)
+                gdnMatMulAdd(pp.baseAddress! + j0, lda: n, pages.values[j0 / pt] + (j0 % pt) * kvStride + kvh * d, ldb: kvStride,
+                             op.baseAddress!, ldc: d, m: m, k: rows, n: d)
+                j0 += rows
+            }
         } }
         for ti in 0..<bt {
             for gi in 0..<group {

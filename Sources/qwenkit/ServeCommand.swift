@@ -49,8 +49,8 @@ struct ServeCommand: AsyncParsableCommand {
         guard (1...256).contains(maxRunning) else { throw ValidationError("--max-batch \(maxRunning): must be in 1...256") }
         guard (1...65536).contains(maxBatchTokens) else { throw ValidationError("--max-batch-tokens \(maxBatchTokens): must be in 1...65536") }
         guard (1...PrefillGrid.chunk).contains(prefillChunk) else { throw ValidationError("--prefill-chunk \(prefillChunk): must be in 1...\(PrefillGrid.chunk) (larger chunks would leave the row-invariant kernel)") }
-        guard prefixBlock > 0, prefixBlock % prefillChunk == 0, prefixBlock <= 65536 else {
-            throw ValidationError("--prefix-block \(prefixBlock): must be a multiple of --prefill-chunk (\(prefillChunk)) up to 65536")
+        guard prefixBlock > 0, prefixBlock % prefillChunk == 0, prefixBlock % PrefillGrid.chunk == 0, prefixBlock <= 65536 else {
+            throw ValidationError("--prefix-block \(prefixBlock): must be a multiple of 64 (a KV page) and of --prefill-chunk up to 65536")
         }
         _ = try parseMemory(kvMemory, "--kv-memory")
         _ = try parseMemory(prefixCacheMemory, "--prefix-cache-memory")

@@ -28,6 +28,40 @@ final class AttentionNormTests: XCTestCase {
         }
     }
 
+    /// The paged form against the same plain twin: keys and values cut into pages of 1, 7, 16 and 64 tokens.
+    func testPagedAttentionMatchesReference() {
+        for (t, cached, hq, hkv, d) in [(1, 100, 8, 2, 64), (70, 5, 8, 2, 32), (33, 40, 4, 4, 16), (1, 0, 4, 2, 32)] {
+            let n = cached + t, row = hkv * d
+            let q = random(t * hq * d, seed: 1), k = random(n * row, seed: 2), v = random(n * row, seed: 3)
+            let ref = causalAttentionReference(q: q, keys: k, values: v, tokens: t, cached: cached, queryHeads: hq,
+                                               kvHeads: hkv, headDim: d, scale: 1 / Float(d).squareRoot())
+            for pt in [1, 7, 16, 64] {
+                let pages = (n + pt - 1) / pt
+                let kp = (0..<pages).map { p -> UnsafeMutablePointer<Float> in
+                    let b = UnsafeMutablePointer<Float>.allocate(capacity: pt * row)
+                    b.initialize(repeating: .nan, count: pt * row)   // rows past the end must never be read
+                    for i in 0..<min(pt, n - p * pt) * row { b[i] = k[p * pt * row + i] }
+                    return b
+                }
+                let vp = (0..<pages).map { p -> UnsafeMutablePointer<Float> in
+                    let b = UnsafeMutablePointer<Float>.allocate(capacity: pt * row)
+                    b.initialize(repeating: .nan, count: pt * row)
+                    for i in 0..<min(pt, n - p * pt) * row { b[i] = v[p * pt * row + i] }
+                    return b
+                }
+                defer { kp.forEach { $0.deallocate() }; vp.forEach { $0.deallocate() } }
+                var out = [Float](repeating: 0, count: t * hq * d)
+                q.withUnsafeBufferPointer { qb in out.withUnsafeMutableBufferPointer { ob in
+                    causalAttention(q: qb.baseAddress!, pages: KVPages(keys: kp.map { UnsafePointer($0) }, values: vp.map { UnsafePointer($0) }, pageTokens: pt),
+                                    out: ob.baseAddress!, tokens: t, cached: cached, queryHeads: hq, kvHeads: hkv, headDim: d,
+                                    scale: 1 / Float(d).squareRoot(), pool: ThreadPool(threads: 2))
+                } }
+                let err = zip(out, ref).map { abs($0 - $1) }.max()!
+                XCTAssertLessThanOrEqual(err, 1e-5, "pages of \(pt): T=\(t) cached=\(cached) Hq=\(hq) Hkv=\(hkv) D=\(d)")
+            }
+        }
+    }
+
     func testRMSNormMatchesReference() {
         let rows = 3, dim = 70
         let x = random(rows * dim, seed: 4), w = random(dim, seed: 5).map { 1 + $0 }

@@ -8,8 +8,9 @@ import LanguageModels
 /// state can only be reused at a point where one was saved. Saving at every block boundary makes the saved
 /// points line up with whatever agents resend — the same system prompt and tools, the earlier turns of a
 /// conversation — up to at most one block short of the shared prefix, without guessing where messages end.
-/// Each node stores its block's KV rows (attention layers) and the recurrent states at its end; a restore
-/// concatenates the KV blocks along the path and takes the deepest node's recurrent states.
+/// Each node holds its block's KV pages (shared with the sequence that wrote them, by reference count) and the
+/// recurrent states at its end; a restore joins the pages along the path (no KV is copied) and takes the
+/// deepest node's recurrent states.
 ///
 /// Exactness: prompts are always read in chunks on the same absolute grid and every kernel is row-invariant,
 /// so a state restored at a boundary is bit-identical to the one a fresh run reaches there (tested).
@@ -82,11 +83,10 @@ final class PrefixCache {
             case .recurrent(let r):
                 state.layers[i] = .recurrent(r)
             case .attention(let kv):
-                var full = KVCache(kvHeads: kv.kvHeads, headDim: kv.headDim)
+                var full = KVCache(pool: kv.pool)   // the path's pages, shared, not copied
                 for p in path {
                     guard case .attention(let block) = p.layers[i] else { continue }
-                    full.keys += block.keys
-                    full.values += block.values
+                    full = full.joined(block)
                 }
                 state.layers[i] = .attention(full)
             }
@@ -106,11 +106,7 @@ final class PrefixCache {
             switch layer {
             case .recurrent(let r): return .recurrent(r)   // a value: the live state copies on its next write
             case .attention(let kv):
-                let row = kv.kvHeads * kv.headDim, end = kv.count
-                var block = KVCache(kvHeads: kv.kvHeads, headDim: kv.headDim)
-                block.keys = Array(kv.keys[((end - blockTokens) * row)..<(end * row)])
-                block.values = Array(kv.values[((end - blockTokens) * row)..<(end * row)])
-                return .attention(block)
+                return .attention(kv.slice((kv.count - blockTokens)..<kv.count))   // the block's pages, shared
             }
         }
         let node = Node(tokens: block, parent: p, layers: layers, depth: p.depth + 1)

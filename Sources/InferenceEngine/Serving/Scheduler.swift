@@ -33,7 +33,8 @@ public final class Scheduler: @unchecked Sendable {
     public init(model: any LanguageModel, options: SchedulerOptions = .init(),
                 makeText: @escaping @Sendable () -> any StreamingTextDecoder) {
         precondition(options.prefillChunk > 0 && options.prefillChunk <= PrefillGrid.chunk
-                     && options.prefixBlockTokens % options.prefillChunk == 0,
+                     && options.prefixBlockTokens % options.prefillChunk == 0
+                     && options.prefixBlockTokens % KVPagePool.defaultPageTokens == 0,
                      "prefill chunks must fit the row-invariant kernel and prefix blocks be whole chunks")
         self.model = model
         self.options = options

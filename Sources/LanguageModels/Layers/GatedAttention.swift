@@ -27,9 +27,13 @@ public struct GatedAttention: Sendable {
         qNorm = try RMSNorm(store: store, name: prefix + "q_norm.weight", dim: d, eps: config.rmsNormEps)
         kNorm = try RMSNorm(store: store, name: prefix + "k_norm.weight", dim: d, eps: config.rmsNormEps)
         rope = RotaryEmbedding(headDim: d, rotaryDim: config.rotaryDim, theta: config.ropeTheta)
+        pagePool = KVPagePool(pageTokens: KVPagePool.defaultPageTokens, kvHeads: kvHeads, headDim: d)
     }
 
-    public func makeCache() -> KVCache { KVCache(kvHeads: kvHeads, headDim: headDim) }
+    /// The layer's KV pages, shared by every sequence of the model.
+    let pagePool: KVPagePool
+
+    public func makeCache() -> KVCache { KVCache(pool: pagePool) }
 
     /// Intermediate tensors named after the reference fixtures (`p2.L<i>.attn.*`), for tests.
     struct Trace {
@@ -42,7 +46,7 @@ public struct GatedAttention: Sendable {
     /// `x`: normed input `[T, H]` at positions `cache.count ..< cache.count + T` → `[T, H]`; appends to `cache`.
     public func callAsFunction(_ x: [Float], tokens: Int, cache: inout KVCache, pool: ThreadPool = .shared) -> [Float] {
         var caches = [cache]
-        cache = KVCache(kvHeads: kvHeads, headDim: headDim)
+        cache = KVCache(pool: cache.pool)
         defer { cache = caches[0] }
         return forward(x, segments: Segments([tokens]), caches: &caches, pool: pool, trace: nil)
     }
@@ -74,17 +78,15 @@ public struct GatedAttention: Sendable {
             let start = caches[i].count
             q.withUnsafeMutableBufferPointer { rope.apply($0.baseAddress! + r0 * hq * d, tokens: n, heads: hq, start: start) }
             k.withUnsafeMutableBufferPointer { rope.apply($0.baseAddress! + r0 * hkv * d, tokens: n, heads: hkv, start: start) }
-            caches[i].keys.append(contentsOf: k[(r0 * hkv * d)..<((r0 + n) * hkv * d)])
-            caches[i].values.append(contentsOf: v[(r0 * hkv * d)..<((r0 + n) * hkv * d)])
+            k.withUnsafeBufferPointer { kp in v.withUnsafeBufferPointer { vp in
+                caches[i].append(keys: kp.baseAddress! + r0 * hkv * d, values: vp.baseAddress! + r0 * hkv * d, tokens: n)
+            } }
+            let pages = caches[i].pages
             q.withUnsafeBufferPointer { qp in
-                caches[i].keys.withUnsafeBufferPointer { kp in
-                    caches[i].values.withUnsafeBufferPointer { vp in
-                        o.withUnsafeMutableBufferPointer { op in
-                            causalAttention(q: qp.baseAddress! + r0 * hq * d, keys: kp.baseAddress!, values: vp.baseAddress!,
-                                            out: op.baseAddress! + r0 * hq * d, tokens: n, cached: start, queryHeads: hq,
-                                            kvHeads: hkv, headDim: d, scale: 1 / Float(d).squareRoot(), pool: pool)
-                        }
-                    }
+                o.withUnsafeMutableBufferPointer { op in
+                    causalAttention(q: qp.baseAddress! + r0 * hq * d, pages: pages, out: op.baseAddress! + r0 * hq * d,
+                                    tokens: n, cached: start, queryHeads: hq, kvHeads: hkv, headDim: d,
+                                    scale: 1 / Float(d).squareRoot(), pool: pool)
                 }
             }
         }

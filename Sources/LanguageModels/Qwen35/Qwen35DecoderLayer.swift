@@ -68,7 +68,7 @@ struct Qwen35DecoderLayer: Sendable {
         case .full(let attn):
             var kvs: [KVCache] = states.indices.map { i in
                 guard case .attention(let kv) = states[i] else { preconditionFailure("layer state does not match the layer's mixer") }
-                states[i] = .attention(KVCache(kvHeads: kv.kvHeads, headDim: kv.headDim))
+                states[i] = .attention(KVCache(pool: kv.pool))
                 return kv
             }
             mixed = attn.forward(a, segments: segments, caches: &kvs, pool: pool, trace: nil)

@@ -1,17 +1,92 @@
-/// Keys (after k_norm and RoPE) and values of one full-attention layer, for positions `0..<count`.
-/// Grows with the context; trimming back to a shorter prefix is legal (unlike recurrent state).
-public struct KVCache: Sendable, Equatable {
-    public let kvHeads: Int
-    public let headDim: Int
-    /// `[count, Hkv, D]` each, token-major so appending a token is an append.
-    public var keys: [Float] = []
-    public var values: [Float] = []
+import Kernels
 
-    public init(kvHeads: Int, headDim: Int) {
-        self.kvHeads = kvHeads
-        self.headDim = headDim
+/// Keys (after k_norm and RoPE) and values of one full-attention layer, for positions `0..<count`, in pages of
+/// the layer's `KVPagePool`. A value: a copy shares the pages, and whichever copy writes first gets its own page
+/// table (and its own copy of a partly filled last page), so a snapshot is O(pages) and never copies KV rows.
+/// Trimming back to a shorter prefix is legal (unlike recurrent state).
+public struct KVCache: Sendable, Equatable {
+    public var kvHeads: Int { table.pool.kvHeads }
+    public var headDim: Int { table.pool.headDim }
+    public var pool: KVPagePool { table.pool }
+    private var table: PageTable
+    public private(set) var count = 0
+
+    public init(pool: KVPagePool) { table = PageTable(pool: pool) }
+
+    /// Bytes of the pages this cache holds (shared pages counted in full).
+    public var byteCount: Int { table.pages.count * pool.pageBytes }
+    public var pageCount: Int { table.pages.count }
+
+    /// Appends `tokens` rows of keys and values (`[tokens, Hkv, D]` each).
+    public mutating func append(keys: UnsafePointer<Float>, values: UnsafePointer<Float>, tokens: Int) {
+        if !isKnownUniquelyReferenced(&table) { table = table.clone() }
+        let pt = pool.pageTokens, row = kvHeads * headDim
+        var done = 0
+        while done < tokens {
+            let slot = count % pt
+            if slot == 0 {
+                table.pages.append(pool.allocate())
+            } else if pool.isShared(table.pages[table.pages.count - 1]) {
+                // The partly filled last page is shared (a snapshot holds it): copy the filled rows first.
+                let old = table.pages[table.pages.count - 1], fresh = pool.allocate()
+                pool.keys(fresh).update(from: pool.keys(old), count: slot * row)
+                pool.values(fresh).update(from: pool.values(old), count: slot * row)
+                pool.release(old)
+                table.pages[table.pages.count - 1] = fresh
+            }
+            let take = min(pt - slot, tokens - done), page = table.pages[table.pages.count - 1]
+            (pool.keys(page) + slot * row).update(from: keys + done * row, count: take * row)
+            (pool.values(page) + slot * row).update(from: values + done * row, count: take * row)
+            count += take
+            done += take
+        }
     }
 
-    public var count: Int { keys.count / (kvHeads * headDim) }
-    public var byteCount: Int { (keys.count + values.count) * MemoryLayout<Float>.size }
+    /// The pages for the attention kernel.
+    public var pages: KVPages {
+        KVPages(keys: table.pages.map { UnsafePointer(pool.keys($0)) }, values: table.pages.map { UnsafePointer(pool.values($0)) },
+                pageTokens: pool.pageTokens)
+    }
+
+    /// Positions `range` (whole pages), sharing their pages: a prefix-cache block.
+    public func slice(_ range: Range<Int>) -> KVCache {
+        let pt = pool.pageTokens
+        precondition(range.upperBound <= count && range.lowerBound % pt == 0 && range.upperBound % pt == 0,
+                     "KV slice \(range) of \(count): whole pages of \(pt)")
+        let pages = Array(table.pages[(range.lowerBound / pt)..<(range.upperBound / pt)])
+        for p in pages { pool.retain(p) }
+        var c = KVCache(pool: pool)
+        c.table = PageTable(pool: pool, pages: pages)
+        c.count = range.count
+        return c
+    }
+
+    /// This cache followed by `next`'s pages (this one must end on a page boundary): restoring a cached prefix.
+    public func joined(_ next: KVCache) -> KVCache {
+        precondition(count % pool.pageTokens == 0 && next.pool === pool, "KV join needs whole pages of one pool")
+        var c = KVCache(pool: pool)
+        let pages = table.pages + next.table.pages
+        for p in pages { pool.retain(p) }
+        c.table = PageTable(pool: pool, pages: pages)
+        c.count = count + next.count
+        return c
+    }
+
+    /// Contiguous `[count, Hkv, D]` copies (tests, inspection).
+    public var keys: [Float] { gather(pool.keys) }
+    public var values: [Float] { gather(pool.values) }
+
+    private func gather(_ page: (Int) -> UnsafeMutablePointer<Float>) -> [Float] {
+        let row = kvHeads * headDim, pt = pool.pageTokens
+        var out = [Float](repeating: 0, count: count * row)
+        for (i, p) in table.pages.enumerated() {
+            let n = min(pt, count - i * pt)
+            out.withUnsafeMutableBufferPointer { ($0.baseAddress! + i * pt * row).update(from: page(p), count: n * row) }
+        }
+        return out
+    }
+
+    public static func == (a: KVCache, b: KVCache) -> Bool {
+        a.count == b.count && a.kvHeads == b.kvHeads && a.headDim == b.headDim && a.keys == b.keys && a.values == b.values
+    }
 }
