@@ -21,57 +21,19 @@ import http.client
 import json
 import random
 import re
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from qkserve import ServeProcess, pct  # noqa: E402
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pct(values: list[float], p: float) -> float:
-    s = sorted(values)
-    if not s:
-        return float("nan")
-    k = (len(s) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (k - lo)
-
-
-class Server:
+class Server(ServeProcess):
     def __init__(self, binary: str, model: str, extra: list[str]):
-        self.port = free_port()
-        self.log = open(f"/tmp/batching_serve_{self.port}.log", "w")
-        self.proc = subprocess.Popen([binary, "serve", "--model", model, "--port", str(self.port),
-                                      "--served-model-name", "bench", *extra], stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 300
-        while True:
-            if self.proc.poll() is not None:
-                sys.exit(f"server exited with {self.proc.returncode}; see {self.log.name}")
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                c.request("GET", "/health")
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                sys.exit("server did not become ready")
-            time.sleep(0.2)
-        self.eos = self.model_eos()
-
-    def model_eos(self) -> list[int]:
-        return []
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=60)
+        super().__init__(binary, model, extra, "batching_serve")
 
     def post(self, body: dict) -> dict:
         c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)

@@ -28,7 +28,6 @@ import http.client
 import json
 import os
 import re
-import signal
 import socket
 import statistics
 import subprocess
@@ -36,24 +35,14 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+from qkserve import ServeProcess, pct  # noqa: E402
+
 PROMPT = ("The history of the printing press begins in the fifteenth century, when Johannes Gutenberg combined "
           "movable metal type, oil-based ink and a wooden press adapted from those used for wine. Within fifty "
           "years, presses had spread to more than two hundred cities across Europe, and the price of books fell "
           "so quickly that reading, once the privilege of clergy and nobles, became common among merchants. "
           "Historians still argue about which consequence mattered most:")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pct(values: list[float], p: float) -> float:
-    s = sorted(values)
-    k = (len(s) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
 def per_token_gaps(times: list[float], counts: list[int]) -> list[float]:
@@ -65,31 +54,9 @@ def per_token_gaps(times: list[float], counts: list[int]) -> list[float]:
     return out
 
 
-class Server:
+class Server(ServeProcess):
     def __init__(self, binary: str, model: str, threads: int):
-        self.port = free_port()
-        self.log = open(f"/tmp/server_latency_serve_{self.port}.log", "w")
-        self.proc = subprocess.Popen([binary, "serve", "--model", model, "--port", str(self.port),
-                                      "--threads", str(threads), "--served-model-name", "bench"],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 300
-        while True:
-            if self.proc.poll() is not None:
-                sys.exit(f"server exited with {self.proc.returncode}; see {self.log.name}")
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                c.request("GET", "/health")
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                sys.exit("server not healthy within 300 s")
-            time.sleep(0.2)
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=60)
+        super().__init__(binary, model, ["--threads", str(threads)], "server_latency_serve")
 
     def run(self, ids: list[int], max_tokens: int, bias: dict) -> dict:
         body = json.dumps({"model": "bench", "prompt": ids, "max_tokens": max_tokens, "temperature": 0,
