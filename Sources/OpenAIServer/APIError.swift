@@ -66,7 +66,7 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
                 return .invalid(m, param: name?.trimmingCharacters(in: CharacterSet(charactersIn: ":")))
             case .emptyPrompt: return .invalid("The prompt is empty.", param: "prompt")
             case .tokenOutOfRange: return .invalid(e.description, param: "prompt")
-            case .model: return .invalid(e.description)
+            case .model: return .internalError   // model-side problems name files: never sent to a client
             }
         case let e as TemplateError:
             return .invalid("The chat template rejected the conversation: \(e.message)", param: "messages")

@@ -68,6 +68,9 @@ public final class LocalInferenceService: InferenceService {
     public var stats: SchedulerStats { scheduler.stats }
 
     public func prepareChat(messages: [JSONValue], tools: [JSONValue]?, options: ChatTemplateOptions) async throws -> PreparedPrompt {
+        guard bundle.template != nil else {
+            throw APIError.invalid("This model has no chat template; send raw prompts to /v1/completions.", param: "messages")
+        }
         let chat = bundle.chat
         return try await worker.run {
             let r = try chat.render(messages: messages, tools: tools, options: options)
