@@ -47,6 +47,11 @@ public func causalAttention(
                                queryHeads: queryHeads, kvHeads: kvHeads, headDim: d, scale: scale, pool: pool)
         return
     }
+    if tokens == 1 {
+        causalAttentionDecode(q: q, pages: pages, out: out, cached: cached, queryHeads: queryHeads, kvHeads: kvHeads,
+                              headDim: d, scale: scale, pool: pool)
+        return
+    }
     let kvStride = kvHeads * d, pt = pages.pageTokens
     // One work item per (head, block of queries): enough items to balance, few enough to amortise.
     let block = max(1, min(tokens, 16))
@@ -74,6 +79,78 @@ public func causalAttention(
                 for j in 0..<n { axpy(s[j] * inv, pages.values[j / pt] + (j % pt) * kvStride + kvh * d, o, d) }
             }
         }
+    }
+}
+
+/// Keys per flash-decoding split. A constant (not derived from the thread count), so a sequence's result
+/// depends only on its own length.
+let decodeSplitKeys = 512
+
+/// Decode form of `causalAttention` (one new query per head): each work item takes one KV head and one split of
+/// the keys, and serves all `group` query heads that share that KV head, so every key and value row is read once
+/// per token instead of once per query head; long contexts are split across threads (flash-decoding) and the
+/// partial softmaxes merged exactly: `o = Σₛ e^{mₛ−M} oₛ / Σₛ e^{mₛ−M} lₛ`.
+func causalAttentionDecode(
+    q: UnsafePointer<Float>, pages: KVPages, out: UnsafeMutablePointer<Float>,
+    cached: Int, queryHeads: Int, kvHeads: Int, headDim d: Int, scale: Float, pool: ThreadPool
+) {
+    let group = queryHeads / kvHeads, kvStride = kvHeads * d, pt = pages.pageTokens
+    let n = cached + 1
+    let splits = (n + decodeSplitKeys - 1) / decodeSplitKeys
+    // Per (KV head, split, group member): running max, sum of exponentials, unnormalised output [D].
+    var partMax = [Float](repeating: 0, count: kvHeads * splits * group)
+    var partSum = [Float](repeating: 0, count: kvHeads * splits * group)
+    var partOut = [Float](repeating: 0, count: kvHeads * splits * group * d)
+    partMax.withUnsafeMutableBufferPointer { mp in partSum.withUnsafeMutableBufferPointer { lp in
+        partOut.withUnsafeMutableBufferPointer { op in
+            let (mb, lb, ob) = (mp.baseAddress!, lp.baseAddress!, op.baseAddress!)
+            pool.parallelFor(kvHeads * splits) { item in
+                let kvh = item / splits, sp = item % splits
+                let j0 = sp * decodeSplitKeys, j1 = min(n, j0 + decodeSplitKeys)
+                var scores = [Float](repeating: 0, count: group * (j1 - j0))   // [group, keys]
+                scores.withUnsafeMutableBufferPointer { sb in
+                    let s = sb.baseAddress!, len = j1 - j0
+                    for j in j0..<j1 {
+                        let k = pages.keys[j / pt] + (j % pt) * kvStride + kvh * d
+                        for g in 0..<group { s[g * len + j - j0] = dot(q + (kvh * group + g) * d, k, d) * scale }
+                    }
+                    let base = (kvh * splits + sp) * group
+                    for g in 0..<group {
+                        let row = s + g * len
+                        var mx = -Float.infinity
+                        for j in 0..<len { mx = max(mx, row[j]) }
+                        var sum: Float = 0
+                        for j in 0..<len { row[j] = expf(row[j] - mx); sum += row[j] }
+                        mb[base + g] = mx
+                        lb[base + g] = sum
+                    }
+                    let o = ob + base * d
+                    o.initialize(repeating: 0, count: group * d)
+                    for j in j0..<j1 {
+                        let v = pages.values[j / pt] + (j % pt) * kvStride + kvh * d
+                        for g in 0..<group { axpy(s[g * len + j - j0], v, o + g * d, d) }
+                    }
+                }
+            }
+        }
+    } }
+    for h in 0..<queryHeads {
+        let kvh = h / group, g = h % group
+        var mx = -Float.infinity
+        for sp in 0..<splits { mx = max(mx, partMax[(kvh * splits + sp) * group + g]) }
+        var total: Float = 0
+        let o = out + h * d
+        o.initialize(repeating: 0, count: d)
+        partOut.withUnsafeBufferPointer { op in
+            for sp in 0..<splits {
+                let i = (kvh * splits + sp) * group + g
+                let w = expf(partMax[i] - mx)
+                total += w * partSum[i]
+                axpy(w, op.baseAddress! + i * d, o, d)
+            }
+        }
+        let inv = 1 / total
+        for i in 0..<d { o[i] *= inv }
     }
 }
 
