@@ -1,6 +1,7 @@
 import ArgumentParser
 import CKernels
 import Foundation
+import InferenceEngine
 import Kernels
 import LanguageModels
 import TensorCore
@@ -24,6 +25,9 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Compute threads (default: all cores).")
     var threads: Int?
 
+    @Option(name: .customLong("prefill-chunk"), help: "Prompt tokens per forward (64 = what generate and serve do; 0 = the whole prompt in one forward).")
+    var prefillChunk = PrefillGrid.chunk
+
     @Option(name: .long, help: "Measured runs after the warm-up; the median is reported.")
     var runs = 3
 
@@ -41,6 +45,7 @@ struct BenchCommand: ParsableCommand {
         if !kernels && model == nil { throw ValidationError("bench: --model DIR is required (or --kernels)") }
         if prompt < 1 || gen < 0 || runs < 1 { throw ValidationError("bench: need --prompt ≥ 1, --gen ≥ 0, --runs ≥ 1") }
         if let threads, threads < 1 { throw ValidationError("bench: --threads must be ≥ 1") }
+        if prefillChunk < 0 { throw ValidationError("bench: --prefill-chunk must be ≥ 0") }
     }
 
     func run() throws {
@@ -55,7 +60,8 @@ struct BenchCommand: ParsableCommand {
                 print(json ? r.json : r.text)
                 return
             }
-            let result = try ModelBench(directory: URL(fileURLWithPath: model!), prompt: prompt, gen: gen, runs: runs).run()
+            let result = try ModelBench(directory: URL(fileURLWithPath: model!), prompt: prompt, gen: gen, runs: runs,
+                                    prefillChunk: prefillChunk).run()
             print(json ? result.json : result.text)
         } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
@@ -155,6 +161,8 @@ struct ModelBench {
 
     let directory: URL
     let prompt, gen, runs: Int
+    /// Prompt tokens per forward on the absolute grid (0 = one forward).
+    let prefillChunk: Int
 
     func run() throws -> Result {
         let t0 = benchNow()
@@ -185,7 +193,13 @@ struct ModelBench {
     func once(_ lm: any LanguageModel, ids: [Int]) -> (prefill: Double, decode: Double) {
         var state = lm.makeState()
         let t0 = benchNow()
-        var logits = lm.forward(ids, state: &state, allLogits: false) // [1, vocab]
+        var logits: [Float] = []   // [1, vocab]
+        var read = 0
+        while read < ids.count {
+            let end = prefillChunk == 0 ? ids.count : PrefillGrid.chunkEnd(from: read, count: ids.count, chunk: prefillChunk)
+            logits = lm.forward(Array(ids[read..<end]), state: &state, allLogits: false)
+            read = end
+        }
         let t1 = benchNow()
         for _ in 0..<gen {
             logits = lm.forward([argmax(logits)], state: &state, allLogits: false) // [1, vocab]
