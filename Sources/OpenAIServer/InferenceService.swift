@@ -66,6 +66,7 @@ public final class LocalInferenceService: InferenceService {
     public var stopTokenIDs: Set<Int> { bundle.eosTokenIDs }
     public var isReady: Bool { true }
     public var stats: SchedulerStats { scheduler.stats }
+    public var memorySummary: String { scheduler.memorySummary }
 
     public func prepareChat(messages: [JSONValue], tools: [JSONValue]?, options: ChatTemplateOptions) async throws -> PreparedPrompt {
         guard bundle.template != nil else {

@@ -85,8 +85,10 @@ struct ServeCommand: AsyncParsableCommand {
         let loader = Thread {
             do {
                 let bundle = try ModelBundle(directory: directory)
-                service.loaded(LocalInferenceService(bundle: bundle, modelID: modelID, options: scheduling))
+                let local = LocalInferenceService(bundle: bundle, modelID: modelID, options: scheduling)
+                service.loaded(local)
                 log.info("\(bundle.summary); serving as '\(modelID)' on http://\(host):\(port)")
+                log.info("memory: \(local.memorySummary)")
             } catch {
                 FileHandle.standardError.write(Data("error: \(error)\n".utf8))
                 Foundation.exit(1)

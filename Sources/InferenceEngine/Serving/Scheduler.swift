@@ -42,6 +42,18 @@ public final class Scheduler: @unchecked Sendable {
         self.makeText = makeText
     }
 
+    /// Bytes per token of context and per sequence, and what the KV budget allows: for the startup log.
+    public var memorySummary: String {
+        let mib = { (b: Int) in String(format: "%.2f MiB", Double(b) / 1_048_576) }
+        var s = "KV \(footprint.perToken) bytes per token of context + \(mib(footprint.fixed)) recurrent state per sequence"
+        if options.kvMemoryBytes > 0 {
+            let tokens = max(0, (options.kvMemoryBytes - footprint.fixed) / max(1, footprint.perToken))
+            s += "; --kv-memory \(mib(options.kvMemoryBytes)) holds \(tokens) tokens of context in one sequence"
+        }
+        if options.prefixCacheBytes > 0 { s += "; prefix cache \(mib(options.prefixCacheBytes)) in blocks of \(options.prefixBlockTokens) tokens" }
+        return s
+    }
+
     /// Starts the engine thread (idempotent).
     public func start() {
         cond.lock(); defer { cond.unlock() }
