@@ -550,3 +550,24 @@ def test_seeded_sampling_chat(client):
 
     s1, s2 = streamed(), streamed()
     assert s1 == s2 == ((a.content or ""), (extra(a, "reasoning_content") or ""))
+
+
+# ------------------------------------------------------------------------------ batching and prefix cache
+
+def test_batched_equals_alone_equals_cached(client):
+    """Through the release server: token-id prompts with logprobs give the same tokens and logprobs (to the
+    bit, as JSON numbers) sent one at a time, all at once (batched in one forward), and again from the prefix
+    cache; seeded sampling included."""
+    import concurrent.futures
+    prompts = [[(i * 37 + k * 11 + 5) % 490 for i in range(n)] for k, n in enumerate((300, 40, 520, 129))]
+    def ask(k):
+        r = client.completions.create(model=SERVED, prompt=prompts[k], max_tokens=12, logprobs=2,
+                                      temperature=0 if k % 2 == 0 else 0.9, seed=k, logit_bias={"506": -100, "504": -100})
+        c = r.choices[0]
+        return c.text, c.logprobs.tokens, c.logprobs.token_logprobs, r.usage.prompt_tokens_details.cached_tokens
+    alone = [ask(k) for k in range(len(prompts))]
+    with concurrent.futures.ThreadPoolExecutor(len(prompts)) as pool:
+        together = list(pool.map(ask, range(len(prompts))))
+    for k in range(len(prompts)):
+        assert together[k][:3] == alone[k][:3], f"prompt {k}: batched differs from alone"
+        assert together[k][3] == (len(prompts[k]) - 1) // 256 * 256, f"prompt {k}: cached tokens"
