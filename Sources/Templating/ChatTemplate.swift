@@ -157,8 +157,8 @@ public struct ChatTemplate: Sendable {
     /// `tokenizer_config.json`'s `chat_template` (a string, or a list of `{name, template}` → "default").
     public static func load(directory: URL, explicitPath: String? = nil) throws -> ChatTemplate {
         func read(_ url: URL) throws -> String {
-            do { return try String(contentsOf: url, encoding: .utf8) } catch {
-                throw TemplateError(template: url.lastPathComponent, kind: .load(message: "cannot read \(url.path): \(error.localizedDescription)"))
+            do { return try InputFile.readText(url.path) } catch let e as InputFileError {
+                throw TemplateError(template: url.lastPathComponent, kind: .load(message: e.description))
             }
         }
         let fm = FileManager.default

@@ -101,6 +101,8 @@ extension Interpreter {
             case .string(let s):
                 let t = s.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "_", with: "")
                 let base = arg(1, "base")?.asInt ?? 10
+                // Int(_:radix:) traps outside 2...36; Python raises "int() base must be >= 2 and <= 36".
+                guard (2...36).contains(base) else { throw RuntimeFailure("int() base must be >= 2 and <= 36, not \(base)") }
                 if let i = Int(t, radix: base) { return .int(i) }
                 if let d = Double(t), let i = Filters.truncatedInteger(d) { return i }
                 return fallback
@@ -224,10 +226,12 @@ extension Interpreter {
             return .string(v.str.replacingOccurrences(of: "<[^>]*>", with: "", options: .regularExpression)
                 .split(whereSeparator: { $0.isWhitespace }).joined(separator: " "))
         case "truncate":
-            let length = arg(0, "length")?.asInt ?? 255
+            // Counts are clamped to ±2^32 so `length + leeway` and `length - len(end)` cannot overflow.
+            let clamp = { (n: Int) in min(max(n, -(1 << 32)), 1 << 32) }
+            let length = clamp(arg(0, "length")?.asInt ?? 255)
             let s = v.str
             let end = arg(2, "end")?.str ?? "..."
-            if s.unicodeScalars.count <= length + (arg(4, "leeway")?.asInt ?? 5) { return .string(s) }
+            if s.unicodeScalars.count <= length + clamp(arg(4, "leeway")?.asInt ?? 5) { return .string(s) }
             let cut = String(String.UnicodeScalarView(s.unicodeScalars.prefix(max(0, length - end.unicodeScalars.count))))
             if boolArg(1, "killwords", false) { return .string(cut + end) }
             if let space = cut.lastIndex(of: " ") { return .string(String(cut[..<space]) + end) }

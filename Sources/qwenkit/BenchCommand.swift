@@ -44,7 +44,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { ThreadPool.shared = ThreadPool(threads: threads) }
+        try CLIChecks.applyThreads(threads)
         if kernels {
             KernelBench(json: json).run()
             return
@@ -157,8 +157,12 @@ struct ModelBench {
     let prompt, gen, runs: Int
 
     func run() throws -> Result {
+        guard prompt >= 1, gen >= 0, runs >= 1 else {
+            throw ValidationError("--prompt must be ≥ 1, --gen ≥ 0 and --runs ≥ 1 (got \(prompt), \(gen), \(runs))")
+        }
         let t0 = benchNow()
         let lm = try openBenchModel(directory)
+        try CLIChecks.fitsContext(prompt: prompt, extra: gen, extraOption: "--gen", context: lm.maxContextLength)
         let loadSeconds = benchNow() - t0
         // Fixed-seed pseudo-random prompt (an LCG), so every run and every build sees the same ids.
         var seed: UInt64 = 0x5EED

@@ -35,8 +35,15 @@ struct LogitsCommand: ParsableCommand {
         }
         guard !tokens.isEmpty else { throw ValidationError("--ids: no token ids given") }
         guard decode >= 0 else { throw ValidationError("--decode must be ≥ 0") }
-        if let threads { ThreadPool.shared = ThreadPool(threads: threads) }
+        try CLIChecks.applyThreads(threads)
+        try CLIChecks.outputFile(out, modelDirectory: model)
         let m = try Qwen35Model(directory: URL(fileURLWithPath: model))
+        try CLIChecks.fitsContext(prompt: tokens.count, extra: decode, extraOption: "--decode", context: m.maxContextLength)
+        // decode_logits [N, vocab] f32 is held in memory until written.
+        let maxLogitBytes = 4 << 30
+        guard decode <= maxLogitBytes / 4 / m.vocabSize else {
+            throw ValidationError("--decode \(decode): decode_logits would hold \(decode) × \(m.vocabSize) floats, more than \(maxLogitBytes >> 30) GiB")
+        }
         if let bad = tokens.first(where: { $0 < 0 || $0 >= m.vocabSize }) {
             throw ValidationError("--ids: token id \(bad) is outside the vocabulary (0..<\(m.vocabSize))")
         }
@@ -57,6 +64,8 @@ struct LogitsCommand: ParsableCommand {
             writer.add("decode_logits", shape: [decode, m.vocabSize], f32: rows)
             writer.add("greedy_ids", shape: [decode], i64: greedy)
         }
-        try writer.write(to: URL(fileURLWithPath: out))
+        do { try writer.write(to: URL(fileURLWithPath: out)) } catch {
+            throw CLIError("--out \(out): cannot write: \(plainMessage(error))")
+        }
     }
 }

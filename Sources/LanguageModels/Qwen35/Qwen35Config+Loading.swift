@@ -58,8 +58,8 @@ extension Qwen35Config {
         let url = directory.appendingPathComponent("config.json")
         guard FileManager.default.fileExists(atPath: url.path) else { throw Qwen35ConfigError.fileNotFound(path: url.path) }
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw Qwen35ConfigError.unreadable(path: url.path, reason: "\(error.localizedDescription)")
+        do { data = try InputFile.read(url.path) } catch let e as InputFileError {
+            throw Qwen35ConfigError.unreadable(path: url.path, reason: e.reason)
         }
         return try load(data: data, source: url.path)
     }

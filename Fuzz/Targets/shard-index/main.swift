@@ -1,0 +1,13 @@
+// libFuzzer target: model.safetensors.index.json (which shard holds each tensor) read into a ShardIndex.
+import Foundation
+@testable import SafeTensors
+
+let path = (FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory())
+    + "/qwenkit-fuzz-\(getpid()).index.json"
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
+    FileManager.default.createFile(atPath: path, contents: Data(bytes: start, count: count))
+    _ = try? ShardIndex(path: path)
+    return 0
+}
