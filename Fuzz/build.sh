@@ -29,7 +29,7 @@ modules() {
     module TensorCore Sources/TensorCore/*.swift
     module SafeTensors Sources/SafeTensors/*.swift
     module LanguageModels Sources/LanguageModels/Qwen35/Qwen35Config.swift Sources/LanguageModels/Qwen35/Qwen35Config+Loading.swift
-    module InferenceEngine Sources/InferenceEngine/Reply/*.swift Sources/InferenceEngine/SamplingParameters.swift
+    module InferenceEngine Sources/InferenceEngine/Reply/*.swift Sources/InferenceEngine/SamplingParameters.swift Sources/InferenceEngine/Generation/GenerationTypes.swift
     module OpenAIServer Sources/OpenAIServer/Wire/FieldReader.swift Sources/OpenAIServer/Wire/ChatCompletionRequest.swift \
         Sources/OpenAIServer/Wire/CompletionRequest.swift Sources/OpenAIServer/Wire/SamplingFields.swift Fuzz/Support/APIError.swift
 }

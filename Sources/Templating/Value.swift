@@ -176,7 +176,8 @@ indirect enum Value {
     static let maxReprDepth = 1000
 
     /// Appends `repr(self)`: a list, dict or namespace already being printed prints as `[...]` / `{...}` /
-    /// `<Namespace ...>` like Python's cycle-safe repr (`ns.x = ns`).
+    /// `<Namespace {...}>`, exactly like Python's cycle-safe repr (`ns.x = ns` prints
+    /// `<Namespace {'x': <Namespace {...}>}>` in jinja2).
     func writeRepr(into out: inout String, path: [ObjectIdentifier], depth: Int) {
         if out.utf8.count > Value.reprCap || depth > Value.maxReprDepth { out += "..."; return }
         func items(_ values: [Value], _ path: [ObjectIdentifier]) {
@@ -214,7 +215,7 @@ indirect enum Value {
             out += "{"; pairs(d, path + [id]); out += "}"
         case .namespace(let d):
             let id = ObjectIdentifier(d)
-            if path.contains(id) { out += "<Namespace ...>"; return }
+            if path.contains(id) { out += "<Namespace {...}>"; return }  // Python guards the attrs dict
             out += "<Namespace {"; pairs(d, path + [id]); out += "}>"
         case .loop: out += "<LoopContext>"
         case .macro(let m): out += "<Macro '\(m.name)'>"

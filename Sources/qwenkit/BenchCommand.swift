@@ -158,7 +158,7 @@ struct ModelBench {
 
     func run() throws -> Result {
         guard prompt >= 1, gen >= 0, runs >= 1 else {
-            throw ValidationError("--prompt must be ≥ 1, --gen ≥ 0 and --runs ≥ 1 (got \(prompt), \(gen), \(runs))")
+            throw CLIError("--prompt must be ≥ 1, --gen ≥ 0 and --runs ≥ 1 (got \(prompt), \(gen), \(runs))")
         }
         let t0 = benchNow()
         let lm = try openBenchModel(directory)

@@ -12,7 +12,7 @@ enum CLIChecks {
     static func applyThreads(_ threads: Int?) throws {
         guard let threads else { return }
         guard (1...maxThreads).contains(threads) else {
-            throw ValidationError("--threads \(threads): must be in 1...\(maxThreads) (4 × \(ProcessInfo.processInfo.activeProcessorCount) cores)")
+            throw CLIError("--threads \(threads): must be in 1...\(maxThreads) (4 × \(ProcessInfo.processInfo.activeProcessorCount) cores)")
         }
         ThreadPool.shared = ThreadPool(threads: threads)
     }
@@ -21,7 +21,7 @@ enum CLIChecks {
     /// subtraction, so `Int.max` cannot wrap past it.
     static func fitsContext(prompt: Int, extra: Int, extraOption: String, context: Int) throws {
         guard prompt <= context, extra <= context - prompt else {
-            throw ValidationError("\(prompt) prompt tokens + \(extraOption) \(extra) exceed the model's context of \(context) tokens")
+            throw CLIError("\(prompt) prompt tokens + \(extraOption) \(extra) exceed the model's context of \(context) tokens")
         }
     }
 
@@ -31,7 +31,7 @@ enum CLIChecks {
         let outURL = URL(fileURLWithPath: out).standardizedFileURL
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: outURL.path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw ValidationError("--out \(out): is a directory; give a file name")
+            throw CLIError("--out \(out): is a directory; give a file name")
         }
         // The file itself when it exists (it may be a link), else its directory (the name is new).
         let resolved = FileManager.default.fileExists(atPath: outURL.path)
@@ -40,7 +40,7 @@ enum CLIChecks {
         let modelPath = URL(fileURLWithPath: modelDirectory).standardizedFileURL.resolvingSymlinksInPath().path
         let prefix = modelPath.hasSuffix("/") ? modelPath : modelPath + "/"
         if resolved.path.hasPrefix(prefix) {
-            throw ValidationError("--out \(out): refusing to write inside the model directory \(modelPath)")
+            throw CLIError("--out \(out): refusing to write inside the model directory \(modelPath)")
         }
     }
 }

@@ -42,7 +42,7 @@ struct LogitsCommand: ParsableCommand {
         // decode_logits [N, vocab] f32 is held in memory until written.
         let maxLogitBytes = 4 << 30
         guard decode <= maxLogitBytes / 4 / m.vocabSize else {
-            throw ValidationError("--decode \(decode): decode_logits would hold \(decode) × \(m.vocabSize) floats, more than \(maxLogitBytes >> 30) GiB")
+            throw CLIError("--decode \(decode): decode_logits would hold \(decode) × \(m.vocabSize) floats, more than \(maxLogitBytes >> 30) GiB")
         }
         if let bad = tokens.first(where: { $0 < 0 || $0 >= m.vocabSize }) {
             throw ValidationError("--ids: token id \(bad) is outside the vocabulary (0..<\(m.vocabSize))")
