@@ -5,17 +5,18 @@
 # Usage: Fuzz/build.sh [TARGET ...]   (default: every target)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OUT=Fuzz/.build
+# FUZZ_OUT / FUZZ_OPT: where to build and how to optimise (Fuzz/check.sh builds -Onone elsewhere, faster).
+OUT=${FUZZ_OUT:-Fuzz/.build}
 mkdir -p "$OUT"
 SWIFTC=${SWIFTC:-swiftc}
 # -O keeps the runs fast; -enable-testing lets harnesses reach internal entry points (`@testable import`).
-FLAGS=(-sanitize=fuzzer,address -parse-as-library -O -g -enable-testing -I "$OUT")
+FLAGS=(-sanitize=fuzzer,address -parse-as-library ${FUZZ_OPT:--O} -g -enable-testing -I "$OUT")
 
 # module NAME FILE... : compiles one module (object + swiftmodule) unless it is up to date.
 module() {
     local name=$1; shift
     local obj="$OUT/$name.o"
-    if [[ -f "$obj" ]] && [[ -z "$(find "$@" Fuzz/build.sh -newer "$obj" 2>/dev/null | head -1)" ]]; then return; fi
+    if [[ -f "$obj" ]] && [[ -z "$(find "$@" -newer "$obj" 2>/dev/null | head -1)" ]]; then return; fi
     echo "compiling module $name" >&2
     "$SWIFTC" "${FLAGS[@]}" -wmo -c -module-name "$name" -emit-module -emit-module-path "$OUT/$name.swiftmodule" "$@" -o "$obj"
 }

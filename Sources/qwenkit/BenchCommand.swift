@@ -157,9 +157,6 @@ struct ModelBench {
     let prompt, gen, runs: Int
 
     func run() throws -> Result {
-        guard prompt >= 1, gen >= 0, runs >= 1 else {
-            throw CLIError("--prompt must be ≥ 1, --gen ≥ 0 and --runs ≥ 1 (got \(prompt), \(gen), \(runs))")
-        }
         let t0 = benchNow()
         let lm = try openBenchModel(directory)
         try CLIChecks.fitsContext(prompt: prompt, extra: gen, extraOption: "--gen", context: lm.maxContextLength)
