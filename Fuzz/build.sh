@@ -12,13 +12,22 @@ SWIFTC=${SWIFTC:-swiftc}
 # -O keeps the runs fast; -enable-testing lets harnesses reach internal entry points (`@testable import`).
 FLAGS=(-sanitize=fuzzer,address -parse-as-library ${FUZZ_OPT:--O} -g -enable-testing -I "$OUT")
 
-# module NAME FILE... : compiles one module (object + swiftmodule) unless it is up to date.
+# module NAME FILE... : compiles one module (object + swiftmodule) unless it is up to date: same file list
+# and flags as last time, no file newer than its object, no module compiled before it (its dependencies come
+# earlier in `modules`) newer either.
+built=()
 module() {
     local name=$1; shift
-    local obj="$OUT/$name.o"
-    if [[ -f "$obj" ]] && [[ -z "$(find "$@" -newer "$obj" 2>/dev/null | head -1)" ]]; then return; fi
+    local obj="$OUT/$name.o" stamp="$OUT/$name.args" args="${FLAGS[*]} $*"
+    if [[ -f "$obj" && "$(cat "$stamp" 2>/dev/null)" == "$args" ]] \
+        && [[ -z "$(find "$@" ${built[@]+"${built[@]}"} -newer "$obj" 2>/dev/null | head -1)" ]]; then
+        built+=("$obj"); return
+    fi
     echo "compiling module $name" >&2
+    rm -f "$stamp"
     "$SWIFTC" "${FLAGS[@]}" -wmo -c -module-name "$name" -emit-module -emit-module-path "$OUT/$name.swiftmodule" "$@" -o "$obj"
+    echo "$args" > "$stamp"
+    built+=("$obj")
 }
 
 # The parsers and just enough of their modules to reach them: the engine's reply parser and the server's
@@ -30,7 +39,8 @@ modules() {
     module TensorCore Sources/TensorCore/*.swift
     module SafeTensors Sources/SafeTensors/*.swift
     module LanguageModels Sources/LanguageModels/Qwen35/Qwen35Config.swift Sources/LanguageModels/Qwen35/Qwen35Config+Loading.swift
-    module InferenceEngine Sources/InferenceEngine/Reply/*.swift Sources/InferenceEngine/SamplingParameters.swift Sources/InferenceEngine/Generation/GenerationTypes.swift
+    module InferenceEngine Sources/InferenceEngine/Reply/*.swift Sources/InferenceEngine/Generation/*.swift \
+        Sources/InferenceEngine/{SamplingParameters,SequenceDecoder,StopStrings,ThinkingSplitter,CandidateSelection,Sampler}.swift
     module OpenAIServer Sources/OpenAIServer/Wire/FieldReader.swift Sources/OpenAIServer/Wire/ChatCompletionRequest.swift \
         Sources/OpenAIServer/Wire/CompletionRequest.swift Sources/OpenAIServer/Wire/SamplingFields.swift Fuzz/Support/APIError.swift
 }

@@ -11,3 +11,9 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { message }
 }
+
+/// Stand-in for the limits in Sources/OpenAIServer/Application+build.swift that the request readers use.
+public struct ServerLimits: Sendable {
+    public static let maxTools = 128
+    public static let maxToolSchemaBytes = 64 << 10
+}
