@@ -65,6 +65,8 @@ modules
 for t in "${targets[@]}"; do
     objs=()
     for m in $(deps "$t"); do objs+=("$OUT/$m.o"); done
+    support=()
+    case $t in safetensors|shard-index) support=(Fuzz/Support/ScratchFile.swift) ;; esac
     echo "linking $t" >&2
-    "$SWIFTC" "${FLAGS[@]}" Fuzz/Targets/"$t"/main.swift "${objs[@]}" -o "$OUT/$t"
+    "$SWIFTC" "${FLAGS[@]}" Fuzz/Targets/"$t"/main.swift ${support[@]+"${support[@]}"} "${objs[@]}" -o "$OUT/$t"
 done

@@ -3,8 +3,7 @@
 import Foundation
 @testable import SafeTensors
 
-let path = (FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory())
-    + "/qwenkit-fuzz-\(getpid()).safetensors"
+let path = scratchPath(".safetensors")
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {

@@ -2,8 +2,7 @@
 import Foundation
 @testable import SafeTensors
 
-let path = (FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory())
-    + "/qwenkit-fuzz-\(getpid()).index.json"
+let path = scratchPath(".index.json")
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
