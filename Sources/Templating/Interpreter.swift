@@ -24,7 +24,7 @@ final class Interpreter {
     let templateName: String
     let budget: RenderBudget
     var callDepth = 0
-    /// Expressions being evaluated right now (macro recursion included): bounds the stack.
+    /// Statements and expressions being evaluated right now (macro recursion included): bounds the stack.
     var evalDepth = 0
 
     init(templateName: String, limits: TemplateLimits = .default) {
@@ -58,6 +58,14 @@ final class Interpreter {
     }
 
     func render(_ node: Node, _ scope: Scope, _ out: inout String) throws -> Flow {
+        // Statements count towards the evaluation depth too: a macro body of 250 nested blocks recursing
+        // 200 times would otherwise stack 50,000 frames.
+        evalDepth += 1
+        defer { evalDepth -= 1 }
+        guard evalDepth <= budget.limits.maxEvaluationDepth else {
+            throw TemplateError(template: templateName, kind: .limit(
+                message: "template evaluation nests deeper than \(budget.limits.maxEvaluationDepth) levels"))
+        }
         switch node {
         case .text(let s):
             try append(s, to: &out)

@@ -8,7 +8,8 @@ public struct TemplateLimits: Sendable, Equatable {
     /// Syntactic nesting (brackets, operators, filters, blocks) the parser accepts; also bounds the
     /// evaluator's recursion on the parsed tree.
     public var maxNestingDepth: Int = 256
-    /// Expressions being evaluated at once, macro recursion included (each macro body adds its own nesting).
+    /// Statements and expressions being evaluated at once, macro recursion included (each macro body adds
+    /// its own nesting).
     public var maxEvaluationDepth: Int = 1024
     /// `for` iterations over one render, summed over all loops.
     public var maxLoopIterations: Int = 10_000_000

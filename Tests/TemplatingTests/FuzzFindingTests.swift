@@ -113,6 +113,9 @@ final class FuzzFindingTests: XCTestCase {
         expectError("{% macro f(n) %}{% if n > 0 %}{{ f(n-1) }}{{ f(n-1) }}{% endif %}{% endmacro %}{{ f(40) }}",
                     "template work budget exceeded: more than 1000 macro calls")
         expectError("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}", "maximum macro recursion depth (200) exceeded")
+        // 200 nested blocks inside a recursing macro: bounded by the evaluation depth, not the stack.
+        let blocks = String(repeating: "{% if true %}", count: 200) + "{{ f(n + 1) }}" + String(repeating: "{% endif %}", count: 200)
+        expectError("{% macro f(n) %}" + blocks + "{% endmacro %}{{ f(0) }}", "template evaluation nests deeper than 1024 levels")
         var tiny = TemplateLimits()
         tiny.maxOutputBytes = 1000
         expectError("{% for i in range(1000) %}abc{% endfor %}", "template output would be larger than the limit of 1000 bytes", limits: tiny)

@@ -137,18 +137,21 @@ struct TrimmedChannel: Sendable {
     /// The text of `piece` that is certain to be part of the channel.
     mutating func add(_ piece: String) -> String {
         var out = String.UnicodeScalarView()
+        // Scalar by scalar: `UnicodeScalarView.append(contentsOf:)` goes through `replaceSubrange`, which
+        // copied the whole output each time (quadratic: a 320 KB reply took 2 s; found by fuzzing).
+        func emit<S: Sequence<Unicode.Scalar>>(_ scalars: S) { for x in scalars { out.append(x) } }
         for scalar in piece.unicodeScalars {
             if !hasStarted {
                 if scalar.properties.isWhitespace { held.append(scalar); continue }
-                if emittedAny { out.append(contentsOf: separator.unicodeScalars) }
-                out.append(contentsOf: held.drop { $0 == "\n" })
+                if emittedAny { emit(separator.unicodeScalars) }
+                emit(held.drop { $0 == "\n" })
                 hasStarted = true
                 emittedAny = true
             } else if scalar == "\n" {
                 held.append(scalar)
                 continue
             } else {
-                out.append(contentsOf: held)
+                emit(held)
             }
             held = String.UnicodeScalarView()
             out.append(scalar)
