@@ -27,6 +27,16 @@ struct LogitsCommand: ParsableCommand {
     @Option(name: .long, help: "Threads (default: all cores).")
     var threads: Int?
 
+    /// decode_logits is for comparing a few steps with a reference; every step also grows the cache, so
+    /// 100,000 steps of even the tiny model ran for minutes. Long generations belong to `generate`.
+    static let maxDecodeSteps = 4096
+
+    func validate() throws {
+        guard (0...Self.maxDecodeSteps).contains(decode) else {
+            throw ValidationError("--decode \(decode): must be in 0...\(Self.maxDecodeSteps) (use `qwenkit generate` for long runs)")
+        }
+    }
+
     func run() throws {
         let parsed = ids.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let tokens = try parsed.map { s -> Int in
@@ -34,7 +44,6 @@ struct LogitsCommand: ParsableCommand {
             return v
         }
         guard !tokens.isEmpty else { throw ValidationError("--ids: no token ids given") }
-        guard decode >= 0 else { throw ValidationError("--decode must be ≥ 0") }
         try CLIChecks.applyThreads(threads)
         try CLIChecks.outputFile(out, modelDirectory: model)
         let m = try Qwen35Model(directory: URL(fileURLWithPath: model))

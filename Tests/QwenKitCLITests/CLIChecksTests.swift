@@ -33,6 +33,14 @@ final class CLIChecksTests: XCTestCase {
         XCTAssertNil(message { try CLIChecks.fitsContext(prompt: 2, extra: context - 2, extraOption: "--decode", context: context) })
     }
 
+    /// cli-logits-hang-logits-decode-100000: within the context, but minutes of work for a reference check.
+    func testLogitsDecodeStepsAreBounded() {
+        for bad in ["100000", "9223372036854775807", "-1"] {
+            XCTAssertThrowsError(try LogitsCommand.parse(["--model", "m", "--ids", "1", "--decode", bad, "--out", "o"]), bad)
+        }
+        XCTAssertNoThrow(try LogitsCommand.parse(["--model", "m", "--ids", "1", "--decode", "4096", "--out", "o"]))
+    }
+
     /// README "also seen": `logits --out` overwrote the model's checkpoint, also through a symlink; `--out /tmp`.
     func testOutputFileIsNeverInsideTheModel() throws {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("qwenkit-cli-\(UUID().uuidString)")
