@@ -5,12 +5,13 @@
 # Usage: Fuzz/build.sh [TARGET ...]   (default: every target)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# FUZZ_OUT / FUZZ_OPT: where to build and how to optimise (Fuzz/check.sh builds -Onone elsewhere, faster).
+# FUZZ_OUT / FUZZ_OPT: where to build and how to optimise (Fuzz/check.sh builds -Onone elsewhere, faster;
+# without -g, whose module-wrap job and -wmo -c would both write NAME.o).
 OUT=${FUZZ_OUT:-Fuzz/.build}
 mkdir -p "$OUT"
 SWIFTC=${SWIFTC:-swiftc}
 # -O keeps the runs fast; -enable-testing lets harnesses reach internal entry points (`@testable import`).
-FLAGS=(-sanitize=fuzzer,address -parse-as-library ${FUZZ_OPT:--O} -g -enable-testing -I "$OUT")
+FLAGS=(-sanitize=fuzzer,address -parse-as-library ${FUZZ_OPT:--O -g} -enable-testing -I "$OUT")
 
 # module NAME FILE... : compiles one module (object + swiftmodule) unless it is up to date: same file list
 # and flags as last time, no file newer than its object, no module compiled before it (its dependencies come

@@ -7,7 +7,7 @@ let path = scratchPath(".safetensors")
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
-    FileManager.default.createFile(atPath: path, contents: Data(bytes: start, count: count))
+    _ = FileManager.default.createFile(atPath: path, contents: Data(bytes: start, count: count))
     if let file = try? SafeTensorsFile(path: path, name: "model.safetensors") {
         // Every record was checked against the file at open: touching each tensor's first and last byte
         // must stay inside the mapping (ASan would report it).

@@ -6,7 +6,7 @@ let path = scratchPath(".index.json")
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
-    FileManager.default.createFile(atPath: path, contents: Data(bytes: start, count: count))
+    _ = FileManager.default.createFile(atPath: path, contents: Data(bytes: start, count: count))
     _ = try? ShardIndex(path: path)
     return 0
 }
