@@ -94,6 +94,8 @@ let package = Package(
         .testTarget(name: "TemplatingTests", dependencies: ["Templating"]),
         .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels", "SafeTensors"]),
         .testTarget(name: "InferenceEngineTests", dependencies: ["InferenceEngine", "Templating", "Tokenization"]),
+        // The CLI's argument checks (fuzz findings: numbers that wrapped past the context, --threads, --out).
+        .testTarget(name: "QwenKitCLITests", dependencies: ["qwenkit"]),
         .testTarget(
             name: "OpenAIServerTests",
             dependencies: ["OpenAIServer", "InferenceEngine", .product(name: "HummingbirdTesting", package: "hummingbird")]

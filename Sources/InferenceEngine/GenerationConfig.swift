@@ -17,7 +17,7 @@ public struct GenerationConfig: Sendable, Equatable {
         let url = directory.appendingPathComponent("generation_config.json")
         guard FileManager.default.fileExists(atPath: url.path) else { return GenerationConfig() }
         let json: JSONValue
-        do { json = try JSONValue.parse(Data(contentsOf: url)) } catch {
+        do { json = try JSONValue.parse(InputFile.read(url.path)) } catch {
             throw GenerationError.model("\(url.path): not a valid generation config (\(error))")
         }
         return try GenerationConfig(json: json, file: url.path)

@@ -38,7 +38,7 @@ extension JSONValue {
 /// - integers that do not fit in `Int` stay exact as `.bigInt`; a number beyond `Double` range is an error;
 /// - nesting deeper than `maxDepth` is an error instead of a stack overflow.
 struct JSONParser {
-    static let maxDepth = 512
+    static let maxDepth = JSONLimits.maxNestingDepth
 
     let bytes: UnsafeBufferPointer<UInt8>
     var pos = 0

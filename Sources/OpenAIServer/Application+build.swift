@@ -8,6 +8,9 @@ import Templating
 public struct ServerLimits: Sendable {
     /// Largest request body accepted (413 past it).
     public var maxBodyBytes = 8 << 20
+    /// Most tools one chat request may offer, and the largest `parameters` schema of one tool (400 past them).
+    public static let maxTools = 128
+    public static let maxToolSchemaBytes = 64 << 10
     public init(maxBodyBytes: Int = 8 << 20) { self.maxBodyBytes = maxBodyBytes }
 }
 

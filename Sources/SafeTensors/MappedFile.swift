@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import JSON
 
 /// A read-only memory mapping of a whole file. The mapping lives exactly as long as this object: tensor
 /// views (`WeightTensor.owner`) retain it, and a store that fails to open simply drops it, so an error never
@@ -16,21 +17,13 @@ final class MappedFile: @unchecked Sendable {
 
     init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let code = errno
-            if code == ENOENT { throw WeightStoreError.fileNotFound(path: path) }
-            throw WeightStoreError.cannotRead(path: path, reason: String(cString: strerror(code)))
+        // InputFile opens non-blocking and refuses anything but a regular file (a FIFO used to block here).
+        let fd: Int32
+        do { (fd, size) = try InputFile.open(path) } catch let e as InputFileError {
+            if e.kind == .notFound { throw WeightStoreError.fileNotFound(path: path) }
+            throw WeightStoreError.cannotRead(path: path, reason: e.reason)
         }
         defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            throw WeightStoreError.cannotRead(path: path, reason: String(cString: strerror(errno)))
-        }
-        guard (st.st_mode & S_IFMT) == S_IFREG else {
-            throw WeightStoreError.cannotRead(path: path, reason: "not a regular file")
-        }
-        size = Int(st.st_size)
         if size == 0 {
             base = nil
             return

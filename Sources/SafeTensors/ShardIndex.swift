@@ -16,8 +16,9 @@ struct ShardIndex: Sendable {
 
     init(path: String) throws {
         let display = path
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw WeightStoreError.cannotRead(path: path, reason: "cannot read the index")
+        let data: Data
+        do { data = try InputFile.read(path) } catch let e as InputFileError {
+            throw WeightStoreError.cannotRead(path: path, reason: e.reason)
         }
         let json: JSONValue
         do {

@@ -179,24 +179,24 @@ public final class WeightStore: @unchecked Sendable {
 
     public func contains(_ name: String) -> Bool { entries[name] != nil }
 
-    /// The tensor `name`, checked against `shape`, and marked consumed. Any stored dtype is accepted (use
-    /// `take(_:shape:dtypes:)` to restrict it). Taking a tensor twice is allowed (tied embeddings).
+    /// The element types a weight may have. Integer tensors (token ids in reference files) are never weights:
+    /// an I64 `q_proj.weight` used to load and be read as floats.
+    public static let weightDTypes: Set<DType> = [.f32, .f16, .bf16]
+
+    /// The tensor `name`, checked against `shape` and against `weightDTypes`, and marked consumed (use
+    /// `take(_:shape:dtypes:)` for other dtypes). Taking a tensor twice is allowed (tied embeddings).
     public func take(_ name: String, shape: [Int]) throws -> WeightTensor {
-        try take(name, shape: shape, dtypes: nil)
+        try take(name, shape: shape, dtypes: Self.weightDTypes)
     }
 
     /// The tensor `name`, checked against `shape` and against the accepted `dtypes`, and marked consumed.
     public func take(_ name: String, shape: [Int], dtypes: Set<DType>) throws -> WeightTensor {
-        try take(name, shape: shape, dtypes: Optional(dtypes))
-    }
-
-    private func take(_ name: String, shape: [Int], dtypes: Set<DType>?) throws -> WeightTensor {
         guard let e = entries[name] else { throw WeightStoreError.missingTensor(tensor: name, source: source) }
         let path = files[e.fileIndex].path
         guard e.shape == shape else {
             throw WeightStoreError.shapeMismatch(tensor: name, file: path, found: e.shape, expected: shape)
         }
-        if let dtypes, !dtypes.contains(e.dtype) {
+        if !dtypes.contains(e.dtype) {
             throw WeightStoreError.dtypeMismatch(
                 tensor: name, file: path, found: e.dtype, accepted: dtypes.sorted { $0.rawValue < $1.rawValue })
         }

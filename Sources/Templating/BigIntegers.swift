@@ -16,6 +16,33 @@ enum BigIntegers {
         return value(digits.hasPrefix("-") ? String(digits.dropFirst()) : "-" + digits)
     }
 
+    /// The 128-bit two's-complement integer `high·2^64 + low` (a full-width product or an overflowed sum),
+    /// exactly: `.int` when it fits, else `.bigInt`. Printed by dividing by 10^19 (two words, no Int128,
+    /// which needs macOS 15).
+    static func exact(high: Int, low: UInt) -> Value {
+        if (high == 0 && low >> 63 == 0) || (high == -1 && low >> 63 == 1) { return .int(Int(bitPattern: low)) }
+        let negative = high < 0
+        var hi = UInt(bitPattern: high), lo = low
+        if negative {  // magnitude = two's-complement negation
+            lo = ~lo &+ 1
+            hi = ~hi &+ (lo == 0 ? 1 : 0)
+        }
+        let base: UInt = 10_000_000_000_000_000_000
+        var chunks: [UInt] = []
+        while hi != 0 || lo != 0 {
+            let (qHi, rHi) = hi.quotientAndRemainder(dividingBy: base)
+            let (qLo, r) = base.dividingFullWidth((rHi, lo))
+            chunks.append(r)
+            hi = qHi; lo = qLo
+        }
+        var text = negative ? "-" : ""
+        for (i, chunk) in chunks.reversed().enumerated() {
+            let part = String(chunk)
+            text += i == 0 ? part : String(repeating: "0", count: 19 - part.count) + part
+        }
+        return .bigInt(text)
+    }
+
     /// The decimal digits of an exact integer value (`bool` counts, like Python's int), nil otherwise.
     static func digits(_ v: Value) -> String? {
         if case .bigInt(let d) = v { return d }

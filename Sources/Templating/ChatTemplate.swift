@@ -15,6 +15,8 @@ public struct TemplateError: Error, CustomStringConvertible, Sendable, Equatable
         case invalidInput(message: String)
         /// No template could be found or read.
         case load(message: String)
+        /// Rendering went past a `TemplateLimits` bound at no particular position (the output size).
+        case limit(message: String)
     }
 
     /// Template name (file name or the `name` given at init).
@@ -32,7 +34,7 @@ public struct TemplateError: Error, CustomStringConvertible, Sendable, Equatable
         case .syntax(let m, _, _), .runtime(let m, _, _), .raised(let m, _, _): return m
         case .unknownFilter(let n, _, _): return "No filter named '\(n)'."
         case .unknownTest(let n, _, _): return "No test named '\(n)'."
-        case .invalidInput(let m), .load(let m): return m
+        case .invalidInput(let m), .load(let m), .limit(let m): return m
         }
     }
 
@@ -48,7 +50,7 @@ public struct TemplateError: Error, CustomStringConvertible, Sendable, Equatable
         case .syntax(_, let l, let c), .runtime(_, let l, let c), .raised(_, let l, let c),
              .unknownFilter(_, let l, let c), .unknownTest(_, let l, let c):
             return (l, c)
-        case .invalidInput, .load: return nil
+        case .invalidInput, .load, .limit: return nil
         }
     }
 
@@ -61,6 +63,7 @@ public struct TemplateError: Error, CustomStringConvertible, Sendable, Equatable
         case .unknownFilter, .unknownTest: return location + message
         case .invalidInput: return location + "invalid input: " + message
         case .load: return location + "cannot load template: " + message
+        case .limit: return location + "error: " + message
         }
     }
 }
@@ -93,17 +96,20 @@ final class CompiledTemplate: @unchecked Sendable {
 public struct ChatTemplate: Sendable {
     public let name: String
     public let source: String
+    /// Bounds on parsing and on every render (see `TemplateLimits`).
+    public let limits: TemplateLimits
     let compiled: CompiledTemplate
 
     /// Parses `source`; a syntax error, unknown filter or unknown test throws `TemplateError` with line:column.
-    public init(source: String, name: String = "chat_template") throws {
+    public init(source: String, name: String = "chat_template", limits: TemplateLimits = .default) throws {
         var lexer = Lexer(source: source, name: name)
         let tokens = try lexer.tokenize()
-        var parser = Parser(tokens: tokens, name: name)
+        var parser = Parser(tokens: tokens, name: name, maxDepth: limits.maxNestingDepth)
         let nodes = try parser.parseTemplate()
         try Validator(template: name).check(nodes)
         self.name = name
         self.source = source
+        self.limits = limits
         self.compiled = CompiledTemplate(nodes: nodes)
     }
 
@@ -115,7 +121,7 @@ public struct ChatTemplate: Sendable {
     }
 
     func render(scope: Scope) throws -> String {
-        let interpreter = Interpreter(templateName: name)
+        let interpreter = Interpreter(templateName: name, limits: limits)
         var out = ""
         _ = try interpreter.render(compiled.nodes, scope, &out)
         return out
@@ -151,8 +157,8 @@ public struct ChatTemplate: Sendable {
     /// `tokenizer_config.json`'s `chat_template` (a string, or a list of `{name, template}` → "default").
     public static func load(directory: URL, explicitPath: String? = nil) throws -> ChatTemplate {
         func read(_ url: URL) throws -> String {
-            do { return try String(contentsOf: url, encoding: .utf8) } catch {
-                throw TemplateError(template: url.lastPathComponent, kind: .load(message: "cannot read \(url.path): \(error.localizedDescription)"))
+            do { return try InputFile.readText(url.path) } catch let e as InputFileError {
+                throw TemplateError(template: url.lastPathComponent, kind: .load(message: e.description))
             }
         }
         let fm = FileManager.default

@@ -2,7 +2,22 @@ import Foundation
 
 /// Expression evaluation with Python / jinja2 semantics.
 extension Interpreter {
+    /// Evaluates `expr`, refusing to nest deeper than `maxEvaluationDepth` (macro recursion stacks up the
+    /// nesting of each macro body, so the parser's limit alone does not bound the stack).
     func eval(_ expr: Expr, _ scope: Scope) throws -> Value {
+        evalDepth += 1
+        defer { evalDepth -= 1 }
+        guard evalDepth <= budget.limits.maxEvaluationDepth else {
+            throw runtimeError("template evaluation nests deeper than \(budget.limits.maxEvaluationDepth) levels", expr.pos)
+        }
+        let value = try evaluate(expr, scope)
+        // Every string or list a step builds stays within the output limit, so no later step can multiply
+        // a huge one (sizes that multiply are checked before allocating, where they are built).
+        try positioned(expr.pos) { try budget.checkSize(value, "the value of this expression") }
+        return value
+    }
+
+    private func evaluate(_ expr: Expr, _ scope: Scope) throws -> Value {
         switch expr {
         case .literal(let v, _):
             return v
@@ -55,7 +70,7 @@ extension Interpreter {
         case .binary(let op, let l, let r, let p):
             let a = try eval(l, scope)
             let b = try eval(r, scope)
-            return try positioned(p) { try Arithmetic.binary(op, a, b) }
+            return try positioned(p) { try Arithmetic.binary(op, a, b, budget: budget) }
         case .logical(let op, let l, let r, _):
             let a = try eval(l, scope)
             if op == "and" { return a.truthy ? try eval(r, scope) : a }
@@ -70,7 +85,7 @@ extension Interpreter {
             }
             return .bool(true)
         case .concat(let items, _):
-            return .string(try items.map { try eval($0, scope).str }.joined())
+            return .string(try positioned(expr.pos) { try budget.joined(try items.map { try eval($0, scope).str }, separator: "") })
         case .conditional(let cond, let then, let otherwise, _):
             if try eval(cond, scope).truthy { return try eval(then, scope) }
             return try otherwise.map { try eval($0, scope) } ?? .undefined(hint: "the inline if-expression evaluated to false and no else section was defined.")
@@ -195,7 +210,12 @@ extension Interpreter {
         var a = adjust(try bound(start), st < 0 ? n - 1 : 0)
         let b = adjust(try bound(stop), st < 0 ? -1 : n)
         var picked: [Value] = []
-        while st > 0 ? a < b : a > b { picked.append(items[a]); a += st }
+        while st > 0 ? a < b : a > b {
+            picked.append(items[a])
+            let (next, overflow) = a.addingReportingOverflow(st)
+            if overflow { break }  // a step like Int.max jumps past either end
+            a = next
+        }
         switch v {
         case .string: return .string(picked.map(\.str).joined())
         case .tuple: return .tuple(picked)

@@ -34,7 +34,12 @@ extension Interpreter {
             // = json.dumps(x, ...), so no HTML escaping and Python's default separators.
             var indent: String? = nil
             if let i = arg(1, "indent"), !i.isNone {
-                if let n = i.asInt { indent = String(repeating: " ", count: max(0, n)) } else { indent = i.str }
+                if let n = i.asInt {
+                    try budget.checkSize(n, "tojson(indent=\(n))")
+                    indent = String(repeating: " ", count: max(0, n))
+                } else {
+                    indent = i.str
+                }
             }
             var itemSeparator = indent == nil ? ", " : ",", keySeparator = ": "
             if let seps = arg(2, "separators"), !seps.isNone {
@@ -44,7 +49,7 @@ extension Interpreter {
                 }
                 itemSeparator = a; keySeparator = b
             }
-            var json = try v.toJSON()
+            var json = try v.toJSON(maxBytes: budget.limits.maxOutputBytes)
             if boolArg(3, "sort_keys", false) { json = sortKeys(json) }
             var out = ""
             JSONWriter.write(json, into: &out, itemSeparator: itemSeparator, keySeparator: keySeparator, indent: indent)
@@ -71,7 +76,7 @@ extension Interpreter {
             return .list(try v.iterate().reversed())
         case "join":
             let get = attrGetter(arg(1, "attribute"))
-            return .string(try v.iterate().map { try get($0).str }.joined(separator: arg(0, "d")?.str ?? ""))
+            return .string(try budget.joined(try v.iterate().map { try get($0).str }, separator: arg(0, "d")?.str ?? ""))
         case "upper": return .string(v.str.uppercased())
         case "lower": return .string(v.str.lowercased())
         case "capitalize": return .string(Filters.capitalize(v.str))
@@ -81,7 +86,7 @@ extension Interpreter {
         case "replace":
             guard let old = arg(0, "old"), let new = arg(1, "new") else { throw RuntimeFailure("replace() needs old and new") }
             let count = arg(2, "count").flatMap { $0.isNone ? nil : $0.asInt } ?? -1
-            return .string(Filters.replace(v.str, old.str, new.str, count: count))
+            return .string(try Filters.replace(v.str, old.str, new.str, count: count, maxBytes: budget.limits.maxOutputBytes))
         case "default", "d":
             let fallback = arg(0, "default_value") ?? .string("")
             if v.isUndefined || (boolArg(1, "boolean", false) && !v.truthy) { return fallback }
@@ -96,6 +101,8 @@ extension Interpreter {
             case .string(let s):
                 let t = s.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "_", with: "")
                 let base = arg(1, "base")?.asInt ?? 10
+                // Int(_:radix:) traps outside 2...36; Python raises "int() base must be >= 2 and <= 36".
+                guard (2...36).contains(base) else { throw RuntimeFailure("int() base must be >= 2 and <= 36, not \(base)") }
                 if let i = Int(t, radix: base) { return .int(i) }
                 if let d = Double(t), let i = Filters.truncatedInteger(d) { return i }
                 return fallback
@@ -175,13 +182,20 @@ extension Interpreter {
             })
         case "indent":
             let w = arg(0, "width") ?? .int(4)
-            let width = w.asInt.map { String(repeating: " ", count: $0) } ?? w.str
-            return .string(Filters.indent(v.str, width: width, first: boolArg(1, "first", false), blank: boolArg(2, "blank", false)))
+            // Python: " " * n, so a negative width indents by nothing; the indented text is sized first.
+            let text = v.str
+            let lines = text.utf8.reduce(1) { $0 + ($1 == 10 ? 1 : 0) }
+            try budget.checkSize(text.utf8.count + lines * min(w.asInt ?? w.str.utf8.count, 1 << 32),
+                                 "indent(\(w.repr)) of \(lines) lines")
+            let width = w.asInt.map { String(repeating: " ", count: max(0, $0)) } ?? w.str
+            return .string(Filters.indent(text, width: width, first: boolArg(1, "first", false), blank: boolArg(2, "blank", false)))
         case "wordcount":
             return .int(try Methods.split(v.str, nil, -1, fromRight: false).count)
         case "batch":
             guard let size = arg(0, "linecount")?.asInt, size > 0 else { throw RuntimeFailure("batch size must be positive") }
             let fill = arg(1, "fill_with")
+            // The last row is padded to `size` with the fill value: refuse a size no list could hold.
+            if let fill, !fill.isNone { try budget.checkSize(size, "batch(\(size), fill_with)") }
             var rows: [Value] = [], row: [Value] = []
             for item in try v.iterate() {
                 row.append(item)
@@ -195,7 +209,7 @@ extension Interpreter {
         case "sum":
             let get = attrGetter(arg(0, "attribute"))
             var total = arg(1, "start") ?? .int(0)
-            for item in try v.iterate() { total = try Arithmetic.binary("+", total, try get(item)) }
+            for item in try v.iterate() { total = try Arithmetic.binary("+", total, try get(item), budget: budget) }
             return total
         case "min", "max":
             let cs = boolArg(0, "case_sensitive", false)
@@ -205,17 +219,19 @@ extension Interpreter {
         case "attr":
             return try getAttribute(v, arg(0, "name")?.str ?? "")
         case "format":
-            return .string(try Filters.printf(v.str, args))
+            return .string(try Filters.printf(v.str, args, maxBytes: budget.limits.maxOutputBytes))
         case "pprint":
             return .string(v.repr)
         case "striptags":
             return .string(v.str.replacingOccurrences(of: "<[^>]*>", with: "", options: .regularExpression)
                 .split(whereSeparator: { $0.isWhitespace }).joined(separator: " "))
         case "truncate":
-            let length = arg(0, "length")?.asInt ?? 255
+            // Counts are clamped to ±2^32 so `length + leeway` and `length - len(end)` cannot overflow.
+            let clamp = { (n: Int) in min(max(n, -(1 << 32)), 1 << 32) }
+            let length = clamp(arg(0, "length")?.asInt ?? 255)
             let s = v.str
             let end = arg(2, "end")?.str ?? "..."
-            if s.unicodeScalars.count <= length + (arg(4, "leeway")?.asInt ?? 5) { return .string(s) }
+            if s.unicodeScalars.count <= length + clamp(arg(4, "leeway")?.asInt ?? 5) { return .string(s) }
             let cut = String(String.UnicodeScalarView(s.unicodeScalars.prefix(max(0, length - end.unicodeScalars.count))))
             if boolArg(1, "killwords", false) { return .string(cut + end) }
             if let space = cut.lastIndex(of: " ") { return .string(String(cut[..<space]) + end) }

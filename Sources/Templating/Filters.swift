@@ -25,7 +25,17 @@ enum Filters {
         return out
     }
 
-    static func replace(_ s: String, _ old: String, _ new: String, count: Int) -> String {
+    /// `s.replace(old, new, count)`; a result that would pass `maxBytes` is refused before it is built
+    /// (`s.replace("", big)` inserts `big` between every two characters).
+    static func replace(_ s: String, _ old: String, _ new: String, count: Int, maxBytes: Int) throws -> String {
+        let (sLen, oldLen, newLen) = (s.utf8.count, old.utf8.count, new.utf8.count)
+        if newLen > oldLen {
+            let most = old.isEmpty ? s.unicodeScalars.count + 1 : sLen / oldLen
+            let (grow, overflow) = (count < 0 ? most : min(count, most)).multipliedReportingOverflow(by: newLen - oldLen)
+            guard !overflow, sLen + grow <= maxBytes else {
+                throw RuntimeFailure("replace: result would be larger than \(maxBytes) bytes")
+            }
+        }
         if count < 0 { return old.isEmpty ? insertEverywhere(s, new) : s.replacingOccurrences(of: old, with: new) }
         var out = "", rest = Substring(s), n = 0
         while n < count, !old.isEmpty, let r = rest.range(of: old) {
@@ -124,10 +134,12 @@ enum Filters {
     }
 
     /// printf-style `"%s" | format(x)` (only %s, %d, %r, %%).
-    static func printf(_ format: String, _ args: [Value]) throws -> String {
+    /// printf-style `format % args`; past `maxBytes` of output an error (a tuple of many big strings).
+    static func printf(_ format: String, _ args: [Value], maxBytes: Int) throws -> String {
         var out = "", i = 0
         var it = format.makeIterator()
         while let c = it.next() {
+            guard out.utf8.count <= maxBytes else { throw RuntimeFailure("% format: output would be larger than \(maxBytes) bytes") }
             guard c == "%" else { out.append(c); continue }
             guard let spec = it.next() else { throw RuntimeFailure("incomplete format") }
             if spec == "%" { out += "%"; continue }

@@ -22,9 +22,15 @@ final class Interpreter {
     enum Flow { case normal, breakLoop, continueLoop }
 
     let templateName: String
+    let budget: RenderBudget
     var callDepth = 0
+    /// Statements and expressions being evaluated right now (macro recursion included): bounds the stack.
+    var evalDepth = 0
 
-    init(templateName: String) { self.templateName = templateName }
+    init(templateName: String, limits: TemplateLimits = .default) {
+        self.templateName = templateName
+        self.budget = RenderBudget(limits)
+    }
 
     func runtimeError(_ message: String, _ p: SourcePos) -> TemplateError {
         TemplateError(template: templateName, kind: .runtime(message: message, line: p.line, column: p.column))
@@ -52,11 +58,19 @@ final class Interpreter {
     }
 
     func render(_ node: Node, _ scope: Scope, _ out: inout String) throws -> Flow {
+        // Statements count towards the evaluation depth too: a macro body of 250 nested blocks recursing
+        // 200 times would otherwise stack 50,000 frames.
+        evalDepth += 1
+        defer { evalDepth -= 1 }
+        guard evalDepth <= budget.limits.maxEvaluationDepth else {
+            throw TemplateError(template: templateName, kind: .limit(
+                message: "template evaluation nests deeper than \(budget.limits.maxEvaluationDepth) levels"))
+        }
         switch node {
         case .text(let s):
-            out += s
+            try append(s, to: &out)
         case .output(let e):
-            out += try eval(e, scope).str
+            try append(try eval(e, scope).str, to: &out)
         case .ifChain(let branches, let otherwise):
             for (cond, body) in branches where try eval(cond, scope).truthy {
                 return try render(body, scope, &out)
@@ -68,6 +82,7 @@ final class Interpreter {
             var items = try positioned(p) { try iterValue.iterate() }
             if let filter {
                 items = try items.filter { item in
+                    try positioned(p) { try budget.countLoopIteration() }
                     let s = Scope(parent: scope)
                     try positioned(p) { try assign(target, item, s) }
                     return try eval(filter, s).truthy
@@ -77,6 +92,7 @@ final class Interpreter {
             // loop.depth counts recursive-loop levels only; nested plain loops are all depth 1.
             let loop = LoopBox(items: items, depth: 1)
             for (index, item) in items.enumerated() {
+                try positioned(p) { try budget.countLoopIteration() }
                 loop.index0 = index
                 let s = Scope(parent: scope)
                 try positioned(p) { try assign(target, item, s) }
@@ -100,13 +116,13 @@ final class Interpreter {
             let f = try eval(callee, scope)
             let a = try args.map { try eval($0, scope) }
             let kw = try kwargs.map { ($0.0, try eval($0.1, scope)) } + [("caller", caller)]
-            out += try positioned(p) { try call(f, a, kw) }.str
+            try append(try positioned(p) { try call(f, a, kw) }.str, to: &out)
         case .filterBlock(let filters, let body):
             var text = ""
             _ = try render(body, scope, &text)
             var v = Value.string(text)
             for (name, args, kwargs, fp) in filters { v = try applyFilter(name, v, args, kwargs, scope, fp) }
-            out += v.str
+            try append(v.str, to: &out)
         case .with(let assignments, let body):
             let s = Scope(parent: scope)
             for (target, expr) in assignments {
@@ -120,6 +136,17 @@ final class Interpreter {
             return .continueLoop
         }
         return .normal
+    }
+
+    /// `out += text`, refused past the output limit (a loop printing a long string must end in an error,
+    /// not exhaust memory).
+    func append(_ text: String, to out: inout String) throws {
+        let size = out.utf8.count + text.utf8.count
+        if size > budget.limits.maxOutputBytes {
+            throw TemplateError(template: templateName, kind: .limit(
+                message: "template output would be larger than the limit of \(budget.limits.maxOutputBytes) bytes"))
+        }
+        out += text
     }
 
     func assign(_ target: Target, _ value: Value, _ scope: Scope) throws {
@@ -155,7 +182,10 @@ final class Interpreter {
     }
 
     func callMacro(_ m: MacroBox, _ args: [Value], _ kwargs: [(String, Value)]) throws -> Value {
-        guard callDepth < 200 else { throw RuntimeFailure("maximum macro recursion depth exceeded") }
+        guard callDepth < budget.limits.maxMacroDepth else {
+            throw RuntimeFailure("maximum macro recursion depth (\(budget.limits.maxMacroDepth)) exceeded in macro '\(m.name)'")
+        }
+        try budget.countMacroCall()
         callDepth += 1
         defer { callDepth -= 1 }
         let s = Scope(parent: m.closure)

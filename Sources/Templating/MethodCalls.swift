@@ -93,7 +93,7 @@ extension Interpreter {
         case "replace":
             let old = try strArg(0, "old"), new = try strArg(1, "new")
             let count = try intArg(2, "count", -1)
-            return .string(Filters.replace(s, old, new, count: count))
+            return .string(try Filters.replace(s, old, new, count: count, maxBytes: budget.limits.maxOutputBytes))
         case "find", "rfind", "index":
             let sub = Array(try strArg(0, "sub").unicodeScalars)
             var found = -1
@@ -109,13 +109,13 @@ extension Interpreter {
             let sub = try strArg(0, "sub")
             if sub.isEmpty { return .int(scalars.count + 1) }
             return .int(try Methods.split(s, .string(sub), -1, fromRight: false).count - 1)
-        case "format": return .string(try Methods.format(s, args, kwargs))
+        case "format": return .string(try Methods.format(s, args, kwargs, maxBytes: budget.limits.maxOutputBytes))
         case "join":
             guard let iterable = arg(0, "iterable") else { throw RuntimeFailure("join() takes exactly one argument") }
-            return .string(try iterable.iterate().map { v -> String in
+            return .string(try budget.joined(try iterable.iterate().map { v -> String in
                 guard case .string(let t) = v else { throw RuntimeFailure("sequence item: expected str instance, \(v.typeName) found") }
                 return t
-            }.joined(separator: s))
+            }, separator: s))
         case "isdigit": return .bool(!scalars.isEmpty && scalars.allSatisfy { $0.properties.numericType == .decimal || $0.properties.numericType == .digit })
         case "isalpha": return .bool(!scalars.isEmpty && scalars.allSatisfy { $0.properties.isAlphabetic })
         case "isalnum": return .bool(!scalars.isEmpty && scalars.allSatisfy { $0.properties.isAlphabetic || $0.properties.numericType != nil })
@@ -128,7 +128,8 @@ extension Interpreter {
             return .list(lines.map(Value.string))
         case "zfill":
             let width = try intArg(0, "width", 0)
-            let pad = max(0, width - scalars.count)
+            let pad = width > scalars.count ? width - scalars.count : 0  // `width - count` overflows for Int.min
+            try budget.checkSize(s.utf8.count + pad, "zfill(\(width))")
             if let f = scalars.first, f == "-" || f == "+" {
                 return .string(String(f) + String(repeating: "0", count: pad) + fromScalars(scalars.dropFirst()))
             }
@@ -142,7 +143,8 @@ extension Interpreter {
         case "center", "ljust", "rjust":
             let width = try intArg(0, "width", 0)
             let fill = (arg(1, "fillchar")?.str).flatMap { $0.isEmpty ? nil : $0 } ?? " "
-            let pad = max(0, width - scalars.count)
+            let pad = width > scalars.count ? width - scalars.count : 0  // `width - count` overflows for Int.min
+            try budget.checkSize(pad, times: fill.utf8.count, "\(name)(\(width))")
             let left = name == "rjust" ? pad : name == "ljust" ? 0 : pad / 2 + (pad & width & 1)
             return .string(String(repeating: fill, count: left) + s + String(repeating: fill, count: pad - left))
         default: break

@@ -87,10 +87,12 @@ enum Methods {
     }
 
     /// Minimal `str.format`: `{}`, `{0}`, `{name}`, `{{`/`}}`.
-    static func format(_ s: String, _ args: [Value], _ kwargs: [(String, Value)]) throws -> String {
+    /// `str.format`; past `maxBytes` of output an error (`"{0}{0}{0}…".format(big)` multiplies its input).
+    static func format(_ s: String, _ args: [Value], _ kwargs: [(String, Value)], maxBytes: Int) throws -> String {
         var out = "", auto = 0
         var it = s.makeIterator()
         while let c = it.next() {
+            guard out.utf8.count <= maxBytes else { throw RuntimeFailure("str.format: output would be larger than \(maxBytes) bytes") }
             if c == "{" {
                 var field = ""
                 var closed = false
@@ -105,7 +107,7 @@ enum Methods {
                     guard auto < args.count else { throw RuntimeFailure("Replacement index \(auto) out of range for positional args tuple") }
                     out += args[auto].str; auto += 1
                 } else if let i = Int(field) {
-                    guard i < args.count else { throw RuntimeFailure("Replacement index \(i) out of range for positional args tuple") }
+                    guard i >= 0, i < args.count else { throw RuntimeFailure("Replacement index \(i) out of range for positional args tuple") }
                     out += args[i].str
                 } else if let v = kwargs.first(where: { $0.0 == field })?.1 {
                     out += v.str

@@ -6,15 +6,23 @@ enum Arithmetic {
         RuntimeFailure("unsupported operand type(s) for \(op): '\(a.typeName)' and '\(b.typeName)'")
     }
 
-    static func binary(_ op: String, _ a: Value, _ b: Value) throws -> Value {
+    /// `a op b`; strings and lists it builds are checked against `budget` before they are allocated.
+    static func binary(_ op: String, _ a: Value, _ b: Value, budget: RenderBudget) throws -> Value {
         if case .undefined(let hint) = a { throw RuntimeFailure(hint) }
         if case .undefined(let hint) = b { throw RuntimeFailure(hint) }
+        let expression = { "\(a.typeName) \(op) \(b.typeName)" }
         switch op {
         case "+":
             switch (a, b) {
-            case let (.string(x), .string(y)): return .string(x + y)
-            case let (.list(x), .list(y)): return .list(x.items + y.items)
-            case let (.tuple(x), .tuple(y)): return .tuple(x + y)
+            case let (.string(x), .string(y)):
+                try budget.checkSize(x.utf8.count + y.utf8.count, expression())
+                return .string(x + y)
+            case let (.list(x), .list(y)):
+                try budget.checkSize(x.items.count + y.items.count, expression())
+                return .list(x.items + y.items)
+            case let (.tuple(x), .tuple(y)):
+                try budget.checkSize(x.count + y.count, expression())
+                return .tuple(x + y)
             case (.string, _): throw RuntimeFailure("can only concatenate str (not \"\(b.typeName)\") to str")
             case (.list, _): throw RuntimeFailure("can only concatenate list (not \"\(b.typeName)\") to list")
             default: break
@@ -22,15 +30,20 @@ enum Arithmetic {
         case "%":
             // printf-style string formatting: "%s and %d" % (a, b)
             if case .string(let format) = a {
-                if case .tuple(let items) = b { return .string(try Filters.printf(format, items)) }
-                return .string(try Filters.printf(format, [b]))
+                if case .tuple(let items) = b { return .string(try Filters.printf(format, items, maxBytes: budget.limits.maxOutputBytes)) }
+                return .string(try Filters.printf(format, [b], maxBytes: budget.limits.maxOutputBytes))
             }
         case "*":
+            // Python repeats; the size is checked first, so `"ab" * 2**62` is an error, not a 2^63-byte allocation.
             switch (a, b) {
-            case let (.string(s), _) where b.asInt != nil: return .string(String(repeating: s, count: max(0, b.asInt!)))
-            case let (_, .string(s)) where a.asInt != nil: return .string(String(repeating: s, count: max(0, a.asInt!)))
+            case let (.string(s), _) where b.asInt != nil: return try repeated(s, b.asInt!, budget)
+            case let (_, .string(s)) where a.asInt != nil: return try repeated(s, a.asInt!, budget)
             case let (.list(l), _) where b.asInt != nil:
-                return .list(Array(repeating: l.items, count: max(0, b.asInt!)).flatMap { $0 })
+                let n = max(0, b.asInt!)
+                try budget.checkSize(l.items.count, times: n, "list * \(n)")
+                return .list(Array(repeating: l.items, count: n).flatMap { $0 })
+            case (.string, .bigInt), (.bigInt, .string), (.list, .bigInt):
+                throw RuntimeFailure("cannot repeat a sequence \(a.typeName == "int" ? a.repr : b.repr) times")
             default: break
             }
         default: break
@@ -42,17 +55,25 @@ enum Arithmetic {
         throw unsupported(op, a, b)
     }
 
+    static func repeated(_ s: String, _ n: Int, _ budget: RenderBudget) throws -> Value {
+        try budget.checkSize(s.utf8.count, times: max(0, n), "str * \(n)")
+        return .string(String(repeating: s, count: max(0, n)))
+    }
+
     static func intOp(_ op: String, _ x: Int, _ y: Int, _ a: Value, _ b: Value) throws -> Value {
+        // Python ints do not overflow: a sum, difference or product of two 64-bit ints is exact in 128 bits
+        // and becomes a `.bigInt` when it does not fit in 64 (never a wrapped value, never a float). On
+        // overflow `+` and `-` are off by exactly ±2^64, with the sign of `x`.
         switch op {
         case "+":
             let (r, o) = x.addingReportingOverflow(y)
-            return o ? .double(Double(x) + Double(y)) : .int(r)
+            return o ? BigIntegers.exact(high: x < 0 ? -1 : 0, low: UInt(bitPattern: r)) : .int(r)
         case "-":
             let (r, o) = x.subtractingReportingOverflow(y)
-            return o ? .double(Double(x) - Double(y)) : .int(r)
+            return o ? BigIntegers.exact(high: x < 0 ? -1 : 0, low: UInt(bitPattern: r)) : .int(r)
         case "*":
-            let (r, o) = x.multipliedReportingOverflow(by: y)
-            return o ? .double(Double(x) * Double(y)) : .int(r)
+            let (high, low) = x.multipliedFullWidth(by: y)
+            return BigIntegers.exact(high: high, low: low)
         case "/":
             guard y != 0 else { throw RuntimeFailure("division by zero") }
             return .double(Double(x) / Double(y))
@@ -68,17 +89,19 @@ enum Arithmetic {
             return .int(r != 0 && ((r < 0) != (y < 0)) ? r + y : r)
         case "**":
             if y < 0 { return .double(pow(Double(x), Double(y))) }
+            // A power beyond 64 bits is refused by name (Python would give a big int).
+            let tooBig = RuntimeFailure("integer arithmetic beyond 64 bits is not supported: \(x) ** \(y)")
             var result = 1, base = x, e = y
             while e > 0 {
                 if e & 1 == 1 {
                     let (r, o) = result.multipliedReportingOverflow(by: base)
-                    if o { return .double(pow(Double(x), Double(y))) }
+                    if o { throw tooBig }
                     result = r
                 }
                 e >>= 1
                 if e > 0 {
                     let (sq, o) = base.multipliedReportingOverflow(by: base)
-                    if o { return .double(pow(Double(x), Double(y))) }
+                    if o { throw tooBig }
                     base = sq
                 }
             }

@@ -9,8 +9,20 @@ struct Parser {
     /// Open blocks and the end tags each body is waiting for (for jinja2-style error messages).
     var tagStack: [String] = []
     var endStack: [[String]] = []
+    /// Current syntactic nesting and its bound: deep input (10^5 brackets, `not`s or `+`s) must be a syntax
+    /// error, not a stack overflow here, in the validator or in the evaluator.
+    var depth = 0
+    let maxDepth: Int
 
-    init(tokens: [Token], name: String) { self.tokens = tokens; self.name = name }
+    init(tokens: [Token], name: String, maxDepth: Int = TemplateLimits.default.maxNestingDepth) {
+        self.tokens = tokens; self.name = name; self.maxDepth = maxDepth
+    }
+
+    /// One level deeper; callers restore `depth` on return (`let base = depth; defer { depth = base }`).
+    mutating func nest() throws {
+        depth += 1
+        if depth > maxDepth { throw fail("template nesting is deeper than \(maxDepth) levels") }
+    }
 
     var current: Token { tokens[i] }
     var pos: SourcePos { SourcePos(line: current.line, column: current.column) }
@@ -75,6 +87,9 @@ struct Parser {
     /// Parses nodes until a block tag whose keyword is in `terminators` (returned, the parser left just
     /// after the keyword) or the end of input (nil).
     mutating func parseBody(until terminators: [String]) throws -> ([Node], String?) {
+        let base = depth
+        defer { depth = base }
+        try nest()
         endStack.append(terminators)
         defer { endStack.removeLast() }
         var nodes: [Node] = []

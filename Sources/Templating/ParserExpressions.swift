@@ -24,10 +24,14 @@ extension Parser {
     }
 
     mutating func parseExpression() throws -> Expr {
+        let base = depth
+        defer { depth = base }
+        try nest()
         var expr = try parseOr()
         while true {
             let p = pos
             guard skipName("if") else { break }
+            try nest()
             let cond = try parseOr()
             let otherwise: Expr? = skipName("else") ? try parseExpression() : nil
             expr = .conditional(cond: cond, then: expr, otherwise: otherwise, p)
@@ -36,26 +40,34 @@ extension Parser {
     }
 
     mutating func parseOr() throws -> Expr {
+        let base = depth
+        defer { depth = base }
         var left = try parseAnd()
         while true {
             let p = pos
             guard skipName("or") else { return left }
+            try nest()
             left = .logical("or", left, try parseAnd(), p)
         }
     }
 
     mutating func parseAnd() throws -> Expr {
+        let base = depth
+        defer { depth = base }
         var left = try parseNot()
         while true {
             let p = pos
             guard skipName("and") else { return left }
+            try nest()
             left = .logical("and", left, try parseNot(), p)
         }
     }
 
     mutating func parseNot() throws -> Expr {
+        let base = depth
+        defer { depth = base }
         let p = pos
-        if skipName("not") { return .unary("not", try parseNot(), p) }
+        if skipName("not") { try nest(); return .unary("not", try parseNot(), p) }
         return try parseCompare()
     }
 
@@ -80,10 +92,13 @@ extension Parser {
     }
 
     mutating func parseMath1() throws -> Expr {
+        let base = depth
+        defer { depth = base }
         var left = try parseConcat()
         while case .op(let o) = current.kind, o == "+" || o == "-" {
             let p = pos
             advance()
+            try nest()
             left = .binary(o, left, try parseConcat(), p)
         }
         return left
@@ -97,19 +112,25 @@ extension Parser {
     }
 
     mutating func parseMath2() throws -> Expr {
+        let base = depth
+        defer { depth = base }
         var left = try parsePow()
         while case .op(let o) = current.kind, ["*", "/", "//", "%"].contains(o) {
             let p = pos
             advance()
+            try nest()
             left = .binary(o, left, try parsePow(), p)
         }
         return left
     }
 
     mutating func parsePow() throws -> Expr {
+        let base = depth
+        defer { depth = base }
         var left = try parseUnary()
         while isOp("**") {
             let p = pos
+            try nest()
             advance()
             left = .binary("**", left, try parseUnary(), p)
         }
@@ -117,6 +138,9 @@ extension Parser {
     }
 
     mutating func parseUnary(withFilter: Bool = true) throws -> Expr {
+        let base = depth
+        defer { depth = base }
+        try nest()
         let p = pos
         var node: Expr
         if skipOp("-") {
@@ -181,9 +205,12 @@ extension Parser {
     }
 
     mutating func parsePostfix(_ start: Expr) throws -> Expr {
+        let base = depth
+        defer { depth = base }
         var node = start
         while true {
             let p = pos
+            if isOp(".") || isOp("[") || isOp("(") { try nest() }
             if skipOp(".") {
                 switch current.kind {
                 case .name(let n): advance(); node = .getAttr(node, n, p)
@@ -252,9 +279,12 @@ extension Parser {
     }
 
     mutating func parseFilterExpr(_ start: Expr) throws -> Expr {
+        let base = depth
+        defer { depth = base }
         var node = start
         while true {
             let p = pos
+            if isOp("|") || isName("is") { try nest() }
             if skipOp("|") {
                 var fname = try identifier()
                 while isOp("."), i + 1 < tokens.count, case .name(let more) = tokens[i + 1].kind {

@@ -161,28 +161,66 @@ indirect enum Value {
         }
     }
 
-    /// Python `repr(value)`.
+    /// Python `repr(value)`; see `writeRepr` for how cycles, depth and size are bounded.
     var repr: String {
+        var out = ""
+        writeRepr(into: &out, path: [], depth: 0)
+        return out
+    }
+
+    /// Text larger than this is cut short (`repr` cannot throw); the interpreter refuses any value past
+    /// `TemplateLimits.maxOutputBytes` (≤ this), so a cut text never reaches the output. Without the cap a
+    /// list of 10^5 references to one 64 MiB string would print 6.4 TB.
+    static let reprCap = 256 << 20
+    /// Nesting printed before `...`: a list nested 10^6 deep (built by a loop) must not overflow the stack.
+    static let maxReprDepth = 1000
+
+    /// Appends `repr(self)`: a list, dict or namespace already being printed prints as `[...]` / `{...}` /
+    /// `<Namespace {...}>`, exactly like Python's cycle-safe repr (`ns.x = ns` prints
+    /// `<Namespace {'x': <Namespace {...}>}>` in jinja2).
+    func writeRepr(into out: inout String, path: [ObjectIdentifier], depth: Int) {
+        if out.utf8.count > Value.reprCap || depth > Value.maxReprDepth { out += "..."; return }
+        func items(_ values: [Value], _ path: [ObjectIdentifier]) {
+            for (i, v) in values.enumerated() {
+                if i > 0 { out += ", " }
+                v.writeRepr(into: &out, path: path, depth: depth + 1)
+                if out.utf8.count > Value.reprCap { return }
+            }
+        }
+        func pairs(_ d: DictBox, _ path: [ObjectIdentifier]) {
+            for (i, (k, v)) in d.pairs.enumerated() {
+                if i > 0 { out += ", " }
+                out += PythonFormat.stringRepr(k) + ": "
+                v.writeRepr(into: &out, path: path, depth: depth + 1)
+                if out.utf8.count > Value.reprCap { return }
+            }
+        }
         switch self {
-        case .undefined: return ""
-        case .none: return "None"
-        case .bool(let b): return b ? "True" : "False"
-        case .int(let i): return String(i)
-        case .bigInt(let digits): return digits
-        case .double(let d): return JSONWriter.floatRepr(d)
-        case .string(let s): return PythonFormat.stringRepr(s)
-        case .list(let l): return "[" + l.items.map(\.repr).joined(separator: ", ") + "]"
+        case .undefined: break
+        case .none: out += "None"
+        case .bool(let b): out += b ? "True" : "False"
+        case .int(let i): out += String(i)
+        case .bigInt(let digits): out += digits
+        case .double(let d): out += JSONWriter.floatRepr(d)
+        case .string(let s): out += PythonFormat.stringRepr(s)
+        case .list(let l):
+            let id = ObjectIdentifier(l)
+            if path.contains(id) { out += "[...]"; return }
+            out += "["; items(l.items, path + [id]); out += "]"
         case .tuple(let t):
-            return t.count == 1 ? "(" + t[0].repr + ",)" : "(" + t.map(\.repr).joined(separator: ", ") + ")"
+            out += "("; items(t, path); out += t.count == 1 ? ",)" : ")"
         case .dict(let d):
-            return "{" + d.pairs.map { PythonFormat.stringRepr($0.0) + ": " + $0.1.repr }.joined(separator: ", ") + "}"
+            let id = ObjectIdentifier(d)
+            if path.contains(id) { out += "{...}"; return }
+            out += "{"; pairs(d, path + [id]); out += "}"
         case .namespace(let d):
-            return "<Namespace {" + d.pairs.map { PythonFormat.stringRepr($0.0) + ": " + $0.1.repr }
-                .joined(separator: ", ") + "}>"
-        case .loop: return "<LoopContext>"
-        case .macro(let m): return "<Macro '\(m.name)'>"
-        case .builtin(let f): return "<built-in function \(f.name)>"
-        case .method(let v, let name): return "<built-in method \(name) of \(v.typeName) object>"
+            let id = ObjectIdentifier(d)
+            if path.contains(id) { out += "<Namespace {...}>"; return }  // Python guards the attrs dict
+            out += "<Namespace {"; pairs(d, path + [id]); out += "}>"
+        case .loop: out += "<LoopContext>"
+        case .macro(let m): out += "<Macro '\(m.name)'>"
+        case .builtin(let f): out += "<built-in function \(f.name)>"
+        case .method(let v, let name): out += "<built-in method \(name) of \(v.typeName) object>"
         }
     }
 
@@ -198,8 +236,29 @@ indirect enum Value {
         }
     }
 
-    /// Converts back to JSON (for `tojson`); fails like `json.dumps` on unserializable values.
-    func toJSON() throws -> JSONValue {
+    /// Converts back to JSON (for `tojson`); fails like `json.dumps` on unserializable values and on cycles
+    /// ("Circular reference detected"), and past `maxBytes` of strings or `JSONParser`'s nesting depth (the
+    /// JSON writer recurses; a list of 10^5 references to a big string must not be written out).
+    func toJSON(maxBytes: Int) throws -> JSONValue {
+        var bytes = 0
+        return try toJSON(path: [], depth: 0, bytes: &bytes, maxBytes: maxBytes)
+    }
+
+    private func toJSON(path: [ObjectIdentifier], depth: Int, bytes: inout Int, maxBytes: Int) throws -> JSONValue {
+        guard depth <= JSONLimits.maxNestingDepth else {
+            throw RuntimeFailure("tojson: value nests deeper than \(JSONLimits.maxNestingDepth) levels")
+        }
+        bytes += 8
+        if case .string(let s) = self { bytes += s.utf8.count }
+        guard bytes <= maxBytes else { throw RuntimeFailure("tojson: output would be larger than \(maxBytes) bytes") }
+        func inner(_ v: Value, _ path: [ObjectIdentifier]) throws -> JSONValue {
+            try v.toJSON(path: path, depth: depth + 1, bytes: &bytes, maxBytes: maxBytes)
+        }
+        func enter(_ object: AnyObject) throws -> [ObjectIdentifier] {
+            let id = ObjectIdentifier(object)
+            if path.contains(id) { throw RuntimeFailure("Circular reference detected") }
+            return path + [id]
+        }
         switch self {
         case .none: return .null
         case .bool(let b): return .bool(b)
@@ -207,23 +266,34 @@ indirect enum Value {
         case .bigInt(let digits): return .bigInt(digits)
         case .double(let d): return .double(d)
         case .string(let s): return .string(s)
-        case .list(let l): return .array(try l.items.map { try $0.toJSON() })
-        case .tuple(let t): return .array(try t.map { try $0.toJSON() })
-        case .dict(let d): return .object(try d.pairs.map { ($0.0, try $0.1.toJSON()) })
+        case .list(let l):
+            let p = try enter(l)
+            return .array(try l.items.map { try inner($0, p) })
+        case .tuple(let t): return .array(try t.map { try inner($0, path) })
+        case .dict(let d):
+            let p = try enter(d)
+            return .object(try d.pairs.map { ($0.0, try inner($0.1, p)) })
         default: throw RuntimeFailure("Object of type \(typeName) is not JSON serializable")
         }
     }
 }
 
-/// Python `==`.
-func pyEqual(_ a: Value, _ b: Value) -> Bool {
+/// Python `==`. The same list or dict is equal to itself without a look inside (Python's identity shortcut,
+/// which also ends a comparison of a self-containing list); structures nested deeper than
+/// `Value.maxReprDepth` compare unequal rather than recurse without bound.
+func pyEqual(_ a: Value, _ b: Value) -> Bool { pyEqual(a, b, depth: 0) }
+
+private func pyEqual(_ a: Value, _ b: Value, depth: Int) -> Bool {
+    if depth > Value.maxReprDepth { return false }
+    let same = { (x: Value, y: Value) in pyEqual(x, y, depth: depth + 1) }
     switch (a, b) {
     case (.undefined, .undefined), (.none, .none): return true
     case let (.string(x), .string(y)): return x == y
-    case let (.list(x), .list(y)): return x.items.count == y.items.count && zip(x.items, y.items).allSatisfy(pyEqual)
-    case let (.tuple(x), .tuple(y)): return x.count == y.count && zip(x, y).allSatisfy(pyEqual)
+    case let (.list(x), .list(y)):
+        return x === y || (x.items.count == y.items.count && zip(x.items, y.items).allSatisfy(same))
+    case let (.tuple(x), .tuple(y)): return x.count == y.count && zip(x, y).allSatisfy(same)
     case let (.dict(x), .dict(y)):
-        return x.count == y.count && x.pairs.allSatisfy { k, v in y[k].map { pyEqual(v, $0) } ?? false }
+        return x === y || (x.count == y.count && x.pairs.allSatisfy { k, v in y[k].map { same(v, $0) } ?? false })
     case let (.namespace(x), .namespace(y)): return x === y
     case let (.bigInt(x), .bigInt(y)): return x == y
     case (.bigInt, _), (_, .bigInt): return false  // a big integer never equals a 64-bit int; floats: not exact
@@ -234,13 +304,16 @@ func pyEqual(_ a: Value, _ b: Value) -> Bool {
     }
 }
 
-/// Python ordering (`<`); nil when the types are not orderable.
-func pyLess(_ a: Value, _ b: Value) -> Bool? {
+/// Python ordering (`<`); nil when the types are not orderable (or nested past `Value.maxReprDepth`).
+func pyLess(_ a: Value, _ b: Value) -> Bool? { pyLess(a, b, depth: 0) }
+
+private func pyLess(_ a: Value, _ b: Value, depth: Int) -> Bool? {
+    if depth > Value.maxReprDepth { return nil }
     switch (a, b) {
     case let (.string(x), .string(y)):
         return x.unicodeScalars.lexicographicallyPrecedes(y.unicodeScalars) { $0.value < $1.value }
-    case let (.list(x), .list(y)): return seqLess(x.items, y.items)
-    case let (.tuple(x), .tuple(y)): return seqLess(x, y)
+    case let (.list(x), .list(y)): return seqLess(x.items, y.items, depth)
+    case let (.tuple(x), .tuple(y)): return seqLess(x, y, depth)
     case (.bigInt, _), (_, .bigInt):
         if let x = BigIntegers.digits(a), let y = BigIntegers.digits(b) { return BigIntegers.less(x, y) }
         if case .bigInt(let x) = a, case .double(let y) = b { return Double(x)! < y }
@@ -253,8 +326,8 @@ func pyLess(_ a: Value, _ b: Value) -> Bool? {
     }
 }
 
-private func seqLess(_ x: [Value], _ y: [Value]) -> Bool? {
-    for (p, q) in zip(x, y) where !pyEqual(p, q) { return pyLess(p, q) }
+private func seqLess(_ x: [Value], _ y: [Value], _ depth: Int) -> Bool? {
+    for (p, q) in zip(x, y) where !pyEqual(p, q, depth: depth + 1) { return pyLess(p, q, depth: depth + 1) }
     return x.count < y.count
 }
 

@@ -32,11 +32,11 @@ public final class Tokenizer: @unchecked Sendable {   // immutable after init; t
         let file = directory.appendingPathComponent("tokenizer.json")
         guard FileManager.default.fileExists(atPath: file.path) else { throw TokenizerError.missingFile(file.path) }
         let data: Data
-        do { data = try Data(contentsOf: file, options: .alwaysMapped) } catch {
-            throw TokenizerError.unreadable(path: file.path, reason: error.localizedDescription)
+        do { data = try InputFile.read(file.path) } catch let e as InputFileError {
+            throw TokenizerError.unreadable(path: file.path, reason: e.reason)
         }
         let configFile = directory.appendingPathComponent("tokenizer_config.json")
-        let config = FileManager.default.fileExists(atPath: configFile.path) ? try? Data(contentsOf: configFile) : nil
+        let config = FileManager.default.fileExists(atPath: configFile.path) ? try? InputFile.read(configFile.path) : nil
         return try Tokenizer(tokenizerJSON: data, config: config, path: file.path)
     }
 

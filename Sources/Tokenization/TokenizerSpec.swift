@@ -8,6 +8,9 @@ struct TokenizerSpec {
     var bpe: BPEModel
     var added: [AddedToken] = []
 
+    /// No id at or past this (2^22, above any released vocabulary: Qwen3.5 has 248,320) is accepted.
+    static let maxTokenID = 1 << 22
+
     init(root: JSONValue, path: String) throws {
         func malformed(_ r: String) -> TokenizerError { .malformed(path: path, reason: r) }
         func unsupported(_ c: String) -> TokenizerError { .unsupported(path: path, component: c) }
@@ -23,9 +26,19 @@ struct TokenizerSpec {
             if let s = model[key]?.stringValue, !s.isEmpty { throw unsupported("BPE \(key) \"\(s)\"") }
         }
         guard case .object(let entries)? = model["vocab"] else { throw malformed("model.vocab is missing or not an object") }
+        // Token tables are indexed by id (the tokenizer allocates max id + 1 entries), so ids are checked
+        // against the number of tokens before anything is built: one id near 2^31 once asked for 32 GB.
+        let tokenCount = entries.count + (root["added_tokens"]?.arrayValue?.count ?? 0)
+        let idLimit = min(Self.maxTokenID, 2 * tokenCount + 1024)
+        func checkID(_ id: Int, _ what: String) throws {
+            guard id < idLimit else {
+                throw malformed("\(what) has id \(id), beyond the vocabulary (\(tokenCount) tokens; ids must be below \(idLimit))")
+            }
+        }
         vocab.reserveCapacity(entries.count)
         for (token, value) in entries {
-            guard let id = value.intValue, id >= 0, id < Int(Int32.max) else { throw malformed("model.vocab[\"\(token)\"] is not a token id") }
+            guard let id = value.intValue, id >= 0 else { throw malformed("model.vocab[\"\(token)\"] is not a token id") }
+            try checkID(id, "model.vocab[\"\(token)\"]")
             vocab[token] = Int32(id)
         }
         var byteIDs = [Int32](repeating: -1, count: 256)
@@ -95,9 +108,10 @@ struct TokenizerSpec {
 
         // added_tokens
         for t in root["added_tokens"]?.arrayValue ?? [] {
-            guard let id = t["id"]?.intValue, id >= 0, id < Int(Int32.max), let content = t["content"]?.stringValue else {
-                throw malformed("added token without a valid id and content")
+            guard let id = t["id"]?.intValue, id >= 0, let content = t["content"]?.stringValue else {
+                throw malformed("added token without a valid id and content (id \(t["id"].map { $0.serialized() } ?? "missing"))")
             }
+            try checkID(id, "added token \(content)")
             for flag in ["lstrip", "rstrip", "single_word"] where t[flag]?.boolValue == true {
                 throw unsupported("added token \(content) with \(flag)")
             }

@@ -49,7 +49,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { ThreadPool.shared = ThreadPool(threads: threads) }
+        try CLIChecks.applyThreads(threads)
         if kernels {
             KernelBench(json: json).run()
             return
@@ -167,6 +167,7 @@ struct ModelBench {
     func run() throws -> Result {
         let t0 = benchNow()
         let lm = try openBenchModel(directory)
+        try CLIChecks.fitsContext(prompt: prompt, extra: gen, extraOption: "--gen", context: lm.maxContextLength)
         let loadSeconds = benchNow() - t0
         // Fixed-seed pseudo-random prompt (an LCG), so every run and every build sees the same ids.
         var seed: UInt64 = 0x5EED

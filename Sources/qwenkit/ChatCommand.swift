@@ -22,7 +22,7 @@ struct ChatCommand: ParsableCommand {
     @Option(help: "Threads (default: all cores).") var threads: Int?
 
     func run() throws {
-        if let threads { ThreadPool.shared = ThreadPool(threads: threads) }
+        try CLIChecks.applyThreads(threads)
         let bundle = try ModelBundle(directory: URL(fileURLWithPath: model), showProgress: true)
         eprint(bundle.summary)
         let parameters = sampling.overrides.applied(to: bundle.generationConfig.defaultSampling)

@@ -69,7 +69,7 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { ThreadPool.shared = ThreadPool(threads: threads) }
+        try CLIChecks.applyThreads(threads)
         let bundle = try ModelBundle(directory: URL(fileURLWithPath: model), showProgress: !json)
         if !json { eprint(bundle.summary) }
 

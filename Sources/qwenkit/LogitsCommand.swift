@@ -27,6 +27,16 @@ struct LogitsCommand: ParsableCommand {
     @Option(name: .long, help: "Threads (default: all cores).")
     var threads: Int?
 
+    /// decode_logits is for comparing a few steps with a reference; every step also grows the cache, so
+    /// 100,000 steps of even the tiny model ran for minutes. Long generations belong to `generate`.
+    static let maxDecodeSteps = 4096
+
+    func validate() throws {
+        guard (0...Self.maxDecodeSteps).contains(decode) else {
+            throw ValidationError("--decode \(decode): must be in 0...\(Self.maxDecodeSteps) (use `qwenkit generate` for long runs)")
+        }
+    }
+
     func run() throws {
         let parsed = ids.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let tokens = try parsed.map { s -> Int in
@@ -34,9 +44,15 @@ struct LogitsCommand: ParsableCommand {
             return v
         }
         guard !tokens.isEmpty else { throw ValidationError("--ids: no token ids given") }
-        guard decode >= 0 else { throw ValidationError("--decode must be ≥ 0") }
-        if let threads { ThreadPool.shared = ThreadPool(threads: threads) }
+        try CLIChecks.applyThreads(threads)
+        try CLIChecks.outputFile(out, modelDirectory: model)
         let m = try Qwen35Model(directory: URL(fileURLWithPath: model))
+        try CLIChecks.fitsContext(prompt: tokens.count, extra: decode, extraOption: "--decode", context: m.maxContextLength)
+        // decode_logits [N, vocab] f32 is held in memory until written.
+        let maxLogitBytes = 4 << 30
+        guard decode <= maxLogitBytes / 4 / m.vocabSize else {
+            throw CLIError("--decode \(decode): decode_logits would hold \(decode) × \(m.vocabSize) floats, more than \(maxLogitBytes >> 30) GiB")
+        }
         if let bad = tokens.first(where: { $0 < 0 || $0 >= m.vocabSize }) {
             throw ValidationError("--ids: token id \(bad) is outside the vocabulary (0..<\(m.vocabSize))")
         }
@@ -57,6 +73,8 @@ struct LogitsCommand: ParsableCommand {
             writer.add("decode_logits", shape: [decode, m.vocabSize], f32: rows)
             writer.add("greedy_ids", shape: [decode], i64: greedy)
         }
-        try writer.write(to: URL(fileURLWithPath: out))
+        do { try writer.write(to: URL(fileURLWithPath: out)) } catch {
+            throw CLIError("--out \(out): cannot write: \(plainMessage(error))")
+        }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Kernels
 
 @main
@@ -27,10 +28,27 @@ struct QwenKit: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+        } catch let error as CocoaError {
+            exit(withError: CLIError(plainMessage(error)))
+        } catch let error as NSError where error.domain == NSCocoaErrorDomain || error.domain == NSPOSIXErrorDomain {
+            exit(withError: CLIError(plainMessage(error)))
         } catch {
             exit(withError: error)
         }
     }
+}
+
+/// A Foundation error as one plain line: its description and the file it is about, without the
+/// `Error Domain=NSCocoaErrorDomain Code=… UserInfo={…}` dump.
+func plainMessage(_ error: Error) -> String {
+    let ns = error as NSError
+    guard ns.domain == NSCocoaErrorDomain || ns.domain == NSPOSIXErrorDomain else { return "\(error)" }
+    let path = (ns.userInfo[NSFilePathErrorKey] as? String) ?? (ns.userInfo[NSURLErrorKey] as? URL)?.path
+    let underlying = (ns.userInfo[NSUnderlyingErrorKey] as? NSError).flatMap {
+        $0.domain == NSPOSIXErrorDomain ? String(cString: strerror(Int32($0.code))) : nil
+    }
+    let what = underlying ?? ns.localizedDescription
+    return path.map { "\($0): \(what)" } ?? what
 }
 
 /// A run-time problem with the user's input (not a usage error): printed as one `error:` line without the usage text.

@@ -28,8 +28,9 @@ struct RenderCommand: ParsableCommand {
 
 /// A JSON file, with errors that name it.
 func readJSON(_ path: String) throws -> JSONValue {
-    guard FileManager.default.fileExists(atPath: path) else { throw CLIError("\(path): no such file") }
-    do { return try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+    let data: Data
+    do { data = try InputFile.read(path) } catch { throw CLIError("\(error)") }
+    do { return try JSONValue.parse(data) } catch {
         throw CLIError("\(path): \(error)")
     }
 }

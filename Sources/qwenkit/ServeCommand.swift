@@ -59,7 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        if let threads { ThreadPool.shared = ThreadPool(threads: threads) }
+        try CLIChecks.applyThreads(threads)
         var logger = Logger(label: "qwenkit")
         logger.logLevel = .info
         let directory = URL(fileURLWithPath: model)

@@ -46,8 +46,7 @@ struct TokenizeCommand: ParsableCommand {
             let data: Data
             let name = file ?? "stdin"
             if let file {
-                guard FileManager.default.fileExists(atPath: file) else { throw CLIError("\(file): no such file") }
-                data = try Data(contentsOf: URL(fileURLWithPath: file), options: .alwaysMapped)
+                do { data = try InputFile.read(file) } catch { throw CLIError("\(error)") }
             } else {
                 data = FileHandle.standardInput.readDataToEndOfFile()
             }

@@ -20,7 +20,7 @@ final class Qwen35ReferenceTests: XCTestCase {
         let refs: WeightStore
         func tensor(_ key: String) throws -> [Float] {
             let e = try XCTUnwrap(refs.entries[key], "\(name): reference \(key) missing")
-            return try refs.take(key, shape: e.shape).toFloats()
+            return try refs.take(key, shape: e.shape, dtypes: Set(DType.allCases)).toFloats()  // references hold ids (I64) too
         }
         func ids(_ key: String) throws -> [Int] { try tensor(key).map { Int($0) } }
     }

@@ -58,8 +58,8 @@ extension Qwen35Config {
         let url = directory.appendingPathComponent("config.json")
         guard FileManager.default.fileExists(atPath: url.path) else { throw Qwen35ConfigError.fileNotFound(path: url.path) }
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw Qwen35ConfigError.unreadable(path: url.path, reason: "\(error.localizedDescription)")
+        do { data = try InputFile.read(url.path) } catch let e as InputFileError {
+            throw Qwen35ConfigError.unreadable(path: url.path, reason: e.reason)
         }
         return try load(data: data, source: url.path)
     }
@@ -89,6 +89,18 @@ extension Qwen35Config {
         return config
     }
 
+    /// The largest value accepted for each size, far above any released Qwen3.5 (397B-A17B: hidden 4096,
+    /// 60 layers, 512 experts, vocab 248320) yet small enough that shapes cannot overflow and a hostile config
+    /// cannot make the loader allocate terabytes before a tensor is read.
+    public static let sizeLimits: [String: Int] = [
+        "vocab_size": 1 << 22, "hidden_size": 1 << 16, "num_hidden_layers": 1024, "max_position_embeddings": 1 << 24,
+        "num_attention_heads": 1024, "num_key_value_heads": 1024, "head_dim": 4096,
+        "linear_num_key_heads": 1024, "linear_num_value_heads": 1024, "linear_key_head_dim": 4096,
+        "linear_value_head_dim": 4096, "linear_conv_kernel_dim": 64, "intermediate_size": 1 << 20,
+        "num_experts": 4096, "num_experts_per_tok": 4096, "moe_intermediate_size": 1 << 20,
+        "shared_expert_intermediate_size": 1 << 20,
+    ]
+
     /// Checks that the values fit together (also useful for configs built in code, e.g. tiny test models).
     public func validate() throws {
         func fail(_ field: String, _ reason: String) -> Qwen35ConfigError { .invalidValue(file: nil, field: field, reason: reason) }
@@ -102,6 +114,14 @@ extension Qwen35Config {
             ("linear_conv_kernel_dim", linearConvKernelDim),
         ]
         for (name, v) in positive where v <= 0 { throw fail(name, "must be positive, found \(v)") }
+        // Upper bounds before any arithmetic: with every size within them, each shape product below fits in
+        // Int (the largest, vocab × hidden and experts × 2·moe_intermediate × hidden, stay under 2^50).
+        let bounded = positive + [("intermediate_size", intermediateSize ?? 1), ("num_experts", numExperts ?? 1),
+                                  ("num_experts_per_tok", numExpertsPerTok ?? 1), ("moe_intermediate_size", moeIntermediateSize ?? 1),
+                                  ("shared_expert_intermediate_size", sharedExpertIntermediateSize ?? 1)]
+        for (name, v) in bounded {
+            if let limit = Self.sizeLimits[name], v > limit { throw fail(name, "must be at most \(limit), found \(v)") }
+        }
         guard layerTypes.count == numHiddenLayers else {
             throw fail("layer_types", "has \(layerTypes.count) entries but num_hidden_layers is \(numHiddenLayers)")
         }
@@ -179,6 +199,11 @@ extension Qwen35Config {
                 return t
             }
         } else {
+            // Bounded first: the schedule below is built from this count (10^9 once asked for 16 GB).
+            let most = Qwen35Config.sizeLimits["num_hidden_layers"]!
+            guard layers <= most else {
+                throw Qwen35ConfigError.invalidValue(file: file, field: prefix + "num_hidden_layers", reason: "must be at most \(most), found \(layers)")
+            }
             // ARCHITECTURE.md §1.3: layer i is full attention when (i+1) % interval == 0 (interval default 4).
             let interval = value(\.fullAttentionInterval) ?? 4
             guard interval > 0 else {

@@ -17,8 +17,7 @@ struct ChatCompletionRequest {
     var topLogprobs: Int?
     var templateOptions = ChatTemplateOptions()
 
-    /// Most tools one request may offer.
-    static let maxTools = 128
+    static let maxTools = ServerLimits.maxTools
 
     init(_ r: FieldReader) throws {
         model = try r.string("model")
@@ -52,6 +51,11 @@ struct ChatCompletionRequest {
                 throw APIError.invalid("'tools[\(i)].function.name' is required.", param: "tools[\(i)].function.name")
             }
             let parameters = try f.object("parameters")
+            // The schema is rendered into every prompt by the chat template: bound it apart from the body.
+            if let p = parameters, JSONValue.object(p.members).serialized().utf8.count > ServerLimits.maxToolSchemaBytes {
+                throw APIError.invalid("'tools[\(i)].function.parameters' is larger than \(ServerLimits.maxToolSchemaBytes) bytes.",
+                                       param: "tools[\(i)].function.parameters")
+            }
             toolSpecs.append(ToolSpec(name: name, parameters: parameters.map { .object($0.members) }))
         }
         switch try r.value("tool_choice") {
