@@ -100,7 +100,7 @@ let package = Package(
         .testTarget(name: "InferenceEngineTests", dependencies: ["InferenceEngine", "Templating", "Tokenization", "Grammar"]),
         .testTarget(
             name: "OpenAIServerTests",
-            dependencies: ["OpenAIServer", "InferenceEngine", .product(name: "HummingbirdTesting", package: "hummingbird")]
+            dependencies: ["OpenAIServer", "InferenceEngine", "Grammar", .product(name: "HummingbirdTesting", package: "hummingbird")]
         ),
     ],
     swiftLanguageModes: [.v5]

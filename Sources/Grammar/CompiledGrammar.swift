@@ -29,12 +29,12 @@ public final class CompiledGrammar: Sendable {
         let start = Date()
         self.grammar = grammar
         self.vocabulary = vocabulary
-        var pool = StackPool()
+        var dfa = LazyDFA(grammar: grammar)
         var tables = [NodeTable](repeating: NodeTable(), count: grammar.nodes.count)
         for n in grammar.nodes.indices where !grammar.nodes[n].edges.isEmpty {
-            tables[n] = Self.table(node: Int32(n), grammar: grammar, vocabulary: vocabulary, pool: &pool)
-            // The pool only serves this walk; drop it when it grows, so memory stays bounded on big grammars.
-            if pool.count > 1_000_000 { pool = StackPool() }
+            tables[n] = Self.table(node: Int32(n), vocabulary: vocabulary, dfa: &dfa)
+            // The DFA only serves these walks; drop it when it grows, so memory stays bounded on big grammars.
+            if dfa.count > LazyDFA.capacity { dfa = LazyDFA(grammar: grammar) }
         }
         self.tables = tables
         var all = TokenMask(count: vocabulary.size)
@@ -44,11 +44,10 @@ public final class CompiledGrammar: Sendable {
     }
 
     /// Walks the vocabulary trie in depth-first order with `node` on top of a probe stack.
-    static func table(node: Int32, grammar: Grammar, vocabulary v: Vocabulary, pool: inout StackPool) -> NodeTable {
-        let h = pool.push(node, on: StackPool.probe)
-        let startSet = StackSet(stacks: [h], complete: false, hitProbe: false)
+    static func table(node: Int32, vocabulary v: Vocabulary, dfa: inout LazyDFA) -> NodeTable {
+        let startSet = dfa.single(dfa.pool.push(node, on: StackPool.probe))
         // States along the current trie path; `probed[d]`: a path popped to the probe with bytes left to read.
-        var states = [StackSet](repeating: startSet, count: 64)
+        var states = [Int32](repeating: startSet, count: 64)
         var probed = [Bool](repeating: false, count: 64)
         var accepted: [Int32] = [], uncertain: [Int32] = []
         var i = 1
@@ -56,10 +55,11 @@ public final class CompiledGrammar: Sendable {
         while i < n {
             let d = Int(v.depth[i])
             if d >= states.count {
-                states.append(contentsOf: [StackSet](repeating: startSet, count: d + 1 - states.count + 16))
+                states.append(contentsOf: [Int32](repeating: startSet, count: d + 1 - states.count + 16))
                 probed.append(contentsOf: [Bool](repeating: false, count: d + 1 - probed.count + 16))
             }
-            let next = grammar.advance(states[d - 1], v.byte[i], &pool)
+            let nextID = dfa.step(states[d - 1], v.byte[i])
+            let next = dfa.sets[Int(nextID)]
             let probedBefore = d > 1 && probed[d - 1]
             let terminals = v.terminalStart[i] ..< v.terminalStart[i + 1]
             if !next.stacks.isEmpty || next.hitProbe {
@@ -78,7 +78,7 @@ public final class CompiledGrammar: Sendable {
                 i = end
                 continue
             }
-            states[d] = next
+            states[d] = nextID
             probed[d] = probedBefore || next.hitProbe
             i += 1
         }

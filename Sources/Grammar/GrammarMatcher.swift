@@ -2,22 +2,24 @@
 /// whether the grammar is complete. A value type; copy it to fork a sequence.
 public struct GrammarMatcher: Sendable {
     public let compiled: CompiledGrammar
-    private var pool = StackPool()
+    private var dfa: LazyDFA
     /// State after each accepted token; the last is the current one.
-    private var history: [StackSet]
+    private var history: [Int32]
     /// Masks of states seen before (a free-text string revisits one state token after token).
-    private var cache: [StackSet: TokenMask] = [:]
+    private var cache: [Int32: TokenMask] = [:]
 
     /// How many tokens `rollback` can undo.
     public static let maxRollback = 16
 
     init(_ compiled: CompiledGrammar) {
         self.compiled = compiled
-        let start = pool.push(compiled.grammar.rootStart, on: StackPool.root)
-        history = [compiled.grammar.close([start], &pool)]
+        dfa = LazyDFA(grammar: compiled.grammar)
+        let start = dfa.pool.push(compiled.grammar.rootStart, on: StackPool.root)
+        history = [dfa.id(compiled.grammar.close([start], &dfa.pool))]
     }
 
-    private var state: StackSet { history[history.count - 1] }
+    private var stateID: Int32 { history[history.count - 1] }
+    private var state: StackSet { dfa.sets[Int(stateID)] }
 
     /// The grammar can end here (end-of-turn may be allowed).
     public var isComplete: Bool { state.complete }
@@ -34,10 +36,11 @@ public struct GrammarMatcher: Sendable {
     /// Reads `bytes` as one step (one rollback unit); false (and no change) when not allowed.
     @discardableResult
     public mutating func accept(bytes: [UInt8]) -> Bool {
-        var s = state
+        var s = stateID
         for (i, b) in bytes.enumerated() {
-            s = compiled.grammar.advance(s, b, &pool)
-            if s.stacks.isEmpty && !(i == bytes.count - 1 && s.complete) { return false }
+            s = dfa.step(s, b)
+            let set = dfa.sets[Int(s)]
+            if set.stacks.isEmpty && !(i == bytes.count - 1 && set.complete) { return false }
         }
         history.append(s)
         if history.count > Self.maxRollback + 1 { history.removeFirst() }
@@ -52,10 +55,11 @@ public struct GrammarMatcher: Sendable {
 
     /// The tokens the grammar allows next (end-of-turn is not a vocabulary token here; see `isComplete`).
     public mutating func allowedTokens() -> TokenMask {
-        if let hit = cache[state] { return hit }
+        let key = stateID
+        if let hit = cache[key] { return hit }
         var mask = TokenMask(count: compiled.vocabulary.size)
         for h in state.stacks {
-            let table = compiled.tables[Int(pool.node[Int(h)])]
+            let table = compiled.tables[Int(dfa.pool.node[Int(h)])]
             if table.acceptedIsComplement {
                 var part = compiled.allTokens
                 for t in table.accepted { part[Int(t)] = false }
@@ -63,21 +67,23 @@ public struct GrammarMatcher: Sendable {
             } else {
                 for t in table.accepted { mask[Int(t)] = true }
             }
-            let single = StackSet(stacks: [h], complete: false, hitProbe: false)
+            let single = dfa.single(h)
             for t in table.uncertain where !mask[Int(t)] {
-                if compiled.grammar.accepts(single, compiled.vocabulary.tokens[Int(t)], &pool) { mask[Int(t)] = true }
+                if dfa.accepts(single, compiled.vocabulary.tokens[Int(t)]) { mask[Int(t)] = true }
             }
         }
         if cache.count >= 256 { cache.removeAll(keepingCapacity: true) }
-        cache[state] = mask
+        cache[key] = mask
         return mask
     }
 
-    /// The plain twin of `allowedTokens`: every token's bytes run against the whole state, no tables, no cache.
+    /// The plain twin of `allowedTokens`: every token's bytes run against the whole state through the pushdown
+    /// automaton itself (no tables, no DFA, no cache).
     public mutating func referenceAllowedTokens() -> TokenMask {
         var mask = TokenMask(count: compiled.vocabulary.size)
+        let s = state
         for (id, bytes) in compiled.vocabulary.tokens.enumerated() where !bytes.isEmpty {
-            if compiled.grammar.accepts(state, bytes, &pool) { mask[id] = true }
+            if compiled.grammar.accepts(s, bytes, &dfa.pool) { mask[id] = true }
         }
         return mask
     }

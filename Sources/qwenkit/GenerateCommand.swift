@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Grammar
 import InferenceEngine
+import JSON
 import LanguageModels
 import Templating
 import TensorCore
