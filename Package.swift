@@ -97,10 +97,10 @@ let package = Package(
         .testTarget(name: "TemplatingTests", dependencies: ["Templating"]),
         .testTarget(name: "GrammarTests", dependencies: ["Grammar", "JSON", "Tokenization"]),
         .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels", "SafeTensors"]),
-        .testTarget(name: "InferenceEngineTests", dependencies: ["InferenceEngine", "Templating", "Tokenization", "Grammar"]),
+        .testTarget(name: "InferenceEngineTests", dependencies: ["InferenceEngine", "Templating", "Tokenization", "Grammar", "JSON"]),
         .testTarget(
             name: "OpenAIServerTests",
-            dependencies: ["OpenAIServer", "InferenceEngine", "Grammar", .product(name: "HummingbirdTesting", package: "hummingbird")]
+            dependencies: ["OpenAIServer", "InferenceEngine", "Grammar", "JSON", .product(name: "HummingbirdTesting", package: "hummingbird")]
         ),
     ],
     swiftLanguageModes: [.v5]

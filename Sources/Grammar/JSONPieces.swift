@@ -12,12 +12,16 @@ enum JSONPieces {
     /// One optional space (after `,` and `:`).
     static let space = Expr.opt(.lit(" "))
 
-    /// One non-ASCII scalar in UTF-8 (lead byte and continuation bytes; overlong forms are not excluded: the
-    /// detokenizer would turn them into U+FFFD, still valid JSON).
+    /// One non-ASCII scalar in well-formed UTF-8 (no overlong forms, no surrogates, nothing past U+10FFFF), so
+    /// that a length bound counts what the detokenizer will produce.
     static let utf8NonASCII = Expr.alt([
         .seq([.byteClass([0xC2...0xDF]), cont]),
-        .seq([.byteClass([0xE0...0xEF]), cont, cont]),
-        .seq([.byteClass([0xF0...0xF4]), cont, cont, cont]),
+        .seq([.byteClass([0xE0...0xE0]), .byteClass([0xA0...0xBF]), cont]),
+        .seq([.byteClass([0xE1...0xEC, 0xEE...0xEF]), cont, cont]),
+        .seq([.byteClass([0xED...0xED]), .byteClass([0x80...0x9F]), cont]),
+        .seq([.byteClass([0xF0...0xF0]), .byteClass([0x90...0xBF]), cont, cont]),
+        .seq([.byteClass([0xF1...0xF3]), cont, cont, cont]),
+        .seq([.byteClass([0xF4...0xF4]), .byteClass([0x80...0x8F]), cont, cont]),
     ])
     private static let cont = Expr.byteClass([0x80...0xBF])
 

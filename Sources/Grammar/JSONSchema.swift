@@ -188,28 +188,28 @@ public struct JSONSchemaCompiler {
         case let sub?: item = try compile(sub, path: "\(path)/items")
         case nil: item = prefix.isEmpty || !strict ? .rule(anyValue()) : nil
         }
-        var elements: [Expr] = []
         let sep = Expr.seq([.lit(","), JSONPieces.space])
-        // Prefix items in order; then `items` for the rest, within minItems…maxItems.
+        // Prefix items in order, each optional one only after the one before it; then `items` for the rest,
+        // within minItems…maxItems.
         let fixed = Swift.min(prefix.count, maxItems ?? prefix.count)
-        for (i, p) in prefix.prefix(fixed).enumerated() {
-            let withSep: Expr = i == 0 ? p : .seq([sep, p])
-            elements.append(i < minItems ? withSep : .opt(withSep))
-        }
+        var tail: Expr = .empty
         if let item, maxItems.map({ $0 > fixed }) ?? true {
             let need = Swift.max(minItems - fixed, 0)
             let more = maxItems.map { $0 - fixed }
-            let withSep = Expr.seq([sep, item])
             if fixed == 0 {
-                let tail: Expr = .rep(withSep, min: Swift.max(need - 1, 0), max: more.map { $0 - 1 })
-                elements.append(need > 0 ? .seq([item, tail]) : .opt(.seq([item, tail])))
+                let rest: Expr = .rep(.seq([sep, item]), min: Swift.max(need - 1, 0), max: more.map { $0 - 1 })
+                tail = need > 0 ? .seq([item, rest]) : .opt(.seq([item, rest]))
             } else {
-                elements.append(.rep(withSep, min: need, max: more))
+                tail = .rep(.seq([sep, item]), min: need, max: more)
             }
         } else if minItems > fixed {
             throw GrammarError("'minItems' \(minItems) at \(path) cannot be met: only \(fixed) items are allowed")
         }
-        return .seq([.lit("[")] + elements + [.lit("]")])
+        for i in stride(from: fixed - 1, through: 0, by: -1) {
+            let element = Expr.seq([i == 0 ? prefix[i] : .seq([sep, prefix[i]]), tail])
+            tail = i < minItems ? element : .opt(element)
+        }
+        return .seq([.lit("["), tail, .lit("]")])
     }
 
     // MARK: - Strings

@@ -2,6 +2,7 @@ import Foundation
 import Grammar
 import HummingbirdTesting
 import InferenceEngine
+import JSON
 @testable import OpenAIServer
 import XCTest
 
@@ -24,7 +25,7 @@ extension RouterTests {
             let choice = try self.json(r)["choices"]?[0]
             let content = try XCTUnwrap(choice?["message"]?["content"]?.stringValue)
             let doc = try JSONValue.parse(content)
-            XCTAssertEqual(doc["city"], .string("Paris"), content)
+            XCTAssertTrue([.string("Paris"), .string("Rome")].contains(doc["city"]), content)
             XCTAssertTrue((1...9).contains(doc["days"]?.intValue ?? 0), content)
             XCTAssertEqual(choice?["finish_reason"], .string("stop"))
         }
@@ -32,7 +33,8 @@ extension RouterTests {
 
     func testToolChoiceRequiredForcesASchemaValidCallAfterThinking() async throws {
         let tools = #"[{"type": "function", "function": {"name": "get_weather", "strict": true, "parameters": {"type": "object", "properties": {"city": {"enum": ["Paris", "Rome"]}, "days": {"type": "integer", "minimum": 1, "maximum": 9}}, "required": ["city", "days"]}}}]"#
-        for choice in [#""required""#, #"{"type": "function", "function": {"name": "get_weather"}}"#] {
+        // "required" without parallel calls and a named function both mean exactly one call, then end-of-turn.
+        for choice in [#""required", "parallel_tool_calls": false"#, #"{"type": "function", "function": {"name": "get_weather"}}"#] {
             let body = #"{"messages": [{"role": "user", "content": "hi"}], "max_tokens": 200, "tools": \#(tools), "tool_choice": \#(choice), "chat_template_kwargs": {"enable_thinking": true}}"#
             try await app(ScriptService(script: Self.toolScript)).test(.router) { client in
                 let r = try await self.post(client, "/v1/chat/completions", body)
@@ -43,7 +45,7 @@ extension RouterTests {
                 let call = c?["message"]?["tool_calls"]?[0]?["function"]
                 XCTAssertEqual(call?["name"], .string("get_weather"))
                 let args = try JSONValue.parse(call?["arguments"]?.stringValue ?? "")
-                XCTAssertEqual(args["city"], .string("Paris"))
+                XCTAssertEqual(args["city"], .string("Paris"))   // the script has no R: Rome cannot be spelled
                 XCTAssertTrue((1...9).contains(args["days"]?.intValue ?? 0), args.serialized())
             }
         }

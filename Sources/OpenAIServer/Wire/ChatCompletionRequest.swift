@@ -41,7 +41,7 @@ struct ChatCompletionRequest {
         try readTemplateOptions(r)
         thinkingBudget = try ConstraintFields.thinkingBudget(r)
         let format = try ConstraintFields.responseFormat(r)
-        let calls = try ConstraintFields.toolCalls(strictTools, choice: toolChoice)
+        let calls = try ConstraintFields.toolCalls(strictTools, choice: toolChoice, parallel: parallelToolCalls)
         if format != nil, calls != nil, toolChoice != .auto {
             throw APIError.invalid("'response_format' and a forced 'tool_choice' cannot be combined: the reply is either JSON content or tool calls.", param: "response_format")
         }

@@ -39,7 +39,7 @@ struct ConstraintFields {
 
     /// The tool-call grammar for `tool_choice` "required" / a named function, or for `strict` tools under
     /// "auto"; nil when calls are free.
-    static func toolCalls(_ tools: [(spec: ToolSpec, strict: Bool)], choice: ToolChoice) throws -> ConstraintFields? {
+    static func toolCalls(_ tools: [(spec: ToolSpec, strict: Bool)], choice: ToolChoice, parallel: Bool) throws -> ConstraintFields? {
         let specs: [ToolCallGrammar.Tool]
         let mode: ToolCallGrammar.Mode
         switch choice {
@@ -50,7 +50,7 @@ struct ConstraintFields {
             mode = .optional
         case .required:
             specs = tools.map { ToolCallGrammar.Tool(name: $0.spec.name, parameters: $0.spec.parameters) }
-            mode = .required
+            mode = parallel ? .required : .one
         case .named(let name):
             guard let tool = tools.first(where: { $0.spec.name == name }) else {
                 throw APIError.invalid("'tool_choice.function.name' \"\(name)\" is not one of the request's tools.", param: "tool_choice.function.name")
