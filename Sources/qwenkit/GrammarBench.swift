@@ -50,8 +50,8 @@ struct GrammarBench {
             }
             masks.sort()
             let median = masks[masks.count / 2], p95 = masks[min(masks.count - 1, masks.count * 95 / 100)]
-            lines.append(String(format: "%-16@ nodes %6d  compile %8.1f ms  mask median %7.1f µs  p95 %8.1f µs  max %8.1f µs  (%d tokens)",
-                                name as NSString, grammar.nodeCount, compiles.sorted()[compiles.count / 2] * 1e3, median * 1e6, p95 * 1e6,
+            lines.append(String(format: "%@ nodes %6d  compile %8.1f ms  mask median %7.1f µs  p95 %8.1f µs  max %8.1f µs  (%d tokens)",
+                                name.padding(toLength: 16, withPad: " ", startingAt: 0) as NSString, grammar.nodeCount, compiles.sorted()[compiles.count / 2] * 1e3, median * 1e6, p95 * 1e6,
                                 masks.last! * 1e6, ids.count))
         }
         return lines
