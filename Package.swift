@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Targets depend in one direction:
-// TensorCore ← (CKernels) ← Kernels ← LanguageModels ← InferenceEngine ← qwenkit,
+// TensorCore ← (CKernels) ← Kernels ← LanguageModels ← InferenceEngine ← qwenkit, with Grammar (JSON only) under
+// InferenceEngine beside the sampler,
 // with SafeTensors beside Kernels and Tokenization / Templating as leaf libraries; JSON is the leaf under
 // SafeTensors, Tokenization, Templating and LanguageModels (one reader, one policy).
 import Foundation
@@ -53,6 +54,8 @@ let package = Package(
         .target(name: "SafeTensors", dependencies: ["TensorCore", "JSON"], swiftSettings: optimized),
         .target(name: "Tokenization", dependencies: ["JSON"], swiftSettings: optimized),
         .target(name: "Templating", dependencies: ["JSON"], swiftSettings: optimized),
+        // Constrained decoding: grammars over bytes, token masks over a vocabulary; knows nothing of models.
+        .target(name: "Grammar", dependencies: ["JSON"], swiftSettings: optimized),
         .target(
             name: "LanguageModels",
             dependencies: ["TensorCore", "Kernels", "SafeTensors", "JSON"],
@@ -60,14 +63,14 @@ let package = Package(
         ),
         .target(
             name: "InferenceEngine",
-            dependencies: ["LanguageModels", "Tokenization", "Templating", "JSON"],
+            dependencies: ["LanguageModels", "Tokenization", "Templating", "JSON", "Grammar"],
             swiftSettings: optimized
         ),
         // The HTTP front door: speaks to the engine through typed requests and event streams, never tensors.
         .target(
             name: "OpenAIServer",
             dependencies: [
-                "InferenceEngine", "Templating", "Tokenization", "JSON",
+                "InferenceEngine", "Templating", "Tokenization", "JSON", "Grammar",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -78,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "qwenkit",
             dependencies: [
-                "OpenAIServer", "InferenceEngine", "LanguageModels", "Tokenization", "Templating", "JSON",
+                "OpenAIServer", "InferenceEngine", "LanguageModels", "Tokenization", "Templating", "JSON", "Grammar",
                 "SafeTensors", "Kernels", "TensorCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -92,13 +95,14 @@ let package = Package(
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
         .testTarget(name: "TemplatingTests", dependencies: ["Templating"]),
+        .testTarget(name: "GrammarTests", dependencies: ["Grammar", "JSON", "Tokenization"]),
         .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels", "SafeTensors"]),
-        .testTarget(name: "InferenceEngineTests", dependencies: ["InferenceEngine", "Templating", "Tokenization"]),
+        .testTarget(name: "InferenceEngineTests", dependencies: ["InferenceEngine", "Templating", "Tokenization", "Grammar", "JSON"]),
         // The CLI's argument checks (fuzz findings: numbers that wrapped past the context, --threads, --out).
         .testTarget(name: "QwenKitCLITests", dependencies: ["qwenkit"]),
         .testTarget(
             name: "OpenAIServerTests",
-            dependencies: ["OpenAIServer", "InferenceEngine", .product(name: "HummingbirdTesting", package: "hummingbird")]
+            dependencies: ["OpenAIServer", "InferenceEngine", "Grammar", "JSON", .product(name: "HummingbirdTesting", package: "hummingbird")]
         ),
     ],
     swiftLanguageModes: [.v5]

@@ -1,4 +1,5 @@
 import Foundation
+import Grammar
 
 /// Turns token ids into text incrementally (the tokenizer's streaming detokenizer conforms).
 public protocol StreamingTextDecoder {
@@ -33,6 +34,8 @@ public struct SequenceDecoder {
     private var reasoningText = ""
     private var reasoningTokenEnds: [Int] = []
     public private(set) var finishReason: FinishReason?
+    /// The constraint's position (nil: unconstrained, and no per-token cost).
+    private var matcher: GrammarMatcher?
 
     /// Validates the request against the model's limits before any compute; every problem is a thrown error
     /// that names the parameter (a request path never reaches a precondition).
@@ -43,12 +46,47 @@ public struct SequenceDecoder {
         sampler = Sampler(request.sampling, promptIDs: request.promptIDs)
         stops = StopStringMatcher(request.stopStrings)
         reply = ReplyStage(format: request.replyFormat, startsInReasoning: request.startsInReasoning, tools: request.tools, callIDPrefix: request.toolCallIDPrefix)
+        matcher = request.constraint?.grammar.matcher()
+    }
+
+    /// The next id when it is decided before sampling: `</think>` once the thinking budget is spent.
+    private var forcedToken: Int? {
+        guard reply.inReasoning, let budget = request.thinkingBudget, let end = request.thinkEndTokenID,
+              reasoningTokenEnds.count >= budget else { return nil }
+        return end
+    }
+
+    /// Samples under the grammar: disallowed ids get -inf before penalties, bias and temperature (which keep
+    /// -inf), so the constraint composes with every sampling control; end-of-turn only once the grammar is
+    /// complete. The raw logits still give the logprobs.
+    private mutating func sampleConstrained(_ logits: [Float], _ m: inout GrammarMatcher) -> Int {
+        var masked = logits
+        applyTokenMask(&masked, allowed: m.allowedTokens(), extra: m.isComplete ? request.stopTokenIDs : [])
+        let id = sampler.sample(masked)
+        if !request.stopTokenIDs.contains(id) {
+            let ok = m.accept(token: id)
+            assert(ok, "sampled token \(id) outside the grammar's mask")
+        }
+        return id
     }
 
     /// Chooses the next token from `logits` `[V]` and returns what it adds to the reply.
     public mutating func consume(_ logits: [Float]) -> DecodeStep {
         precondition(finishReason == nil, "SequenceDecoder fed after it finished")
-        let id = sampler.sample(logits)
+        let id: Int
+        if let forced = forcedToken {
+            id = forced
+            sampler.accept(id)
+        } else if var m = matcher, !reply.inReasoning {
+            if m.isComplete && !m.canContinue && request.stopTokenIDs.isEmpty {
+                // Nothing may follow and there is no end-of-turn id to sample: stop without a token.
+                return end(.stop, token: 0, tail: text.finish(), ids: [], logprobs: [])
+            }
+            id = sampleConstrained(logits, &m)
+            matcher = m
+        } else {
+            id = sampler.sample(logits)
+        }
         var lp: [TokenLogprob] = []
         if let n = request.topLogprobs {
             let ls = logSoftmax(logits)
@@ -126,6 +164,12 @@ extension GenerationRequest {
         }
         if let n = topLogprobs, n < 0 || n > limits.vocabSize {
             throw GenerationError.invalidParameter("top_logprobs = \(n): must be in 0...\(limits.vocabSize)")
+        }
+        if let budget = thinkingBudget, budget < 0 {
+            throw GenerationError.invalidParameter("thinking_budget = \(budget): must be ≥ 0")
+        }
+        if thinkingBudget != nil, thinkEndTokenID == nil {
+            throw GenerationError.invalidParameter("thinking_budget needs the id of </think>, which this tokenizer lacks")
         }
         if let bad = promptIDs.first(where: { $0 < 0 || $0 >= limits.vocabSize }) {
             throw GenerationError.tokenOutOfRange(id: bad, vocabSize: limits.vocabSize)

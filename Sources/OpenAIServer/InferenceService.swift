@@ -1,4 +1,5 @@
 import Foundation
+import Grammar
 import InferenceEngine
 import Templating
 
@@ -44,6 +45,17 @@ public protocol InferenceService: Sendable {
     func decode(_ ids: [Int]) -> String
     /// Validates and queues a request; throws `GenerationError` (400), `SchedulerError` (429 / 503).
     func generate(_ request: GenerationRequest) throws -> GenerationStream
+    /// The grammar joined to the model's vocabulary (off the cooperative pool; cached by `key`).
+    func constraint(_ grammar: Grammar, key: String) async throws -> TokenConstraint
+    /// The id of `</think>` (forced by `thinking_budget`), nil when the tokenizer has none.
+    var thinkEndTokenID: Int? { get }
+}
+
+extension InferenceService {
+    public func constraint(_ grammar: Grammar, key: String) async throws -> TokenConstraint {
+        throw APIError.invalid("constrained decoding (response_format, tool_choice) is not available with this engine.")
+    }
+    public var thinkEndTokenID: Int? { nil }
 }
 
 /// The service over a loaded model directory: the scheduler's engine thread for generation, a worker thread
@@ -53,12 +65,14 @@ public final class LocalInferenceService: InferenceService {
     private let bundle: ModelBundle
     private let scheduler: Scheduler
     private let worker = SerialWorker(name: "qwenkit-prepare")
+    private let constraints: ConstraintCache
 
     public init(bundle: ModelBundle, modelID: String, options: SchedulerOptions) {
         self.bundle = bundle
         self.modelID = modelID
         scheduler = bundle.makeScheduler(options: options)
         scheduler.start()
+        constraints = ConstraintCache(tokenizer: bundle.tokenizer)
     }
 
     public var limits: ModelLimits { bundle.model.limits }
@@ -94,6 +108,13 @@ public final class LocalInferenceService: InferenceService {
     public func generate(_ request: GenerationRequest) throws -> GenerationStream {
         try scheduler.submit(request)
     }
+
+    public func constraint(_ grammar: Grammar, key: String) async throws -> TokenConstraint {
+        let cache = constraints
+        return try await worker.run { cache.constraint(grammar, key: key) }
+    }
+
+    public var thinkEndTokenID: Int? { bundle.tokenizer.tokenID("</think>") }
 
     /// Stops accepting, drains running requests for up to `timeout`, stops the engine thread.
     public func shutdown(drainTimeout: Duration) async {

@@ -40,6 +40,9 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Benchmark the tokenizer of --model on this UTF-8 file instead (one thread).")
     var tokenizerText: String?
 
+    @Option(name: .long, help: "Benchmark grammar compile and mask time on these cases (Benchmarks/grammar-cases.json) with the tokenizer of --model.")
+    var grammar: String?
+
     func validate() throws {
         if tokenizerText != nil && model == nil { throw ValidationError("bench: --tokenizer-text needs --model DIR") }
         if !kernels && model == nil { throw ValidationError("bench: --model DIR is required (or --kernels)") }
@@ -55,6 +58,10 @@ struct BenchCommand: ParsableCommand {
             return
         }
         do {
+            if let grammar {
+                for line in try GrammarBench(directory: URL(fileURLWithPath: model!), casesFile: grammar, runs: runs).run() { print(line) }
+                return
+            }
             if let tokenizerText {
                 let r = try TokenizerBench(directory: URL(fileURLWithPath: model!), textFile: tokenizerText, runs: runs).run()
                 print(json ? r.json : r.text)

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import Grammar
 import InferenceEngine
+import JSON
 import LanguageModels
 import Templating
 import TensorCore
@@ -62,10 +64,28 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "With --json: log-probability of each generated token and its N most likely alternatives.")
     var logprobs: Int?
     @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Option(name: .customLong("json-schema"), help: "Constrain the answer to this JSON Schema file (strict).")
+    var jsonSchema: String?
+    @Option(help: "Constrain the answer to a built-in grammar: json (any JSON object).") var grammar: String?
+    @Option(name: .customLong("thinking-budget"), help: "Force </think> after this many reasoning tokens.")
+    var thinkingBudget: Int?
 
     func validate() throws {
         if logprobs != nil && !json { throw ValidationError("--logprobs is reported in the --json output: add --json") }
         if let logprobs, logprobs < 0 { throw ValidationError("--logprobs \(logprobs): must be ≥ 0") }
+    }
+
+    /// `--json-schema FILE` or `--grammar json`.
+    func answerGrammar() throws -> Grammar? {
+        if let path = jsonSchema {
+            guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("--json-schema: cannot read \(path)") }
+            return try JSONSchemaCompiler.grammar(try JSONValue.parse(data), strict: true)
+        }
+        switch grammar {
+        case nil: return nil
+        case "json"?: return try Grammar.jsonObject()
+        case let other?: throw ValidationError("--grammar \(other): the built-in grammars are: json")
+        }
     }
 
     func run() throws {
@@ -110,6 +130,11 @@ struct GenerateCommand: ParsableCommand {
         request.startsInReasoning = startsInReasoning
         request.replyFormat = chat || chatFile != nil ? .chat : .raw
         request.tools = chatTools.compactMap(ToolSpec.init(openAITool:))
+        if let g = try answerGrammar() {
+            request.constraint = TokenConstraint(CompiledGrammar(g, vocabulary: Vocabulary(tokenizer: bundle.tokenizer)))
+        }
+        request.thinkingBudget = thinkingBudget
+        request.thinkEndTokenID = bundle.tokenizer.tokenID("</think>")
         var generator = try Generator(model: bundle.model, request: request,
                                       decoder: StreamingDetokenizer(tokenizer: bundle.tokenizer, skipSpecialTokens: false))
 

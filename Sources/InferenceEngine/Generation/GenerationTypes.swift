@@ -59,6 +59,12 @@ public struct GenerationRequest: Sendable {
     public var tools: [ToolSpec] = []
     /// Tool-call ids are this prefix + the call's index.
     public var toolCallIDPrefix = "call_"
+    /// A grammar the answer must follow (after `</think>` when the reply starts in reasoning); nil = free.
+    public var constraint: TokenConstraint? = nil
+    /// Reasoning tokens allowed before `thinkEndTokenID` is forced (nil = unbounded); needs `startsInReasoning`.
+    public var thinkingBudget: Int? = nil
+    /// The id of `</think>` (forced when the budget is spent).
+    public var thinkEndTokenID: Int? = nil
 
     public init(promptIDs: [Int]) { self.promptIDs = promptIDs }
 }

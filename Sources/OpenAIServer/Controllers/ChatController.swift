@@ -17,6 +17,7 @@ struct ChatController {
         try checkModel(chat.model, service)
         let prompt = try await service.prepareChat(messages: chat.messages, tools: chat.tools, options: chat.templateOptions)
         let id = "chatcmpl-" + randomID()
+        let constraint = try await chat.constraint.asyncMap { try await service.constraint($0.grammar, key: $0.key) }
         let requests = (0..<chat.sampling.n).map { i in
             var g = chat.sampling.request(promptIDs: prompt.ids, base: service.defaultSampling, stopTokenIDs: service.stopTokenIDs,
                                           contextLength: service.limits.contextLength, choice: i)
@@ -25,6 +26,7 @@ struct ChatController {
             g.tools = chat.toolSpecs
             g.toolCallIDPrefix = "call_\(id.dropFirst(9).prefix(16))\(i)"
             g.topLogprobs = chat.logprobs ? (chat.topLogprobs ?? 0) : nil
+            g.constrain(constraint, thinkingBudget: chat.thinkingBudget, thinkEndTokenID: service.thinkEndTokenID)
             return g
         }
         let streams = try ChoiceStreams(requests, service: service, started: started)

@@ -23,12 +23,14 @@ struct CompletionsController {
             }
         }
         let n = completion.sampling.n
+        let constraint = try await completion.constraint.asyncMap { try await service.constraint($0.grammar, key: $0.key) }
         var requests: [GenerationRequest] = []
         for ids in prompts {
             for i in 0..<n {
                 var g = completion.sampling.request(promptIDs: ids, base: service.defaultSampling, stopTokenIDs: service.stopTokenIDs,
                                                     contextLength: service.limits.contextLength, choice: i)
                 g.topLogprobs = completion.logprobs
+                g.constrain(constraint, thinkingBudget: nil, thinkEndTokenID: nil)
                 requests.append(g)
             }
         }

@@ -16,6 +16,10 @@ struct ChatCompletionRequest {
     var logprobs = false
     var topLogprobs: Int?
     var templateOptions = ChatTemplateOptions()
+    /// The grammar the answer must follow (response_format, forced or strict tool calls); nil = free.
+    var constraint: ConstraintFields?
+    /// Reasoning tokens before `</think>` is forced.
+    var thinkingBudget: Int?
 
     static let maxTools = ServerLimits.maxTools
 
@@ -34,8 +38,18 @@ struct ChatCompletionRequest {
             throw APIError.invalid("'top_logprobs' needs 'logprobs' set to true.", param: "top_logprobs")
         }
         try readTemplateOptions(r)
-        try checkResponseFormat(r)
+        thinkingBudget = try ConstraintFields.thinkingBudget(r)
+        let format = try ConstraintFields.responseFormat(r)
+        let calls = try ConstraintFields.toolCalls(strictTools, choice: toolChoice, parallel: parallelToolCalls)
+        if format != nil, calls != nil, toolChoice != .auto {
+            throw APIError.invalid("'response_format' and a forced 'tool_choice' cannot be combined: the reply is either JSON content or tool calls.", param: "response_format")
+        }
+        // A JSON answer format wins over optional strict calls (the answer is then content, not calls).
+        constraint = format ?? calls
     }
+
+    private var toolChoice = ConstraintFields.ToolChoice.auto
+    private var strictTools: [(spec: ToolSpec, strict: Bool)] = []
 
     private mutating func readTools(_ r: FieldReader) throws {
         let list = try r.array("tools") ?? []
@@ -57,12 +71,22 @@ struct ChatCompletionRequest {
                                        param: "tools[\(i)].function.parameters")
             }
             toolSpecs.append(ToolSpec(name: name, parameters: parameters.map { .object($0.members) }))
+            strictTools.append((toolSpecs[toolSpecs.count - 1], try f.bool("strict") ?? false))
         }
         switch try r.value("tool_choice") {
         case nil, .string("auto")?: break
-        case .string("none")?: toolSpecs = []   // the model is not offered tools, so it cannot call one
-        case .string("required")?, .object?:
-            throw APIError.invalid("'tool_choice' \"required\" or a named function needs constrained decoding, which this server does not support yet; use \"auto\" or \"none\".", param: "tool_choice")
+        case .string("none")?:
+            toolSpecs = []   // the model is not offered tools, so it cannot call one
+            toolChoice = .none
+        case .string("required")?:
+            guard !toolSpecs.isEmpty else { throw APIError.invalid("'tool_choice' \"required\" needs 'tools'.", param: "tool_choice") }
+            toolChoice = .required
+        case .object?:
+            let c = try FieldReader(r.value("tool_choice")!, path: "tool_choice")
+            guard try c.string("type") ?? "function" == "function", let f = try c.object("function"), let name = try f.string("name") else {
+                throw APIError.invalid("'tool_choice' as an object must be {\"type\": \"function\", \"function\": {\"name\": …}}.", param: "tool_choice")
+            }
+            toolChoice = .named(name)
         default:
             throw APIError.invalid("'tool_choice' must be \"auto\", \"none\", \"required\" or an object.", param: "tool_choice")
         }
@@ -78,6 +102,7 @@ struct ChatCompletionRequest {
             for (key, value) in kwargs.members {
                 switch key {
                 case "enable_thinking": templateOptions.enableThinking = try kwargs.bool(key)
+                case "thinking_budget": break   // an engine control, read by ConstraintFields
                 case "add_generation_prompt", "tools", "messages":
                     throw APIError.invalid("'chat_template_kwargs.\(key)' cannot be overridden.", param: "chat_template_kwargs.\(key)")
                 default: templateOptions.extra.append((key, value))
@@ -85,15 +110,6 @@ struct ChatCompletionRequest {
             }
         }
         if let on = try r.bool("enable_thinking") { templateOptions.enableThinking = on }
-    }
-
-    private func checkResponseFormat(_ r: FieldReader) throws {
-        guard let format = try r.object("response_format") else { return }
-        switch try format.string("type") {
-        case nil, "text"?, "json_object"?: break   // json_object: asked of the model by prompt, not enforced yet
-        case let t?:
-            throw APIError.invalid("'response_format.type' \"\(t)\" is not supported yet (supported: \"text\", \"json_object\").", param: "response_format.type")
-        }
     }
 
     /// One message, checked and normalised for the template.

@@ -11,6 +11,8 @@ struct CompletionRequest {
     /// Alternatives per token (OpenAI's `logprobs` integer); nil = off.
     var logprobs: Int?
     var echo = false
+    /// `response_format` (json_object / json_schema): the text must follow it from the first token.
+    var constraint: ConstraintFields?
 
     /// Most prompts one request may carry.
     static let maxPrompts = 16
@@ -20,6 +22,7 @@ struct CompletionRequest {
         sampling = try SamplingFields(r)
         logprobs = try r.int("logprobs", in: 0...20)
         echo = try r.bool("echo") ?? false
+        constraint = try ConstraintFields.responseFormat(r)
         if echo && logprobs != nil {
             throw APIError.invalid("'echo' together with 'logprobs' (prompt log-probabilities) is not supported yet.", param: "echo")
         }
