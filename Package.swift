@@ -51,16 +51,17 @@ let package = Package(
         ),
         .target(name: "Kernels", dependencies: ["TensorCore", "CKernels"], swiftSettings: kernelOptimized),
         .target(name: "SafeTensors", dependencies: ["TensorCore", "JSON"], swiftSettings: optimized),
+        .target(name: "GGUF", dependencies: ["TensorCore"], swiftSettings: optimized),
         .target(name: "Tokenization", dependencies: ["JSON"], swiftSettings: optimized),
         .target(name: "Templating", dependencies: ["JSON"], swiftSettings: optimized),
         .target(
             name: "LanguageModels",
-            dependencies: ["TensorCore", "Kernels", "SafeTensors", "JSON"],
+            dependencies: ["TensorCore", "Kernels", "SafeTensors", "GGUF", "JSON"],
             swiftSettings: optimized
         ),
         .target(
             name: "InferenceEngine",
-            dependencies: ["LanguageModels", "Tokenization", "Templating", "JSON"],
+            dependencies: ["LanguageModels", "GGUF", "Tokenization", "Templating", "JSON"],
             swiftSettings: optimized
         ),
         // The HTTP front door: speaks to the engine through typed requests and event streams, never tensors.
@@ -79,7 +80,7 @@ let package = Package(
             name: "qwenkit",
             dependencies: [
                 "OpenAIServer", "InferenceEngine", "LanguageModels", "Tokenization", "Templating", "JSON",
-                "SafeTensors", "Kernels", "TensorCore",
+                "SafeTensors", "GGUF", "Kernels", "TensorCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -90,10 +91,11 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TensorCore"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
         .testTarget(name: "TemplatingTests", dependencies: ["Templating"]),
-        .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels", "SafeTensors"]),
-        .testTarget(name: "InferenceEngineTests", dependencies: ["InferenceEngine", "Templating", "Tokenization"]),
+        .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels", "SafeTensors", "GGUF"]),
+        .testTarget(name: "InferenceEngineTests", dependencies: ["InferenceEngine", "Templating", "Tokenization", "GGUF", "LanguageModels", "SafeTensors"]),
         .testTarget(
             name: "OpenAIServerTests",
             dependencies: ["OpenAIServer", "InferenceEngine", .product(name: "HummingbirdTesting", package: "hummingbird")]

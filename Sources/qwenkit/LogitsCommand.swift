@@ -16,7 +16,7 @@ struct LogitsCommand: ParsableCommand {
         through the cache: `decode_logits` f32 [N, vocab] (row 0 = last prompt position) and `greedy_ids` i64 [N].
         """)
 
-    @Option(name: .long, help: "Model directory (config.json + safetensors).")
+    @Option(name: .long, help: "Model directory (config.json + safetensors) or a .gguf file.")
     var model: String
     @Option(name: .long, help: "Comma-separated token ids, e.g. 1,2,3.")
     var ids: String
@@ -36,7 +36,8 @@ struct LogitsCommand: ParsableCommand {
         guard !tokens.isEmpty else { throw ValidationError("--ids: no token ids given") }
         guard decode >= 0 else { throw ValidationError("--decode must be ≥ 0") }
         if let threads { ThreadPool.shared = ThreadPool(threads: threads) }
-        let m = try Qwen35Model(directory: URL(fileURLWithPath: model))
+        let url = URL(fileURLWithPath: model)
+        let m = url.pathExtension.lowercased() == "gguf" ? try Qwen35Model(gguf: url) : try Qwen35Model(directory: url)
         if let bad = tokens.first(where: { $0 < 0 || $0 >= m.vocabSize }) {
             throw ValidationError("--ids: token id \(bad) is outside the vocabulary (0..<\(m.vocabSize))")
         }

@@ -1,0 +1,319 @@
+// Quantised-weight matmul: activations quantised once per matmul to 8 bits per block, then integer dot
+// products against the stored ggml blocks (as ggml's vec_dot_q8_0_q8_0 / vec_dot_q4_K_q8_K), combined in f32
+// with the block scales. AVX-512 VNNI (vpdpbusd: u8 × s8 → s32) where the CPU has it, else the plain twin.
+// Block layouts follow ggml-common.h: block_q8_0 {f16 d; int8 qs[32]}, block_q4_K {f16 d, dmin; u8 scales[12];
+// u8 qs[128]}.
+#include "CKernels.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#define INLINE static inline __attribute__((always_inline))
+
+int qk_has_avx512_vnni(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") ? 1 : 0;
+#else
+    return 0;
+#endif
+}
+
+static _Noreturn void unknown_type(const char *where, int type) {
+    fprintf(stderr, "qwenkit: %s: no quantised kernel for ggml type %d\n", where, type);
+    abort();
+}
+
+static float f16_to_f32(uint16_t h) {
+    uint32_t s = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff, u;
+    float f;
+    if (e == 0) {
+        f = (float)m * 5.9604644775390625e-8f;
+        memcpy(&u, &f, 4);
+        u |= s;
+    } else if (e == 31) {
+        u = s | 0x7f800000u | (m << 13);
+    } else {
+        u = s | ((e + 112) << 23) | (m << 13);
+    }
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+// MARK: - Activation blocks
+
+typedef struct { float d; int8_t q[32]; } act_q8_0;                    // 36 bytes
+typedef struct { float d; int16_t sums[16]; int8_t q[256]; } act_q8_k; // 292 bytes; sums per 16
+
+long qk_act_bytes(int type, long k) {
+    switch (type) {
+    case QK_Q8_0: return k / 32 * (long)sizeof(act_q8_0);
+    case QK_Q4_K: case QK_Q6_K: return k / 256 * (long)sizeof(act_q8_k);
+    default: unknown_type("qk_act_bytes", type);
+    }
+}
+
+static float quantize_block(const float *x, int n, int8_t *q) {
+    float amax = 0;
+    for (int i = 0; i < n; i++) amax = fmaxf(amax, fabsf(x[i]));
+    float d = amax / 127.0f, id = d > 0 ? 1.0f / d : 0;
+    for (int i = 0; i < n; i++) q[i] = (int8_t)lrintf(x[i] * id);
+    return d;
+}
+
+void qk_quantize_act(int type, const float *x, long k, long tokens, void *out) {
+    for (long t = 0; t < tokens; t++) {
+        const float *xt = x + t * k;
+        char *o = (char *)out + t * qk_act_bytes(type, k);
+        switch (type) {
+        case QK_Q8_0:
+            for (long b = 0; b < k / 32; b++) {
+                act_q8_0 *a = (act_q8_0 *)o + b;
+                a->d = quantize_block(xt + b * 32, 32, a->q);
+            }
+            break;
+        case QK_Q4_K: case QK_Q6_K:
+            for (long b = 0; b < k / 256; b++) {
+                act_q8_k *a = (act_q8_k *)o + b;
+                a->d = quantize_block(xt + b * 256, 256, a->q);
+                for (int j = 0; j < 16; j++) {
+                    int s = 0;
+                    for (int i = 0; i < 16; i++) s += a->q[16 * j + i];
+                    a->sums[j] = (int16_t)s;
+                }
+            }
+            break;
+        default: unknown_type("qk_quantize_act", type);
+        }
+    }
+}
+
+// MARK: - Plain twins
+
+/// ggml get_scale_min_k4: the j-th 6-bit scale and min of a Q4_K block.
+INLINE void scale_min_k4(int j, const uint8_t *q, int *sc, int *m) {
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+        *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+}
+
+static float dot_q8_0_ref(const uint8_t *w, const act_q8_0 *a, long nb) {
+    float sum = 0;
+    for (long b = 0; b < nb; b++, w += 34) {
+        int s = 0;
+        for (int i = 0; i < 32; i++) s += (int)(int8_t)w[2 + i] * a[b].q[i];
+        uint16_t d;
+        memcpy(&d, w, 2);
+        sum += f16_to_f32(d) * a[b].d * (float)s;
+    }
+    return sum;
+}
+
+static float dot_q4_K_ref(const uint8_t *w, const act_q8_k *a, long nb) {
+    float sum = 0;
+    for (long b = 0; b < nb; b++, w += 144) {
+        uint16_t dh, mh;
+        memcpy(&dh, w, 2);
+        memcpy(&mh, w + 2, 2);
+        const uint8_t *scales = w + 4, *qs = w + 16;
+        int sumi = 0, summ = 0;
+        for (int j = 0; j < 8; j++) {
+            int sc, m;
+            scale_min_k4(j, scales, &sc, &m);
+            int s = 0;
+            for (int l = 0; l < 32; l++) {
+                int q = j % 2 == 0 ? qs[32 * (j / 2) + l] & 0xF : qs[32 * (j / 2) + l] >> 4;
+                s += q * a[b].q[32 * j + l];
+            }
+            sumi += sc * s;
+            summ += m * (a[b].sums[2 * j] + a[b].sums[2 * j + 1]);
+        }
+        sum += a[b].d * (f16_to_f32(dh) * (float)sumi - f16_to_f32(mh) * (float)summ);
+    }
+    return sum;
+}
+
+/// Q6_K: q = (4 low bits | 2 high bits << 4) − 32, one int8 scale per 16 elements (ggml dequantize_row_q6_K).
+static float dot_q6_K_ref(const uint8_t *w, const act_q8_k *a, long nb) {
+    float sum = 0;
+    for (long b = 0; b < nb; b++, w += 210) {
+        const uint8_t *ql = w, *qh = w + 128;
+        const int8_t *sc = (const int8_t *)(w + 192);
+        uint16_t dh;
+        memcpy(&dh, w + 208, 2);
+        int q[256];
+        for (int half = 0; half < 2; half++) {
+            for (int l = 0; l < 32; l++) {
+                int h = qh[32 * half + l];
+                q[128 * half + l] = ((ql[64 * half + l] & 0xF) | ((h & 3) << 4)) - 32;
+                q[128 * half + l + 32] = ((ql[64 * half + l + 32] & 0xF) | (((h >> 2) & 3) << 4)) - 32;
+                q[128 * half + l + 64] = ((ql[64 * half + l] >> 4) | (((h >> 4) & 3) << 4)) - 32;
+                q[128 * half + l + 96] = ((ql[64 * half + l + 32] >> 4) | (((h >> 6) & 3) << 4)) - 32;
+            }
+        }
+        int sumi = 0;
+        for (int g = 0; g < 16; g++) {
+            int s = 0;
+            for (int i = 0; i < 16; i++) s += q[16 * g + i] * a[b].q[16 * g + i];
+            sumi += sc[g] * s;
+        }
+        sum += a[b].d * f16_to_f32(dh) * (float)sumi;
+    }
+    return sum;
+}
+
+void qk_qgemv_ref(int type, const void *w, long k, const void *xq, long tokens, float *y, long ldy, long row0, long row1) {
+    long ab = qk_act_bytes(type, k);
+    for (long o = row0; o < row1; o++) {
+        for (long t = 0; t < tokens; t++) {
+            const void *a = (const char *)xq + t * ab;
+            switch (type) {
+            case QK_Q8_0: y[t * ldy + o] = dot_q8_0_ref((const uint8_t *)w + o * (k / 32 * 34), a, k / 32); break;
+            case QK_Q4_K: y[t * ldy + o] = dot_q4_K_ref((const uint8_t *)w + o * (k / 256 * 144), a, k / 256); break;
+            case QK_Q6_K: y[t * ldy + o] = dot_q6_K_ref((const uint8_t *)w + o * (k / 256 * 210), a, k / 256); break;
+            default: unknown_type("qk_qgemv_ref", type);
+            }
+        }
+    }
+}
+
+// MARK: - AVX-512 VNNI
+
+#if defined(__x86_64__)
+#define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512dq,f16c")))
+
+/// Two Q8_0 blocks (64 weights) against two activation blocks: int32 lanes 0-7 block 0, 8-15 block 1.
+/// vpdpbusd wants u8 × s8: |w| (exact even for -128) times x with w's sign.
+VNNI INLINE __m512 dot2_q8_0(const uint8_t *w, const act_q8_0 *a, __m512 acc) {
+    __m512i wq = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(w + 2))),
+                                    _mm256_loadu_si256((const __m256i *)(w + 36)), 1);
+    __m512i xq = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a[0].q)),
+                                    _mm256_loadu_si256((const __m256i *)a[1].q), 1);
+    __m512i aw = _mm512_abs_epi8(wq);
+    __mmask64 neg = _mm512_movepi8_mask(wq);
+    __m512i sx = _mm512_mask_sub_epi8(xq, neg, _mm512_setzero_si512(), xq);
+    __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), aw, sx);
+    uint16_t d0, d1;
+    memcpy(&d0, w, 2);
+    memcpy(&d1, w + 34, 2);
+    __m512 scale = _mm512_insertf32x8(_mm512_set1_ps(_cvtsh_ss(d0) * a[0].d), _mm256_set1_ps(_cvtsh_ss(d1) * a[1].d), 1);
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc);
+}
+
+VNNI static float dot_q8_0_vnni(const uint8_t *w, const act_q8_0 *a, long nb) {
+    __m512 acc = _mm512_setzero_ps();
+    long b = 0;
+    for (; b + 2 <= nb; b += 2) acc = dot2_q8_0(w + b * 34, a + b, acc);
+    float sum = _mm512_reduce_add_ps(acc);
+    if (b < nb) sum += dot_q8_0_ref(w + b * 34, a + b, nb - b);
+    return sum;
+}
+
+VNNI static float dot_q4_K_vnni(const uint8_t *w, const act_q8_k *a, long nb) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    float sum = 0;
+    for (long b = 0; b < nb; b++, w += 144) {
+        const uint8_t *scales = w + 4, *qs = w + 16;
+        int sc[8], m[8];
+        for (int j = 0; j < 8; j++) scale_min_k4(j, scales, &sc[j], &m[j]);
+        __m512i sumi = _mm512_setzero_si512();
+        for (int g = 0; g < 4; g++) {
+            // 32 bytes hold elements 64g..64g+31 (low nibbles) and 64g+32..64g+63 (high): one 64-byte row.
+            __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * g));
+            __m512i wq = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, low4)),
+                                            _mm256_and_si256(_mm256_srli_epi16(q, 4), low4), 1);
+            __m512i xq = _mm512_loadu_si512((const void *)(a[b].q + 64 * g));
+            __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wq, xq);
+            __m512i s = _mm512_inserti64x4(_mm512_set1_epi32(sc[2 * g]), _mm256_set1_epi32(sc[2 * g + 1]), 1);
+            sumi = _mm512_add_epi32(sumi, _mm512_mullo_epi32(dot, s));
+        }
+        int summ = 0;
+        for (int j = 0; j < 8; j++) summ += m[j] * (a[b].sums[2 * j] + a[b].sums[2 * j + 1]);
+        uint16_t dh, mh;
+        memcpy(&dh, w, 2);
+        memcpy(&mh, w + 2, 2);
+        sum += a[b].d * (_cvtsh_ss(dh) * (float)_mm512_reduce_add_epi32(sumi) - _cvtsh_ss(mh) * (float)summ);
+    }
+    return sum;
+}
+
+/// Q6_K with u8 × s8 dots on q + 32 ∈ [0, 63]; the offset comes back as −32 · Σ_g sc_g · Σx_g (sums per 16).
+VNNI static float dot_q6_K_vnni(const uint8_t *w, const act_q8_k *a, long nb) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(3);
+    const __m128i pattern = _mm_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    float sum = 0;
+    for (long b = 0; b < nb; b++, w += 210) {
+        const uint8_t *ql = w, *qh = w + 128;
+        const int8_t *sc = (const int8_t *)(w + 192);
+        __m128i scv = _mm_loadu_si128((const __m128i *)sc);
+        __m512i sumi = _mm512_setzero_si512();
+        for (int half = 0; half < 2; half++) {
+            __m256i l0 = _mm256_loadu_si256((const __m256i *)(ql + 64 * half));
+            __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 64 * half + 32));
+            __m256i h = _mm256_loadu_si256((const __m256i *)(qh + 32 * half));
+            __m256i q0 = _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_slli_epi16(_mm256_and_si256(h, two), 4));
+            __m256i q1 = _mm256_or_si256(_mm256_and_si256(l1, low4),
+                                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), two), 4));
+            __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
+                                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), two), 4));
+            __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
+                                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), two), 4));
+            __m512i wq[2] = {_mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1),
+                             _mm512_inserti64x4(_mm512_castsi256_si512(q2), q3, 1)};
+            for (int c = 0; c < 2; c++) {
+                int chunk = 2 * half + c; // 64 elements, 4 scale groups
+                __m512i xq = _mm512_loadu_si512((const void *)(a[b].q + 64 * chunk));
+                __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wq[c], xq);
+                __m128i idx = _mm_add_epi8(pattern, _mm_set1_epi8((char)(4 * chunk)));
+                __m512i s = _mm512_cvtepi8_epi32(_mm_shuffle_epi8(scv, idx));
+                sumi = _mm512_add_epi32(sumi, _mm512_mullo_epi32(dot, s));
+            }
+        }
+        int offset = 0;
+        for (int g = 0; g < 16; g++) offset += sc[g] * a[b].sums[g];
+        uint16_t dh;
+        memcpy(&dh, w + 208, 2);
+        sum += a[b].d * _cvtsh_ss(dh) * (float)(_mm512_reduce_add_epi32(sumi) - 32 * offset);
+    }
+    return sum;
+}
+#endif
+
+static int vnni_state = -1;
+
+void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, float *y, long ldy, long row0, long row1) {
+#if defined(__x86_64__)
+    if (vnni_state < 0) vnni_state = qk_has_avx512_vnni();
+    if (vnni_state) {
+        long ab = qk_act_bytes(type, k);
+        // 4-row blocks: the rows stay in L1 while every token reads them.
+        for (long r = row0; r < row1; r += 4) {
+            long re = r + 4 < row1 ? r + 4 : row1;
+            for (long t = 0; t < tokens; t++) {
+                const void *a = (const char *)xq + t * ab;
+                for (long o = r; o < re; o++) {
+                    switch (type) {
+                    case QK_Q8_0: y[t * ldy + o] = dot_q8_0_vnni((const uint8_t *)w + o * (k / 32 * 34), a, k / 32); break;
+                    case QK_Q4_K: y[t * ldy + o] = dot_q4_K_vnni((const uint8_t *)w + o * (k / 256 * 144), a, k / 256); break;
+                    case QK_Q6_K: y[t * ldy + o] = dot_q6_K_vnni((const uint8_t *)w + o * (k / 256 * 210), a, k / 256); break;
+                    default: unknown_type("qk_qgemv", type);
+                    }
+                }
+            }
+        }
+        return;
+    }
+#endif
+    qk_qgemv_ref(type, w, k, xq, tokens, y, ldy, row0, row1);
+}
+
+void qk_force_portable_quant(int on) { vnni_state = on ? 0 : qk_has_avx512_vnni(); }
