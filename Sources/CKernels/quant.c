@@ -286,34 +286,144 @@ VNNI static float dot_q6_K_vnni(const uint8_t *w, const act_q8_k *a, long nb) {
     }
     return sum;
 }
-#endif
 
-static int vnni_state = -1;
+// MARK: - AVX2 (no VNNI): vpmaddubsw (u8 × s8 pairs → s16) then vpmaddwd by the scale (→ s32)
 
-void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, float *y, long ldy, long row0, long row1) {
-#if defined(__x86_64__)
-    if (vnni_state < 0) vnni_state = qk_has_avx512_vnni();
-    if (vnni_state) {
-        long ab = qk_act_bytes(type, k);
-        // 4-row blocks: the rows stay in L1 while every token reads them.
-        for (long r = row0; r < row1; r += 4) {
-            long re = r + 4 < row1 ? r + 4 : row1;
-            for (long t = 0; t < tokens; t++) {
-                const void *a = (const char *)xq + t * ab;
-                for (long o = r; o < re; o++) {
-                    switch (type) {
-                    case QK_Q8_0: y[t * ldy + o] = dot_q8_0_vnni((const uint8_t *)w + o * (k / 32 * 34), a, k / 32); break;
-                    case QK_Q4_K: y[t * ldy + o] = dot_q4_K_vnni((const uint8_t *)w + o * (k / 256 * 144), a, k / 256); break;
-                    case QK_Q6_K: y[t * ldy + o] = dot_q6_K_vnni((const uint8_t *)w + o * (k / 256 * 210), a, k / 256); break;
-                    default: unknown_type("qk_qgemv", type);
-                    }
-                }
-            }
-        }
-        return;
-    }
-#endif
-    qk_qgemv_ref(type, w, k, xq, tokens, y, ldy, row0, row1);
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+
+AVX2 INLINE float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
 }
 
-void qk_force_portable_quant(int on) { vnni_state = on ? 0 : qk_has_avx512_vnni(); }
+AVX2 INLINE int hsum256i(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+AVX2 static float dot_q8_0_avx2(const uint8_t *w, const act_q8_0 *a, long nb) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (long b = 0; b < nb; b++, w += 34) {
+        __m256i wq = _mm256_loadu_si256((const __m256i *)(w + 2));
+        __m256i xq = _mm256_loadu_si256((const __m256i *)a[b].q);
+        __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xq, wq)), ones);
+        uint16_t d;
+        memcpy(&d, w, 2);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(_cvtsh_ss(d) * a[b].d), acc);
+    }
+    return hsum256(acc);
+}
+
+AVX2 static float dot_q4_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    float sum = 0;
+    for (long b = 0; b < nb; b++, w += 144) {
+        const uint8_t *scales = w + 4, *qs = w + 16;
+        int sc[8], m[8];
+        for (int j = 0; j < 8; j++) scale_min_k4(j, scales, &sc[j], &m[j]);
+        __m256i sumi = _mm256_setzero_si256();
+        for (int g = 0; g < 4; g++) {
+            __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * g));
+            __m256i lo = _mm256_and_si256(q, low4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+            __m256i xl = _mm256_loadu_si256((const __m256i *)(a[b].q + 64 * g));
+            __m256i xh = _mm256_loadu_si256((const __m256i *)(a[b].q + 64 * g + 32));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, xl), _mm256_set1_epi16((short)sc[2 * g])));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, xh), _mm256_set1_epi16((short)sc[2 * g + 1])));
+        }
+        int summ = 0;
+        for (int j = 0; j < 8; j++) summ += m[j] * (a[b].sums[2 * j] + a[b].sums[2 * j + 1]);
+        uint16_t dh, mh;
+        memcpy(&dh, w, 2);
+        memcpy(&mh, w + 2, 2);
+        sum += a[b].d * (_cvtsh_ss(dh) * (float)hsum256i(sumi) - _cvtsh_ss(mh) * (float)summ);
+    }
+    return sum;
+}
+
+AVX2 static float dot_q6_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(3);
+    float sum = 0;
+    for (long b = 0; b < nb; b++, w += 210) {
+        const uint8_t *ql = w, *qh = w + 128;
+        const int8_t *sc = (const int8_t *)(w + 192);
+        __m256i sumi = _mm256_setzero_si256();
+        for (int half = 0; half < 2; half++) {
+            __m256i l0 = _mm256_loadu_si256((const __m256i *)(ql + 64 * half));
+            __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 64 * half + 32));
+            __m256i h = _mm256_loadu_si256((const __m256i *)(qh + 32 * half));
+            __m256i q[4] = {
+                _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_slli_epi16(_mm256_and_si256(h, two), 4)),
+                _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), two), 4)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
+                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), two), 4)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
+                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), two), 4)),
+            };
+            for (int c = 0; c < 4; c++) {
+                int chunk = 4 * half + c; // 32 elements: scale groups 2·chunk, 2·chunk + 1
+                __m256i xq = _mm256_loadu_si256((const __m256i *)(a[b].q + 32 * chunk));
+                __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[2 * chunk + 1]), _mm_set1_epi16(sc[2 * chunk]));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(q[c], xq), s));
+            }
+        }
+        int offset = 0;
+        for (int g = 0; g < 16; g++) offset += sc[g] * a[b].sums[g];
+        uint16_t dh;
+        memcpy(&dh, w + 208, 2);
+        sum += a[b].d * _cvtsh_ss(dh) * (float)(hsum256i(sumi) - 32 * offset);
+    }
+    return sum;
+}
+#endif
+
+/// Kernel path: 2 AVX-512 VNNI, 1 AVX2, 0 plain; -1 until first use (then the best the CPU has).
+static int quant_path = -1;
+
+static int best_quant_path(void) {
+#if defined(__x86_64__)
+    if (qk_has_avx512_vnni()) return 2;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) return 1;
+#endif
+    return 0;
+}
+
+void qk_quant_force_path(int path) { quant_path = path < 0 ? best_quant_path() : path; }
+int qk_quant_path(void) {
+    if (quant_path < 0) quant_path = best_quant_path();
+    return quant_path;
+}
+
+typedef float (*dot_fn)(const uint8_t *, const void *, long);
+
+void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, float *y, long ldy, long row0, long row1) {
+    int path = qk_quant_path();
+    if (path == 0) {
+        qk_qgemv_ref(type, w, k, xq, tokens, y, ldy, row0, row1);
+        return;
+    }
+#if defined(__x86_64__)
+    dot_fn dot;
+    long rb, nb;
+    switch (type) {
+    case QK_Q8_0: dot = (dot_fn)(path == 2 ? dot_q8_0_vnni : dot_q8_0_avx2); nb = k / 32; rb = nb * 34; break;
+    case QK_Q4_K: dot = (dot_fn)(path == 2 ? dot_q4_K_vnni : dot_q4_K_avx2); nb = k / 256; rb = nb * 144; break;
+    case QK_Q6_K: dot = (dot_fn)(path == 2 ? dot_q6_K_vnni : dot_q6_K_avx2); nb = k / 256; rb = nb * 210; break;
+    default: unknown_type("qk_qgemv", type);
+    }
+    long ab = qk_act_bytes(type, k);
+    // 4-row blocks: the rows stay in L1 while every token reads them (the prefill GEMM is this loop).
+    for (long r = row0; r < row1; r += 4) {
+        long re = r + 4 < row1 ? r + 4 : row1;
+        for (long t = 0; t < tokens; t++) {
+            const void *a = (const char *)xq + t * ab;
+            for (long o = r; o < re; o++) y[t * ldy + o] = dot((const uint8_t *)w + o * rb, a, nb);
+        }
+    }
+#endif
+}

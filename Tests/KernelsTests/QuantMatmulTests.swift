@@ -38,7 +38,12 @@ final class QuantMatmulTests: XCTestCase {
         return WeightTensor(name: "w", format: format, shape: [rows, k], data: UnsafeRawPointer(buffer.pointer), owner: buffer)
     }
 
-    func testVNNIKernelEqualsPlainTwin() throws {
+    func testVNNIAndAVX2KernelsEqualPlainTwin() throws {
+        defer { qk_quant_force_path(-1) }
+        let best = qk_quant_path()
+        print("quantised kernel path: \(["plain", "AVX2", "AVX-512 VNNI"][Int(best)])")
+        for path in stride(from: best, through: 1, by: -1) {
+        qk_quant_force_path(path)
         for (format, code) in [(WeightFormat.q8_0, Int32(QK_Q8_0)), (.q4_K, Int32(QK_Q4_K)), (.q6_K, Int32(QK_Q6_K))] {
             for (rows, k, tokens) in [(13, 768, 1), (8, 1024, 5), (33, 512, 3)] {
                 let w = Self.randomWeight(format, rows: rows, k: k, seed: UInt64(rows * k))
@@ -53,11 +58,11 @@ final class QuantMatmulTests: XCTestCase {
                     qk_qgemv_ref(code, w.data, k, q.baseAddress!, tokens, &plain, rows, 0, rows)
                 }
                 for i in fast.indices {
-                    XCTAssertEqual(fast[i], plain[i], accuracy: 1e-5 * max(1, abs(plain[i])), "\(format) \(rows)×\(k) T=\(tokens) [\(i)]")
+                    XCTAssertEqual(fast[i], plain[i], accuracy: 1e-5 * max(1, abs(plain[i])), "path \(path) \(format) \(rows)×\(k) T=\(tokens) [\(i)]")
                 }
             }
         }
-        print("AVX-512 VNNI available: \(qk_has_avx512_vnni() == 1)")
+        }
     }
 
     func testMatmulMatchesDequantisedF32() throws {

@@ -65,8 +65,10 @@ void qk_quantize_act(int type, const float *x, long k, long tokens, void *out);
 /// available), f32 combination of block scales. Each weight row block is reused for every token from L1.
 void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, float *y, long ldy, long row0, long row1);
 
-/// Tests: 1 forces the plain quantised kernels, 0 restores run-time dispatch.
-void qk_force_portable_quant(int on);
+/// The quantised kernel path in use: 2 AVX-512 VNNI, 1 AVX2, 0 plain (chosen at first use from the CPU).
+int qk_quant_path(void);
+/// Tests: force a path (2, 1, 0; one the CPU lacks crashes), or -1 for the CPU's best.
+void qk_quant_force_path(int path);
 
 /// The plain twin of qk_qgemv (scalar integer dots, same block arithmetic), for tests.
 void qk_qgemv_ref(int type, const void *w, long k, const void *xq, long tokens, float *y, long ldy, long row0, long row1);
