@@ -6,10 +6,13 @@ import TensorCore
 /// Writes a Qwen3.5 safetensors checkpoint as a GGUF in llama.cpp's converter layout (the inverse of
 /// `Qwen35GGUFSource`): GGUF names, `+1` folded into the zero-centred norms, `ssm_a = -exp(A_log)`, squeezed
 /// conv, V heads in tiled order, split `ffn_gate_exps` / `ffn_up_exps`, and the `<arch>.*` metadata that
-/// `convert_hf_to_gguf.py` writes. Tensors are written as F32 (the fixture round trip; quantised output is
-/// `qwenkit quantize`'s job, not done yet).
+/// `convert_hf_to_gguf.py` writes. Tensors are F32, or with `matrices: .q8_0` every weight matrix whose rows
+/// are whole blocks is Q8_0 (norms, `ssm_a`, `ssm_dt`, the conv taps and the router stay F32, as in
+/// llama.cpp's Q8_0 files). K-quant mixtures (`Q4_K_M`, …) are not written yet.
 public enum Qwen35GGUFExport {
-    public static func writer(config c: Qwen35Config, store: WeightStore) throws -> GGUFWriter {
+    public static func writer(config c: Qwen35Config, store: WeightStore, matrices: WeightFormat = .f32,
+                              progress: ((Int, Int) -> Void)? = nil) throws -> GGUFWriter {
+        precondition(matrices == .f32 || matrices == .q8_0, "Qwen35GGUFExport: \(matrices) output is not implemented")
         var w = GGUFWriter()
         let arch = c.isMoE ? "qwen35moe" : "qwen35"
         func u32(_ k: String, _ v: Int) { w.add("\(arch).\(k)", .uint32(UInt32(v))) }
@@ -62,7 +65,17 @@ public enum Qwen35GGUFExport {
             return out
         }
 
-        for name in store.entries.keys.sorted() where !Qwen35Checkpoint.isSkipped(name) {
+        func add(_ g: String, shape: [Int], values: [Float]) {
+            let keepF32 = shape.count < 2 || g.hasSuffix("ssm_conv1d.weight") || g.hasSuffix("ffn_gate_inp.weight")
+            if matrices == .q8_0, !keepF32, shape.last! % 32 == 0 {
+                w.addTensor(g, format: .q8_0, shape: shape, bytes: Data(quantizeQ8_0(values)))
+            } else {
+                w.addTensor(g, shape: shape, values: values)
+            }
+        }
+        let names = store.entries.keys.sorted().filter { !Qwen35Checkpoint.isSkipped($0) }
+        for (done, name) in names.enumerated() {
+            progress?(done, names.count)
             let e = store.entries[name]!
             // Flat-export names: the multimodal wrapper's backbone prefix is dropped.
             let flat = name.replacingOccurrences(of: "model.language_model.", with: "model.")
@@ -79,8 +92,8 @@ public enum Qwen35GGUFExport {
                     gate += v[(x * two) * h..<(x * two + half) * h]
                     up += v[(x * two + half) * h..<(x * two + two) * h]
                 }
-                w.addTensor(g, shape: [ex, half, h], values: gate)
-                w.addTensor(g.replacingOccurrences(of: "gate_exps", with: "up_exps"), shape: [ex, half, h], values: up)
+                add(g, shape: [ex, half, h], values: gate)
+                add(g.replacingOccurrences(of: "gate_exps", with: "up_exps"), shape: [ex, half, h], values: up)
                 continue
             case flat.hasSuffix("norm.weight") && !flat.hasSuffix("linear_attn.norm.weight"):
                 v = v.map { $0 + 1 }
@@ -103,8 +116,9 @@ public enum Qwen35GGUFExport {
                 shape = [shape[1]]
             default: break
             }
-            w.addTensor(g, shape: shape, values: v)
+            add(g, shape: shape, values: v)
         }
+        progress?(names.count, names.count)
         return w
     }
 }
