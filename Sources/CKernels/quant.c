@@ -29,22 +29,6 @@ static _Noreturn void unknown_type(const char *where, int type) {
     abort();
 }
 
-static float f16_to_f32(uint16_t h) {
-    uint32_t s = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff, u;
-    float f;
-    if (e == 0) {
-        f = (float)m * 5.9604644775390625e-8f;
-        memcpy(&u, &f, 4);
-        u |= s;
-    } else if (e == 31) {
-        u = s | 0x7f800000u | (m << 13);
-    } else {
-        u = s | ((e + 112) << 23) | (m << 13);
-    }
-    memcpy(&f, &u, 4);
-    return f;
-}
-
 // MARK: - Activation blocks
 
 typedef struct { float d; int8_t q[32]; } act_q8_0;                    // 36 bytes
@@ -106,6 +90,26 @@ INLINE void scale_min_k4(int j, const uint8_t *q, int *sc, int *m) {
     }
 }
 
+/// Q4_K block result from the scaled integer dot Σ sc_j·(q·x)_j: d_x·(d·sumi − dmin·Σ m_j·Σx_j).
+INLINE float q4_K_block(const uint8_t *w, const act_q8_k *a, const int *m, int sumi) {
+    int summ = 0;
+    for (int j = 0; j < 8; j++) summ += m[j] * (a->sums[2 * j] + a->sums[2 * j + 1]);
+    uint16_t dh, mh;
+    memcpy(&dh, w, 2);
+    memcpy(&mh, w + 2, 2);
+    return a->d * (qk_f16_to_f32(dh) * (float)sumi - qk_f16_to_f32(mh) * (float)summ);
+}
+
+/// Q6_K block result from Σ sc_g·((q+32)·x)_g: the +32 comes back as −32·Σ sc_g·Σx_g (sums per 16).
+INLINE float q6_K_block(const uint8_t *w, const act_q8_k *a, int sumi) {
+    const int8_t *sc = (const int8_t *)(w + 192);
+    int offset = 0;
+    for (int g = 0; g < 16; g++) offset += sc[g] * a->sums[g];
+    uint16_t dh;
+    memcpy(&dh, w + 208, 2);
+    return a->d * qk_f16_to_f32(dh) * (float)(sumi - 32 * offset);
+}
+
 static float dot_q8_0_ref(const uint8_t *w, const act_q8_0 *a, long nb) {
     float sum = 0;
     for (long b = 0; b < nb; b++, w += 34) {
@@ -113,7 +117,7 @@ static float dot_q8_0_ref(const uint8_t *w, const act_q8_0 *a, long nb) {
         for (int i = 0; i < 32; i++) s += (int)(int8_t)w[2 + i] * a[b].q[i];
         uint16_t d;
         memcpy(&d, w, 2);
-        sum += f16_to_f32(d) * a[b].d * (float)s;
+        sum += qk_f16_to_f32(d) * a[b].d * (float)s;
     }
     return sum;
 }
@@ -121,23 +125,19 @@ static float dot_q8_0_ref(const uint8_t *w, const act_q8_0 *a, long nb) {
 static float dot_q4_K_ref(const uint8_t *w, const act_q8_k *a, long nb) {
     float sum = 0;
     for (long b = 0; b < nb; b++, w += 144) {
-        uint16_t dh, mh;
-        memcpy(&dh, w, 2);
-        memcpy(&mh, w + 2, 2);
         const uint8_t *scales = w + 4, *qs = w + 16;
-        int sumi = 0, summ = 0;
+        int sumi = 0, mins[8];
         for (int j = 0; j < 8; j++) {
-            int sc, m;
-            scale_min_k4(j, scales, &sc, &m);
+            int sc;
+            scale_min_k4(j, scales, &sc, &mins[j]);
             int s = 0;
             for (int l = 0; l < 32; l++) {
                 int q = j % 2 == 0 ? qs[32 * (j / 2) + l] & 0xF : qs[32 * (j / 2) + l] >> 4;
                 s += q * a[b].q[32 * j + l];
             }
             sumi += sc * s;
-            summ += m * (a[b].sums[2 * j] + a[b].sums[2 * j + 1]);
         }
-        sum += a[b].d * (f16_to_f32(dh) * (float)sumi - f16_to_f32(mh) * (float)summ);
+        sum += q4_K_block(w, a + b, mins, sumi);
     }
     return sum;
 }
@@ -166,7 +166,7 @@ static float dot_q6_K_ref(const uint8_t *w, const act_q8_k *a, long nb) {
             for (int i = 0; i < 16; i++) s += q[16 * g + i] * a[b].q[16 * g + i];
             sumi += sc[g] * s;
         }
-        sum += a[b].d * f16_to_f32(dh) * (float)sumi;
+        sum += a[b].d * qk_f16_to_f32(dh) * (float)sumi; // q already has the −32: no offset term
     }
     return sum;
 }
@@ -189,7 +189,23 @@ void qk_qgemv_ref(int type, const void *w, long k, const void *xq, long tokens, 
 // MARK: - AVX-512 VNNI
 
 #if defined(__x86_64__)
-#define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512dq,f16c")))
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+
+/// The 128 six-bit values (q + 32, in [0, 63]) of one half of a Q6_K block, in element order: q[0] = elements
+/// 0-31, q[1] = 32-63, q[2] = 64-95, q[3] = 96-127 (ggml dequantize_row_q6_K's ql/qh bit layout).
+AVX2 INLINE void q6_K_unpack(const uint8_t *ql, const uint8_t *qh, __m256i q[4]) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(3);
+    __m256i l0 = _mm256_loadu_si256((const __m256i *)ql), l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+    __m256i h = _mm256_loadu_si256((const __m256i *)qh);
+    q[0] = _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_slli_epi16(_mm256_and_si256(h, two), 4));
+    q[1] = _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), two), 4));
+    q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
+                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), two), 4));
+    q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
+                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), two), 4));
+}
+
+#define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512dq,avx2,fma,f16c")))
 
 /// Two Q8_0 blocks (64 weights) against two activation blocks: int32 lanes 0-7 block 0, 8-15 block 1.
 /// vpdpbusd wants u8 × s8: |w| (exact even for -128) times x with w's sign.
@@ -236,60 +252,36 @@ VNNI static float dot_q4_K_vnni(const uint8_t *w, const act_q8_k *a, long nb) {
             __m512i s = _mm512_inserti64x4(_mm512_set1_epi32(sc[2 * g]), _mm256_set1_epi32(sc[2 * g + 1]), 1);
             sumi = _mm512_add_epi32(sumi, _mm512_mullo_epi32(dot, s));
         }
-        int summ = 0;
-        for (int j = 0; j < 8; j++) summ += m[j] * (a[b].sums[2 * j] + a[b].sums[2 * j + 1]);
-        uint16_t dh, mh;
-        memcpy(&dh, w, 2);
-        memcpy(&mh, w + 2, 2);
-        sum += a[b].d * (_cvtsh_ss(dh) * (float)_mm512_reduce_add_epi32(sumi) - _cvtsh_ss(mh) * (float)summ);
+        sum += q4_K_block(w, a + b, m, _mm512_reduce_add_epi32(sumi));
     }
     return sum;
 }
 
 /// Q6_K with u8 × s8 dots on q + 32 ∈ [0, 63]; the offset comes back as −32 · Σ_g sc_g · Σx_g (sums per 16).
 VNNI static float dot_q6_K_vnni(const uint8_t *w, const act_q8_k *a, long nb) {
-    const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(3);
     const __m128i pattern = _mm_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
     float sum = 0;
     for (long b = 0; b < nb; b++, w += 210) {
-        const uint8_t *ql = w, *qh = w + 128;
-        const int8_t *sc = (const int8_t *)(w + 192);
-        __m128i scv = _mm_loadu_si128((const __m128i *)sc);
+        __m128i scv = _mm_loadu_si128((const __m128i *)(w + 192));
         __m512i sumi = _mm512_setzero_si512();
         for (int half = 0; half < 2; half++) {
-            __m256i l0 = _mm256_loadu_si256((const __m256i *)(ql + 64 * half));
-            __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 64 * half + 32));
-            __m256i h = _mm256_loadu_si256((const __m256i *)(qh + 32 * half));
-            __m256i q0 = _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_slli_epi16(_mm256_and_si256(h, two), 4));
-            __m256i q1 = _mm256_or_si256(_mm256_and_si256(l1, low4),
-                                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), two), 4));
-            __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
-                                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), two), 4));
-            __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
-                                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), two), 4));
-            __m512i wq[2] = {_mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1),
-                             _mm512_inserti64x4(_mm512_castsi256_si512(q2), q3, 1)};
+            __m256i q[4];
+            q6_K_unpack(w + 64 * half, w + 128 + 32 * half, q);
             for (int c = 0; c < 2; c++) {
                 int chunk = 2 * half + c; // 64 elements, 4 scale groups
+                __m512i wq = _mm512_inserti64x4(_mm512_castsi256_si512(q[2 * c]), q[2 * c + 1], 1);
                 __m512i xq = _mm512_loadu_si512((const void *)(a[b].q + 64 * chunk));
-                __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wq[c], xq);
+                __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wq, xq);
                 __m128i idx = _mm_add_epi8(pattern, _mm_set1_epi8((char)(4 * chunk)));
-                __m512i s = _mm512_cvtepi8_epi32(_mm_shuffle_epi8(scv, idx));
-                sumi = _mm512_add_epi32(sumi, _mm512_mullo_epi32(dot, s));
+                sumi = _mm512_add_epi32(sumi, _mm512_mullo_epi32(dot, _mm512_cvtepi8_epi32(_mm_shuffle_epi8(scv, idx))));
             }
         }
-        int offset = 0;
-        for (int g = 0; g < 16; g++) offset += sc[g] * a[b].sums[g];
-        uint16_t dh;
-        memcpy(&dh, w + 208, 2);
-        sum += a[b].d * _cvtsh_ss(dh) * (float)(_mm512_reduce_add_epi32(sumi) - 32 * offset);
+        sum += q6_K_block(w, a + b, _mm512_reduce_add_epi32(sumi));
     }
     return sum;
 }
 
 // MARK: - AVX2 (no VNNI): vpmaddubsw (u8 × s8 pairs → s16) then vpmaddwd by the scale (→ s32)
-
-#define AVX2 __attribute__((target("avx2,fma,f16c")))
 
 AVX2 INLINE float hsum256(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -335,35 +327,19 @@ AVX2 static float dot_q4_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
             sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, xl), _mm256_set1_epi16((short)sc[2 * g])));
             sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, xh), _mm256_set1_epi16((short)sc[2 * g + 1])));
         }
-        int summ = 0;
-        for (int j = 0; j < 8; j++) summ += m[j] * (a[b].sums[2 * j] + a[b].sums[2 * j + 1]);
-        uint16_t dh, mh;
-        memcpy(&dh, w, 2);
-        memcpy(&mh, w + 2, 2);
-        sum += a[b].d * (_cvtsh_ss(dh) * (float)hsum256i(sumi) - _cvtsh_ss(mh) * (float)summ);
+        sum += q4_K_block(w, a + b, m, hsum256i(sumi));
     }
     return sum;
 }
 
 AVX2 static float dot_q6_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
-    const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(3);
     float sum = 0;
     for (long b = 0; b < nb; b++, w += 210) {
-        const uint8_t *ql = w, *qh = w + 128;
         const int8_t *sc = (const int8_t *)(w + 192);
         __m256i sumi = _mm256_setzero_si256();
         for (int half = 0; half < 2; half++) {
-            __m256i l0 = _mm256_loadu_si256((const __m256i *)(ql + 64 * half));
-            __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 64 * half + 32));
-            __m256i h = _mm256_loadu_si256((const __m256i *)(qh + 32 * half));
-            __m256i q[4] = {
-                _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_slli_epi16(_mm256_and_si256(h, two), 4)),
-                _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), two), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
-                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), two), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
-                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), two), 4)),
-            };
+            __m256i q[4];
+            q6_K_unpack(w + 64 * half, w + 128 + 32 * half, q);
             for (int c = 0; c < 4; c++) {
                 int chunk = 4 * half + c; // 32 elements: scale groups 2·chunk, 2·chunk + 1
                 __m256i xq = _mm256_loadu_si256((const __m256i *)(a[b].q + 32 * chunk));
@@ -371,11 +347,7 @@ AVX2 static float dot_q6_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
                 sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(q[c], xq), s));
             }
         }
-        int offset = 0;
-        for (int g = 0; g < 16; g++) offset += sc[g] * a[b].sums[g];
-        uint16_t dh;
-        memcpy(&dh, w + 208, 2);
-        sum += a[b].d * _cvtsh_ss(dh) * (float)(hsum256i(sumi) - 32 * offset);
+        sum += q6_K_block(w, a + b, hsum256i(sumi));
     }
     return sum;
 }

@@ -48,6 +48,9 @@ enum {
     QK_Q6_K = 14,
 };
 
+/// IEEE half → float (exact, subnormals included).
+float qk_f16_to_f32(uint16_t h);
+
 /// 1 when this CPU has AVX-512 VNNI (the int8 dot-product kernels), checked once at run time.
 int qk_has_avx512_vnni(void);
 
