@@ -234,6 +234,37 @@ VNNI static float dot_q8_0_vnni(const uint8_t *w, const act_q8_0 *a, long nb) {
     return sum;
 }
 
+/// Prefill tile: one Q8_0 row against 4 tokens, so each weight block is loaded, sign-split and scaled once
+/// for 4 dot products (the decode dot above does all of that per token). out[j] = dot(row, token j).
+VNNI static void dot4_q8_0_vnni(const uint8_t *w, const act_q8_0 *const a[4], long nb, float out[4]) {
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    long b = 0;
+    for (; b + 2 <= nb; b += 2) {
+        const uint8_t *wb = w + b * 34;
+        __m512i wq = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(wb + 2))),
+                                        _mm256_loadu_si256((const __m256i *)(wb + 36)), 1);
+        __m512i aw = _mm512_abs_epi8(wq);
+        __mmask64 neg = _mm512_movepi8_mask(wq);
+        uint16_t d0, d1;
+        memcpy(&d0, wb, 2);
+        memcpy(&d1, wb + 34, 2);
+        float w0 = _cvtsh_ss(d0), w1 = _cvtsh_ss(d1);
+        for (int j = 0; j < 4; j++) {
+            const act_q8_0 *x = a[j] + b;
+            __m512i xq = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)x[0].q)),
+                                            _mm256_loadu_si256((const __m256i *)x[1].q), 1);
+            __m512i sx = _mm512_mask_sub_epi8(xq, neg, _mm512_setzero_si512(), xq);
+            __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), aw, sx);
+            __m512 scale = _mm512_insertf32x8(_mm512_set1_ps(w0 * x[0].d), _mm256_set1_ps(w1 * x[1].d), 1);
+            acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc[j]);
+        }
+    }
+    for (int j = 0; j < 4; j++) {
+        out[j] = _mm512_reduce_add_ps(acc[j]);
+        if (b < nb) out[j] += dot_q8_0_ref(w + b * 34, a[j] + b, nb - b);
+    }
+}
+
 VNNI static float dot_q4_K_vnni(const uint8_t *w, const act_q8_k *a, long nb) {
     const __m256i low4 = _mm256_set1_epi8(0x0F);
     float sum = 0;
@@ -392,7 +423,19 @@ void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, floa
     // 4-row blocks: the rows stay in L1 while every token reads them (the prefill GEMM is this loop).
     for (long r = row0; r < row1; r += 4) {
         long re = r + 4 < row1 ? r + 4 : row1;
-        for (long t = 0; t < tokens; t++) {
+        long t = 0;
+        if (path == 2 && type == QK_Q8_0) {
+            for (; t + 4 <= tokens; t += 4) {
+                const act_q8_0 *a4[4];
+                for (int j = 0; j < 4; j++) a4[j] = (const act_q8_0 *)((const char *)xq + (t + j) * ab);
+                for (long o = r; o < re; o++) {
+                    float out[4];
+                    dot4_q8_0_vnni((const uint8_t *)w + o * rb, a4, nb, out);
+                    for (int j = 0; j < 4; j++) y[(t + j) * ldy + o] = out[j];
+                }
+            }
+        }
+        for (; t < tokens; t++) {
             const void *a = (const char *)xq + t * ab;
             for (long o = r; o < re; o++) y[t * ldy + o] = dot((const uint8_t *)w + o * rb, a, nb);
         }
