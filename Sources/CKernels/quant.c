@@ -288,6 +288,29 @@ VNNI static float dot_q4_K_vnni(const uint8_t *w, const act_q8_k *a, long nb) {
     return sum;
 }
 
+/// Prefill tile for Q4_K: nibbles and scales unpacked once per block for 4 tokens.
+VNNI static void dot4_q4_K_vnni(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    for (int j = 0; j < 4; j++) out[j] = 0;
+    for (long b = 0; b < nb; b++, w += 144) {
+        const uint8_t *scales = w + 4, *qs = w + 16;
+        int sc[8], m[8];
+        for (int j = 0; j < 8; j++) scale_min_k4(j, scales, &sc[j], &m[j]);
+        __m512i sumi[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
+        for (int g = 0; g < 4; g++) {
+            __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * g));
+            __m512i wq = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, low4)),
+                                            _mm256_and_si256(_mm256_srli_epi16(q, 4), low4), 1);
+            __m512i s = _mm512_inserti64x4(_mm512_set1_epi32(sc[2 * g]), _mm256_set1_epi32(sc[2 * g + 1]), 1);
+            for (int j = 0; j < 4; j++) {
+                __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wq, _mm512_loadu_si512((const void *)(a[j][b].q + 64 * g)));
+                sumi[j] = _mm512_add_epi32(sumi[j], _mm512_mullo_epi32(dot, s));
+            }
+        }
+        for (int j = 0; j < 4; j++) out[j] += q4_K_block(w, a[j] + b, m, _mm512_reduce_add_epi32(sumi[j]));
+    }
+}
+
 /// Q6_K with u8 × s8 dots on q + 32 ∈ [0, 63]; the offset comes back as −32 · Σ_g sc_g · Σx_g (sums per 16).
 VNNI static float dot_q6_K_vnni(const uint8_t *w, const act_q8_k *a, long nb) {
     const __m128i pattern = _mm_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
@@ -424,13 +447,14 @@ void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, floa
     for (long r = row0; r < row1; r += 4) {
         long re = r + 4 < row1 ? r + 4 : row1;
         long t = 0;
-        if (path == 2 && type == QK_Q8_0) {
+        if (path == 2 && (type == QK_Q8_0 || type == QK_Q4_K)) {
             for (; t + 4 <= tokens; t += 4) {
-                const act_q8_0 *a4[4];
-                for (int j = 0; j < 4; j++) a4[j] = (const act_q8_0 *)((const char *)xq + (t + j) * ab);
+                const void *a4[4];
+                for (int j = 0; j < 4; j++) a4[j] = (const char *)xq + (t + j) * ab;
                 for (long o = r; o < re; o++) {
                     float out[4];
-                    dot4_q8_0_vnni((const uint8_t *)w + o * rb, a4, nb, out);
+                    if (type == QK_Q8_0) dot4_q8_0_vnni((const uint8_t *)w + o * rb, (const act_q8_0 *const *)a4, nb, out);
+                    else dot4_q4_K_vnni((const uint8_t *)w + o * rb, (const act_q8_k *const *)a4, nb, out);
                     for (int j = 0; j < 4; j++) y[(t + j) * ldy + o] = out[j];
                 }
             }
