@@ -90,6 +90,11 @@ INLINE void scale_min_k4(int j, const uint8_t *q, int *sc, int *m) {
     }
 }
 
+/// The 8 scales and 8 mins of a Q4_K block.
+INLINE void q4_K_scales(const uint8_t *w, int sc[8], int m[8]) {
+    for (int j = 0; j < 8; j++) scale_min_k4(j, w + 4, &sc[j], &m[j]);
+}
+
 /// Q4_K block result from the scaled integer dot Σ sc_j·(q·x)_j: d_x·(d·sumi − dmin·Σ m_j·Σx_j).
 INLINE float q4_K_block(const uint8_t *w, const act_q8_k *a, const int *m, int sumi) {
     int summ = 0;
@@ -269,9 +274,9 @@ VNNI static float dot_q4_K_vnni(const uint8_t *w, const act_q8_k *a, long nb) {
     const __m256i low4 = _mm256_set1_epi8(0x0F);
     float sum = 0;
     for (long b = 0; b < nb; b++, w += 144) {
-        const uint8_t *scales = w + 4, *qs = w + 16;
+        const uint8_t *qs = w + 16;
         int sc[8], m[8];
-        for (int j = 0; j < 8; j++) scale_min_k4(j, scales, &sc[j], &m[j]);
+        q4_K_scales(w, sc, m);
         __m512i sumi = _mm512_setzero_si512();
         for (int g = 0; g < 4; g++) {
             // 32 bytes hold elements 64g..64g+31 (low nibbles) and 64g+32..64g+63 (high): one 64-byte row.
@@ -293,9 +298,9 @@ VNNI static void dot4_q4_K_vnni(const uint8_t *w, const act_q8_k *const a[4], lo
     const __m256i low4 = _mm256_set1_epi8(0x0F);
     for (int j = 0; j < 4; j++) out[j] = 0;
     for (long b = 0; b < nb; b++, w += 144) {
-        const uint8_t *scales = w + 4, *qs = w + 16;
+        const uint8_t *qs = w + 16;
         int sc[8], m[8];
-        for (int j = 0; j < 8; j++) scale_min_k4(j, scales, &sc[j], &m[j]);
+        q4_K_scales(w, sc, m);
         __m512i sumi[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
         for (int g = 0; g < 4; g++) {
             __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * g));
@@ -369,9 +374,9 @@ AVX2 static float dot_q4_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
     const __m256i low4 = _mm256_set1_epi8(0x0F);
     float sum = 0;
     for (long b = 0; b < nb; b++, w += 144) {
-        const uint8_t *scales = w + 4, *qs = w + 16;
+        const uint8_t *qs = w + 16;
         int sc[8], m[8];
-        for (int j = 0; j < 8; j++) scale_min_k4(j, scales, &sc[j], &m[j]);
+        q4_K_scales(w, sc, m);
         __m256i sumi = _mm256_setzero_si256();
         for (int g = 0; g < 4; g++) {
             __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * g));
