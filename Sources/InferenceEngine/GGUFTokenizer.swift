@@ -6,7 +6,8 @@ import Tokenization
 /// The tokenizer stored in GGUF metadata (`tokenizer.ggml.*`, as llama.cpp's converter writes it for Qwen's
 /// byte-level BPE: model `gpt2`, pre `qwen35`) rebuilt as the `tokenizer.json` it came from, so the one
 /// tokenizer pipeline produces exactly the ids of the `tokenizer.json` path. Token types follow llama.cpp's
-/// `llama_token_type`: 1 normal, 3 control (special added token), 4 user-defined (non-special added token).
+/// `llama_token_type`: 1 normal, 3 control (special added token), 4 user-defined (non-special added token),
+/// 5 unused (padding up to the embedding rows).
 public enum GGUFTokenizer {
     /// Qwen3.5's pre-tokenizer split (the `qwen35` pre-tokenizer of llama.cpp and `pretokenize_regex` of HF).
     static let qwen35Split = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
@@ -38,6 +39,7 @@ public enum GGUFTokenizer {
         var vocab: [(String, JSONValue)] = [], added: [JSONValue] = []
         for (id, token) in tokens.enumerated() {
             let type = id < types.count ? types[id] : 1
+            if type == 5 { continue }   // unused padding ("[PAD<i>]" up to the embedding rows): not in tokenizer.json
             if type == 3 || type == 4 {
                 added.append(.object([
                     ("id", .int(id)), ("content", .string(token)), ("single_word", .bool(false)),
@@ -74,8 +76,10 @@ public enum GGUFTokenizer {
 
     /// The `tokenizer.ggml.*` metadata llama.cpp's converter writes for a Qwen3.5 `tokenizer.json` (model
     /// `gpt2`, pre `qwen35`, every id's token and type, merges as `"a b"`), plus the chat template: for
-    /// writing GGUFs (tests, quantize).
-    public static func metadata(tokenizerJSON data: Data, eosToken: String?, chatTemplate: String?) throws -> [(String, GGUFValue)] {
+    /// writing GGUFs (tests, quantize). The token list is padded with `[PAD<i>]` up to `vocabSize` (the
+    /// embedding's rows), as the converter does: llama.cpp takes the vocabulary size from this list.
+    public static func metadata(tokenizerJSON data: Data, vocabSize: Int = 0, eosToken: String?,
+                                chatTemplate: String?) throws -> [(String, GGUFValue)] {
         let root = try JSONValue.parse(data)
         guard let model = root["model"], let vocab = model["vocab"]?.objectValue, let merges = model["merges"]?.arrayValue else {
             throw GGUFError.invalidMetadata(file: "tokenizer.json", key: "model", reason: "not a BPE model with vocab and merges")
@@ -86,7 +90,7 @@ public enum GGUFTokenizer {
             guard let i = a["id"]?.intValue, let content = a["content"]?.stringValue else { continue }
             tokens[i] = (content, a["special"]?.boolValue == true ? 3 : 4)
         }
-        let count = (tokens.keys.max() ?? -1) + 1
+        let count = max((tokens.keys.max() ?? -1) + 1, vocabSize)
         var list: [GGUFValue] = [], types: [GGUFValue] = []
         for i in 0..<count {
             // Holes in the id space are padding tokens, as the converter writes them ("[PAD<i>]", unused).

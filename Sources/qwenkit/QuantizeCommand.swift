@@ -36,7 +36,7 @@ struct QuantizeCommand: ParsableCommand {
         let tokenizer = try Tokenizer.load(directory: dir)
         let template = ChatFormatter.hasTemplate(dir) ? try ChatTemplate.load(directory: dir).source : nil
         for (k, v) in try GGUFTokenizer.metadata(
-            tokenizerJSON: Data(contentsOf: dir.appendingPathComponent("tokenizer.json")),
+            tokenizerJSON: Data(contentsOf: dir.appendingPathComponent("tokenizer.json")), vocabSize: config.vocabSize,
             eosToken: tokenizer.eosToken, chatTemplate: template) { writer.add(k, v) }
         try writer.write(to: URL(fileURLWithPath: out))
     }
