@@ -52,18 +52,19 @@ let package = Package(
         ),
         .target(name: "Kernels", dependencies: ["TensorCore", "CKernels"], swiftSettings: kernelOptimized),
         .target(name: "SafeTensors", dependencies: ["TensorCore", "JSON"], swiftSettings: optimized),
+        .target(name: "GGUF", dependencies: ["TensorCore"], swiftSettings: optimized),
         .target(name: "Tokenization", dependencies: ["JSON"], swiftSettings: optimized),
         .target(name: "Templating", dependencies: ["JSON"], swiftSettings: optimized),
         // Constrained decoding: grammars over bytes, token masks over a vocabulary; knows nothing of models.
         .target(name: "Grammar", dependencies: ["JSON"], swiftSettings: optimized),
         .target(
             name: "LanguageModels",
-            dependencies: ["TensorCore", "Kernels", "SafeTensors", "JSON"],
+            dependencies: ["TensorCore", "Kernels", "SafeTensors", "GGUF", "JSON"],
             swiftSettings: optimized
         ),
         .target(
             name: "InferenceEngine",
-            dependencies: ["LanguageModels", "Tokenization", "Templating", "JSON", "Grammar"],
+            dependencies: ["LanguageModels", "GGUF", "Tokenization", "Templating", "JSON", "Grammar"],
             swiftSettings: optimized
         ),
         // The HTTP front door: speaks to the engine through typed requests and event streams, never tensors.
@@ -82,7 +83,7 @@ let package = Package(
             name: "qwenkit",
             dependencies: [
                 "OpenAIServer", "InferenceEngine", "LanguageModels", "Tokenization", "Templating", "JSON", "Grammar",
-                "SafeTensors", "Kernels", "TensorCore",
+                "SafeTensors", "GGUF", "Kernels", "TensorCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -93,11 +94,14 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TensorCore"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
         .testTarget(name: "TemplatingTests", dependencies: ["Templating"]),
         .testTarget(name: "GrammarTests", dependencies: ["Grammar", "JSON", "Tokenization"]),
-        .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels", "SafeTensors"]),
-        .testTarget(name: "InferenceEngineTests", dependencies: ["InferenceEngine", "Templating", "Tokenization", "Grammar", "JSON"]),
+        .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels", "SafeTensors", "GGUF"]),
+        .testTarget(name: "InferenceEngineTests", dependencies: [
+            "InferenceEngine", "Templating", "Tokenization", "Grammar", "JSON", "GGUF", "LanguageModels", "SafeTensors",
+        ]),
         // The CLI's argument checks (fuzz findings: numbers that wrapped past the context, --threads, --out).
         .testTarget(name: "QwenKitCLITests", dependencies: ["qwenkit"]),
         .testTarget(

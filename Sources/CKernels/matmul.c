@@ -19,7 +19,7 @@ void qk_force_portable(int on) { avx512_state = on ? 0 : qk_has_avx512(); }
 
 // MARK: - Portable path
 
-static float f16_bits_to_f32(uint16_t h) {
+float qk_f16_to_f32(uint16_t h) {
     uint32_t s = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff, u;
     float f;
     if (e == 0) {
@@ -38,7 +38,7 @@ static float f16_bits_to_f32(uint16_t h) {
 INLINE float widen_scalar(int dt, const void *w, long idx) {
     switch (dt) {
     case QK_F32: return ((const float *)w)[idx];
-    case QK_F16: return f16_bits_to_f32(((const uint16_t *)w)[idx]);
+    case QK_F16: return qk_f16_to_f32(((const uint16_t *)w)[idx]);
     default: {
         uint32_t u = (uint32_t)((const uint16_t *)w)[idx] << 16;
         float f;

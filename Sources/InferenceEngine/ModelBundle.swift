@@ -1,4 +1,5 @@
 import Foundation
+import GGUF
 import LanguageModels
 import SafeTensors
 import Templating
@@ -18,8 +19,19 @@ public final class ModelBundle: @unchecked Sendable {
     public let generationConfig: GenerationConfig
 
     /// Loads `directory`; with `showProgress`, draws a progress bar on stderr when it is a terminal.
+    /// A `.gguf` file instead of a directory loads model, tokenizer and chat template from its metadata.
     public init(directory: URL, showProgress: Bool = false) throws {
         self.directory = directory
+        if directory.pathExtension.lowercased() == "gguf" {
+            let file = try GGUFFile(path: directory.path)
+            model = try Qwen35Model(gguf: file)
+            tokenizer = try GGUFTokenizer.load(file)
+            template = try file.metadata["tokenizer.chat_template"]?.string.map {
+                try ChatTemplate(source: $0, name: "\(directory.lastPathComponent) tokenizer.chat_template")
+            }
+            generationConfig = GenerationConfig()
+            return
+        }
         let bar = showProgress && isatty(2) != 0 ? ProgressBar() : nil
         model = try Qwen35Model(directory: directory, progress: bar.map { b in { @Sendable p in b.update(p) } })
         bar?.done()
@@ -39,9 +51,9 @@ public final class ModelBundle: @unchecked Sendable {
     /// Parameters total and active per token (routed experts count k/E), over the text model's tensors.
     public var parameterCounts: (total: Int, active: Int) {
         var total = 0, routed = 0
-        for e in model.weights.entries.values where !Qwen35Checkpoint.isSkipped(e.name) {
+        for e in model.weights.storedTensors {
             total += e.elementCount
-            if e.name.contains(".mlp.experts.") { routed += e.elementCount }
+            if e.isRoutedExpert { routed += e.elementCount }
         }
         let c = model.config
         let active = total - routed + (c.numExperts.map { routed / $0 * (c.numExpertsPerTok ?? 0) } ?? 0)
@@ -53,12 +65,12 @@ public final class ModelBundle: @unchecked Sendable {
         let c = model.config
         let (total, active) = parameterCounts
         var dtypes: [String: Int] = [:]
-        for e in model.weights.entries.values where !Qwen35Checkpoint.isSkipped(e.name) { dtypes[e.dtype.rawValue, default: 0] += e.byteCount }
+        for e in model.weights.storedTensors { dtypes[e.format, default: 0] += e.byteCount }
         let main = dtypes.max { $0.value < $1.value }?.key ?? "?"
         func m(_ n: Int) -> String { n >= 1_000_000_000 ? String(format: "%.2fB", Double(n) / 1e9) : String(format: "%.1fM", Double(n) / 1e6) }
         return "\(directory.lastPathComponent): \(c.modelType) \(c.isMoE ? "MoE" : "dense"), \(c.numHiddenLayers) layers, " +
             "\(m(total)) parameters (\(m(active)) active), \(main), " +
-            String(format: "%.2f GiB mapped", Double(model.weights.totalBytes) / 1_073_741_824)
+            String(format: "%.2f GiB mapped", Double(model.weights.storedTensors.reduce(0) { $0 + $1.byteCount }) / 1_073_741_824)
     }
 
     /// A scheduler over this model whose sequences detokenize with this tokenizer.

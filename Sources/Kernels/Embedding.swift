@@ -12,7 +12,7 @@ public func embeddingLookup(_ table: WeightTensor, ids: [Int]) -> [Float] {
             precondition(id >= 0 && id < vocab, "\(table.name): token id \(id) outside 0..<\(vocab)")
             let dst = o.baseAddress! + t * hidden
             let base = id * hidden
-            switch table.dtype {
+            switch table.format {
             case .bf16:
                 let src = table.data.assumingMemoryBound(to: UInt16.self) + base
                 for i in 0..<hidden { dst[i] = Float(bitPattern: UInt32(src[i]) << 16) }
@@ -20,7 +20,7 @@ public func embeddingLookup(_ table: WeightTensor, ids: [Int]) -> [Float] {
                 let src = table.data.assumingMemoryBound(to: Float.self) + base
                 dst.update(from: src, count: hidden)
             default:
-                for i in 0..<hidden { dst[i] = table.scalar(base + i) }
+                table.dequantizeRow(id, into: dst)
             }
         }
     }

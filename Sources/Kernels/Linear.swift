@@ -24,14 +24,23 @@ public func matmul(
     precondition(tokens >= 0, "\(w.name): negative token count \(tokens)")
     let n = w.shape[0], k = w.shape[1]
     if tokens == 0 || n == 0 { return }
-    guard let code = MatmulFormat.code(w.dtype) else {
-        preconditionFailure("\(w.name): matmul has no kernel for dtype \(w.dtype)")
+    let code: Int32
+    switch MatmulFormat.kernel(w.format) {
+    case .plain(let c): code = c
+    case .quantized(let c):
+        quantizedMatmul(x, w, y, tokens: tokens, code: c, pool: pool)
+        return
+    case .dequantizing:
+        dequantizingMatmul(x, w, y, tokens: tokens, pool: pool)
+        return
+    case nil:
+        preconditionFailure("\(w.name): matmul has no kernel for format \(w.format)")
     }
     let data = w.data
     if tokens <= MatmulFormat.gemvMaxTokens || rowwise {
         // Rows per work item: a multiple of 4 (the kernel's row block); a few items per thread so the
         // dynamic hand-out can even out a descheduled thread, but each big enough to stream (≥ ~64 KiB).
-        let bytes = n * k * w.dtype.byteSize
+        let bytes = n * w.rowBytes
         let items = bytes * ((tokens + 3) / 4) < 256 * 1024 ? 1 : min(pool.threadCount * 4, max(1, n / 16))
         let rowsPerItem = ((n + items - 1) / items + 3) / 4 * 4
         let itemCount = (n + rowsPerItem - 1) / rowsPerItem
@@ -91,12 +100,69 @@ enum MatmulFormat {
     /// 440 vs 337 GFLOP/s; at T=512 the packed GEMM wins (466 GFLOP/s).
     static let gemvMaxTokens = 64
 
-    static func code(_ dtype: DType) -> Int32? {
-        switch dtype {
-        case .f32: Int32(QK_F32)
-        case .f16: Int32(QK_F16)
-        case .bf16: Int32(QK_BF16)
+    enum Kernel {
+        /// The f32-accumulating GEMV/GEMM of matmul.c (weights widened in registers).
+        case plain(Int32)
+        /// Integer-dot kernels of quant.c on 8-bit quantised activations.
+        case quantized(Int32)
+        /// No integer kernel yet: rows dequantised to f32 one at a time (correct, slow).
+        case dequantizing
+    }
+
+    /// Every format is listed: a new one fails to compile until it picks a kernel.
+    static func kernel(_ format: WeightFormat) -> Kernel? {
+        switch format {
+        case .f32: .plain(Int32(QK_F32))
+        case .f16: .plain(Int32(QK_F16))
+        case .bf16: .plain(Int32(QK_BF16))
+        case .q8_0: .quantized(Int32(QK_Q8_0))
+        case .q4_K: .quantized(Int32(QK_Q4_K))
+        case .q6_K: .quantized(Int32(QK_Q6_K))
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q5_K, .iq4_nl, .iq4_xs: .dequantizing
         case .i64: nil
+        }
+    }
+}
+
+// MARK: - Quantised weights
+
+/// Activations quantised once per call (per token, per weight block), then threads over 4-row blocks of the
+/// integer-dot kernel; every token reuses each row block from L1 (the prefill "GEMM" is the same loop).
+func quantizedMatmul(_ x: UnsafePointer<Float>, _ w: WeightTensor, _ y: UnsafeMutablePointer<Float>,
+                     tokens: Int, code: Int32, pool: ThreadPool) {
+    let n = w.shape[0], k = w.shape[1]
+    let actBytes = qk_act_bytes(code, k)
+    let xq = UnsafeMutableRawPointer.allocate(byteCount: tokens * actBytes, alignment: 64)
+    defer { xq.deallocate() }
+    qk_quantize_act(code, x, k, tokens, xq)
+    let bytes = n * w.rowBytes * ((tokens + 3) / 4)
+    let items = bytes < 256 * 1024 ? 1 : min(pool.threadCount * 4, max(1, n / 16))
+    let rowsPerItem = ((n + items - 1) / items + 3) / 4 * 4
+    let itemCount = (n + rowsPerItem - 1) / rowsPerItem
+    let data = w.data, act = UnsafeRawPointer(xq)
+    pool.parallelFor(itemCount) { item in
+        let r0 = item * rowsPerItem, r1 = min(n, r0 + rowsPerItem)
+        qk_qgemv(code, data, k, act, tokens, y, n, r0, r1)
+    }
+}
+
+/// Formats without an integer kernel: each row dequantised (the reference `dequantize`) then dotted in f32.
+func dequantizingMatmul(_ x: UnsafePointer<Float>, _ w: WeightTensor, _ y: UnsafeMutablePointer<Float>,
+                        tokens: Int, pool: ThreadPool) {
+    let n = w.shape[0], k = w.shape[1]
+    let items = min(n, pool.threadCount * 4)
+    let rowsPerItem = (n + items - 1) / items
+    pool.parallelFor((n + rowsPerItem - 1) / rowsPerItem) { item in
+        let row = UnsafeMutablePointer<Float>.allocate(capacity: k)
+        defer { row.deallocate() }
+        for o in (item * rowsPerItem)..<min(n, (item + 1) * rowsPerItem) {
+            w.dequantizeRow(o, into: row)
+            for t in 0..<tokens {
+                var acc: Float = 0
+                let xt = x + t * k
+                for i in 0..<k { acc += xt[i] * row[i] }
+                y[t * n + o] = acc
+            }
         }
     }
 }

@@ -1,52 +1,92 @@
 /// A read-only view of one stored tensor, usually inside a memory-mapped checkpoint file. The `owner`
 /// keeps the mapping alive for as long as any view of it exists. Weights never get an f32 copy: kernels read
-/// `data` in its stored `dtype`.
+/// `data` in its stored `format` (a plain dtype or a ggml block format).
 public struct WeightTensor: @unchecked Sendable {
     public let name: String
-    public let dtype: DType
+    /// How elements are stored; rows (the innermost axis) are `rowBytes` apart.
+    public let format: WeightFormat
     /// PyTorch order, e.g. `[out, in]` for a linear layer.
     public let shape: [Int]
     public let data: UnsafeRawPointer
     private let owner: AnyObject?
 
-    public init(name: String, dtype: DType, shape: [Int], data: UnsafeRawPointer, owner: AnyObject?) {
+    public init(name: String, format: WeightFormat, shape: [Int], data: UnsafeRawPointer, owner: AnyObject?) {
+        precondition(format.rowBytes(shape.last ?? 1) != nil,
+                     "\(name): rows of \(shape.last ?? 1) are not whole \(format) blocks of \(format.blockElements)")
         self.name = name
-        self.dtype = dtype
+        self.format = format
         self.shape = shape
         self.data = data
         self.owner = owner
     }
 
-    public var elementCount: Int { shape.reduce(1, *) }
-    public var byteCount: Int { elementCount * dtype.byteSize }
+    public init(name: String, dtype: DType, shape: [Int], data: UnsafeRawPointer, owner: AnyObject?) {
+        self.init(name: name, format: WeightFormat(dtype), shape: shape, data: data, owner: owner)
+    }
 
-    /// Element `i` (flat index) as f32. For small tensors and reference code, not for hot loops.
+    /// The plain element type. Only for plain formats: callers that may see block formats switch on `format`.
+    public var dtype: DType {
+        guard let d = format.plainDType else { preconditionFailure("\(name): \(format) is a block format, not a dtype") }
+        return d
+    }
+
+    public var elementCount: Int { shape.reduce(1, *) }
+    /// Bytes of one row (the innermost axis).
+    public var rowBytes: Int { format.rowBytes(shape.last ?? 1)! }
+    /// Number of rows (all leading axes).
+    public var rowCount: Int { shape.isEmpty ? 1 : shape.dropLast().reduce(1, *) }
+    public var byteCount: Int { rowCount * rowBytes }
+
+    /// Element `i` (flat index) as f32. For small tensors and reference code, not for hot loops (a block
+    /// format dequantises the whole block holding `i`).
     @inline(__always)
     public func scalar(_ i: Int) -> Float {
-        switch dtype {
-        case .f32: data.load(fromByteOffset: i &* 4, as: Float.self)
-        case .bf16: bf16ToFloat(data.load(fromByteOffset: i &* 2, as: UInt16.self))
-        case .f16: f16ToFloat(data.load(fromByteOffset: i &* 2, as: UInt16.self))
-        case .i64: Float(data.loadUnaligned(fromByteOffset: i &* 8, as: Int64.self))
+        switch format {
+        case .f32: return data.load(fromByteOffset: i &* 4, as: Float.self)
+        case .bf16: return bf16ToFloat(data.load(fromByteOffset: i &* 2, as: UInt16.self))
+        case .f16: return f16ToFloat(data.load(fromByteOffset: i &* 2, as: UInt16.self))
+        case .i64: return Float(data.loadUnaligned(fromByteOffset: i &* 8, as: Int64.self))
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_nl, .iq4_xs:
+            let block = i / format.blockElements
+            var values = [Float](repeating: 0, count: format.blockElements)
+            values.withUnsafeMutableBufferPointer {
+                dequantize(format, data + block * format.blockBytes, $0.baseAddress!, count: format.blockElements)
+            }
+            return values[i % format.blockElements]
         }
     }
 
     /// The whole tensor widened to f32. Only for small tensors (norm weights, A_log, dt_bias, conv taps).
     public func toFloats() -> [Float] {
-        (0..<elementCount).map(scalar)
+        if !format.isQuantized { return (0..<elementCount).map(scalar) }
+        return [Float](unsafeUninitializedCapacity: elementCount) { p, n in
+            dequantize(format, data, p.baseAddress!, count: elementCount)
+            n = elementCount
+        }
+    }
+
+    /// Row `r` (flat over the leading axes) dequantised into `out` (`shape.last` values).
+    public func dequantizeRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
+        dequantize(format, data + r * rowBytes, out, count: shape.last ?? 1)
+    }
+
+    /// The same bytes under another shape with the same innermost axis blocks (e.g. `[H]` as `[1, H]`).
+    public func reshaped(_ newShape: [Int], name newName: String? = nil) -> WeightTensor {
+        let out = WeightTensor(name: newName ?? name, format: format, shape: newShape, data: data, owner: owner)
+        precondition(out.byteCount == byteCount, "\(name): cannot view \(shape) as \(newShape)")
+        return out
     }
 
     /// A view of `count` consecutive rows starting at `row` of the leading axis (e.g. one expert of a
     /// fused `[E, out, in]` tensor).
     public func slice(row: Int, count: Int = 1, dropLeading: Bool) -> WeightTensor {
         precondition(row >= 0 && row + count <= shape[0], "\(name): slice \(row)+\(count) out of \(shape[0])")
-        let inner = shape.dropFirst().reduce(1, *)
+        let rowsPerLeading = shape.count > 1 ? shape.dropFirst().dropLast().reduce(1, *) : 1
+        let stride = shape.count > 1 ? rowsPerLeading * rowBytes : format.blockBytes / format.blockElements
         let newShape = dropLeading && count == 1 ? Array(shape.dropFirst()) : [count] + shape.dropFirst()
-        return WeightTensor(name: name, dtype: dtype, shape: newShape,
-                            data: data + row * inner * dtype.byteSize, owner: owner)
+        return WeightTensor(name: name, format: format, shape: newShape, data: data + row * stride, owner: owner)
     }
 }
-
 /// Owns a block of f32 memory (for tensors built in memory, e.g. in tests or by converters).
 public final class OwnedBuffer: @unchecked Sendable {
     public let pointer: UnsafeMutableRawPointer

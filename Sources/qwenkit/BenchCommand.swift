@@ -13,7 +13,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure prefill and decode speed (or the matmul kernels with --kernels).")
 
-    @Option(name: .long, help: "Model directory (config.json + safetensors).")
+    @Option(name: .long, help: "Model directory (config.json + safetensors) or a .gguf file.")
     var model: String?
 
     @Option(name: .long, help: "Prompt tokens for the prefill measurement.")
@@ -130,9 +130,9 @@ func dramReadProbe(_ pool: ThreadPool) -> Double {
 
 // MARK: - Model bench
 
-/// Opens the bench model. Qwen3.5 is the only family so far.
+/// Opens the bench model (a directory, or a `.gguf` file). Qwen3.5 is the only family so far.
 func openBenchModel(_ directory: URL) throws -> any LanguageModel {
-    try Qwen35Model(directory: directory)
+    directory.pathExtension.lowercased() == "gguf" ? try Qwen35Model(gguf: directory) : try Qwen35Model(directory: directory)
 }
 
 struct ModelBench {

@@ -14,7 +14,7 @@ struct ChatCommand: ParsableCommand {
         abstract: "Interactive multi-turn chat in the terminal.",
         discussion: "Commands: /reset (new conversation), /think on|off, /quit. Ctrl-C stops the current answer; Ctrl-D leaves.")
 
-    @Option(help: "Model directory.") var model: String
+    @Option(help: "Model directory, or a .gguf file.") var model: String
     @OptionGroup var sampling: SamplingOptions
     @Option(name: .customLong("max-tokens"), help: "Most tokens per answer.") var maxTokens = 1024
     @Flag(name: .customLong("show-thinking"), help: "Show the model's reasoning (dimmed).") var showThinking = false

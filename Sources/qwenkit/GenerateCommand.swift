@@ -51,7 +51,7 @@ struct GenerateCommand: ParsableCommand {
         abstract: "Generate text from a prompt (raw completion) or a chat.",
         discussion: "Streams the answer to stdout and statistics to stderr; --json prints one object when done.")
 
-    @Option(help: "Model directory.") var model: String
+    @Option(help: "Model directory, or a .gguf file.") var model: String
     @Option(help: "Prompt text (default: read stdin).") var prompt: String?
     @Flag(help: "Send the prompt as one user message through the chat template.") var chat = false
     @Option(name: .customLong("chat-file"), help: "A conversation: {\"messages\": [...], \"tools\": [...], \"options\": {...}}.")

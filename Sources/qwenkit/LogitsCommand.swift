@@ -16,7 +16,7 @@ struct LogitsCommand: ParsableCommand {
         through the cache: `decode_logits` f32 [N, vocab] (row 0 = last prompt position) and `greedy_ids` i64 [N].
         """)
 
-    @Option(name: .long, help: "Model directory (config.json + safetensors).")
+    @Option(name: .long, help: "Model directory (config.json + safetensors) or a .gguf file.")
     var model: String
     @Option(name: .long, help: "Comma-separated token ids, e.g. 1,2,3.")
     var ids: String
@@ -46,7 +46,8 @@ struct LogitsCommand: ParsableCommand {
         guard !tokens.isEmpty else { throw ValidationError("--ids: no token ids given") }
         try CLIChecks.applyThreads(threads)
         try CLIChecks.outputFile(out, modelDirectory: model)
-        let m = try Qwen35Model(directory: URL(fileURLWithPath: model))
+        let url = URL(fileURLWithPath: model)
+        let m = url.pathExtension.lowercased() == "gguf" ? try Qwen35Model(gguf: url) : try Qwen35Model(directory: url)
         try CLIChecks.fitsContext(prompt: tokens.count, extra: decode, extraOption: "--decode", context: m.maxContextLength)
         // decode_logits [N, vocab] f32 is held in memory until written.
         let maxLogitBytes = 4 << 30

@@ -10,7 +10,7 @@ struct QwenKit: AsyncParsableCommand {
         subcommands: [
             GenerateCommand.self, ChatCommand.self, ServeCommand.self,
             InspectCommand.self, LogitsCommand.self, BenchCommand.self,
-            TokenizeCommand.self, DetokenizeCommand.self, RenderCommand.self,
+            TokenizeCommand.self, DetokenizeCommand.self, RenderCommand.self, QuantizeCommand.self,
         ]
     )
 

@@ -39,4 +39,41 @@ float qk_read_sum(const float *p, long n);
 // elsewhere.
 void qk_keep_large_allocations(void);
 
+// MARK: - Quantised weights (quant.c)
+
+/// ggml block formats with integer-dot kernels (codes are ggml_type values). Any other code aborts.
+enum {
+    QK_Q8_0 = 8,
+    QK_Q4_K = 12,
+    QK_Q6_K = 14,
+};
+
+/// IEEE half → float (exact, subnormals included).
+float qk_f16_to_f32(uint16_t h);
+
+/// 1 when this CPU has AVX-512 VNNI (the int8 dot-product kernels), checked once at run time.
+int qk_has_avx512_vnni(void);
+
+/// Bytes of one token's activations quantised for weights of `type` with `k` inputs (k a multiple of the
+/// weight block): Q8_0 weights take 32-element blocks {float d; int8 q[32]}, Q4_K / Q6_K weights 256-element blocks
+/// {float d; int16 sums[16] (per 16); int8 q[256]}.
+long qk_act_bytes(int type, long k);
+
+/// Quantises `tokens` rows of `k` activations (row stride k) for weights of `type` into `out`
+/// (tokens * qk_act_bytes(type, k) bytes): per block d = max|x|/127, q = round(x/d).
+void qk_quantize_act(int type, const float *x, long k, long tokens, void *out);
+
+/// y[t*ldy + o] = dot(W[o], x_t) for o in [row0, row1), t < tokens, with `w` the whole [out, k] weight in
+/// `type` and `xq` the quantised activations of all tokens. Integer dot products per block (AVX-512 VNNI when
+/// available), f32 combination of block scales. Each weight row block is reused for every token from L1.
+void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, float *y, long ldy, long row0, long row1);
+
+/// The quantised kernel path in use: 2 AVX-512 VNNI, 1 AVX2, 0 plain (chosen at first use from the CPU).
+int qk_quant_path(void);
+/// Tests: force a path (2, 1, 0; one the CPU lacks crashes), or -1 for the CPU's best.
+void qk_quant_force_path(int path);
+
+/// The plain twin of qk_qgemv (scalar integer dots, same block arithmetic), for tests.
+void qk_qgemv_ref(int type, const void *w, long k, const void *xq, long tokens, float *y, long ldy, long row0, long row1);
+
 #endif

@@ -17,7 +17,7 @@ public struct GatedAttention: Sendable {
     let heads: Int, kvHeads: Int, headDim: Int
 
     /// `prefix` ends with `self_attn.`.
-    public init(config: Qwen35Config, store: WeightStore, prefix: String) throws {
+    public init(config: Qwen35Config, store: any WeightSource, prefix: String) throws {
         let h = config.hiddenSize, d = config.headDim
         heads = config.numAttentionHeads; kvHeads = config.numKeyValueHeads; headDim = d
         qProj = try store.take(prefix + "q_proj.weight", shape: [2 * heads * d, h])

@@ -19,7 +19,7 @@ public struct GatedDeltaNet: Sendable {
 
     /// Takes `<prefix>in_proj_qkv.weight`, `in_proj_z`, `in_proj_b`, `in_proj_a`, `conv1d.weight`, `A_log`,
     /// `dt_bias`, `norm.weight`, `out_proj.weight` from `store`; `prefix` ends with `linear_attn.`.
-    public init(config: Qwen35Config, store: WeightStore, prefix: String) throws {
+    public init(config: Qwen35Config, store: any WeightSource, prefix: String) throws {
         self.config = config
         let h = config.hiddenSize, c = config.convDim, k = config.linearConvKernelDim
         let hv = config.linearNumValueHeads, dv = config.linearValueHeadDim

@@ -9,7 +9,7 @@ public struct RMSNorm: Sendable {
     public let eps: Float
     public var dim: Int { onePlusWeight.count }
 
-    public init(store: WeightStore, name: String, dim: Int, eps: Float) throws {
+    public init(store: any WeightSource, name: String, dim: Int, eps: Float) throws {
         onePlusWeight = try store.take(name, shape: [dim]).toFloats().map { 1 + $0 }
         self.eps = eps
     }

@@ -16,7 +16,7 @@ public struct SparseMoE: Sendable {
     let experts: Int, topK: Int, expertWidth: Int, hidden: Int
 
     /// `prefix` ends with `mlp.`.
-    public init(config: Qwen35Config, store: WeightStore, prefix: String) throws {
+    public init(config: Qwen35Config, store: any WeightSource, prefix: String) throws {
         guard let e = config.numExperts, let k = config.numExpertsPerTok, let im = config.moeIntermediateSize,
               let ish = config.sharedExpertIntermediateSize else {
             throw WeightStoreError.message("\(prefix): MoE fields missing from the config")

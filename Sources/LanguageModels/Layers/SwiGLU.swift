@@ -10,7 +10,7 @@ public struct SwiGLU: Sendable {
     let down: WeightTensor   // [H, I]
 
     /// `prefix` ends with `mlp.` or `shared_expert.`.
-    public init(store: WeightStore, prefix: String, hidden: Int, intermediate: Int) throws {
+    public init(store: any WeightSource, prefix: String, hidden: Int, intermediate: Int) throws {
         gate = try store.take(prefix + "gate_proj.weight", shape: [intermediate, hidden])
         up = try store.take(prefix + "up_proj.weight", shape: [intermediate, hidden])
         down = try store.take(prefix + "down_proj.weight", shape: [hidden, intermediate])

@@ -20,7 +20,7 @@ struct Qwen35DecoderLayer: Sendable {
     let postAttentionNorm: RMSNorm
     let ffn: FeedForward
 
-    init(index i: Int, config: Qwen35Config, checkpoint: Qwen35Checkpoint, store: WeightStore) throws {
+    init(index i: Int, config: Qwen35Config, checkpoint: Qwen35Checkpoint, store: any WeightSource) throws {
         let p = checkpoint.layer(i), h = config.hiddenSize
         inputNorm = try RMSNorm(store: store, name: p + "input_layernorm.weight", dim: h, eps: config.rmsNormEps)
         postAttentionNorm = try RMSNorm(store: store, name: p + "post_attention_layernorm.weight", dim: h, eps: config.rmsNormEps)

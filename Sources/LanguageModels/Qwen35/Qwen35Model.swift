@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import GGUF
 import SafeTensors
 import TensorCore
 
@@ -12,8 +13,8 @@ public final class Qwen35Model: LanguageModel, @unchecked Sendable {
     let layers: [Qwen35DecoderLayer]
     let finalNorm: RMSNorm
     let lmHead: WeightTensor         // [V, H]; the embedding itself when tied
-    /// The store keeps the file mappings alive (weights are views into them).
-    public let weights: WeightStore
+    /// The weight source keeps the file mappings alive (weights are views into them).
+    public let weights: any WeightSource
 
     /// Loads `config.json` and the safetensors weights of `directory`, strictly: every tensor is taken with
     /// its expected shape, `mtp.*` / `model.visual.*` are skipped by rule, anything else left over is an error.
@@ -23,7 +24,18 @@ public final class Qwen35Model: LanguageModel, @unchecked Sendable {
         try self.init(config: config, store: store)
     }
 
-    public init(config: Qwen35Config, store: WeightStore) throws {
+    /// Loads a GGUF file of architecture `qwen35` / `qwen35moe` (llama.cpp's converter layout): the config
+    /// from its metadata, the weights through `Qwen35GGUFSource`, as strictly as the safetensors path.
+    public convenience init(gguf url: URL) throws {
+        try self.init(gguf: GGUFFile(path: url.path))
+    }
+
+    public convenience init(gguf file: GGUFFile) throws {
+        let config = try Qwen35Config.load(gguf: file)
+        try self.init(config: config, store: Qwen35GGUFSource(file: file, config: config))
+    }
+
+    public init(config: Qwen35Config, store: any WeightSource) throws {
         self.config = config
         weights = store
         let checkpoint = Qwen35Checkpoint(config: config)

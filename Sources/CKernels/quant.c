@@ -1,0 +1,473 @@
+// Quantised-weight matmul: activations quantised once per matmul to 8 bits per block, then integer dot
+// products against the stored ggml blocks (as ggml's vec_dot_q8_0_q8_0 / vec_dot_q4_K_q8_K), combined in f32
+// with the block scales. AVX-512 VNNI (vpdpbusd: u8 × s8 → s32) where the CPU has it, else the plain twin.
+// Block layouts follow ggml-common.h: block_q8_0 {f16 d; int8 qs[32]}, block_q4_K {f16 d, dmin; u8 scales[12];
+// u8 qs[128]}.
+#include "CKernels.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#define INLINE static inline __attribute__((always_inline))
+
+int qk_has_avx512_vnni(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") ? 1 : 0;
+#else
+    return 0;
+#endif
+}
+
+static _Noreturn void unknown_type(const char *where, int type) {
+    fprintf(stderr, "qwenkit: %s: no quantised kernel for ggml type %d\n", where, type);
+    abort();
+}
+
+// MARK: - Activation blocks
+
+typedef struct { float d; int8_t q[32]; } act_q8_0;                    // 36 bytes
+typedef struct { float d; int16_t sums[16]; int8_t q[256]; } act_q8_k; // 292 bytes; sums per 16
+
+long qk_act_bytes(int type, long k) {
+    switch (type) {
+    case QK_Q8_0: return k / 32 * (long)sizeof(act_q8_0);
+    case QK_Q4_K: case QK_Q6_K: return k / 256 * (long)sizeof(act_q8_k);
+    default: unknown_type("qk_act_bytes", type);
+    }
+}
+
+static float quantize_block(const float *x, int n, int8_t *q) {
+    float amax = 0;
+    for (int i = 0; i < n; i++) amax = fmaxf(amax, fabsf(x[i]));
+    float d = amax / 127.0f, id = d > 0 ? 1.0f / d : 0;
+    for (int i = 0; i < n; i++) q[i] = (int8_t)lrintf(x[i] * id);
+    return d;
+}
+
+void qk_quantize_act(int type, const float *x, long k, long tokens, void *out) {
+    for (long t = 0; t < tokens; t++) {
+        const float *xt = x + t * k;
+        char *o = (char *)out + t * qk_act_bytes(type, k);
+        switch (type) {
+        case QK_Q8_0:
+            for (long b = 0; b < k / 32; b++) {
+                act_q8_0 *a = (act_q8_0 *)o + b;
+                a->d = quantize_block(xt + b * 32, 32, a->q);
+            }
+            break;
+        case QK_Q4_K: case QK_Q6_K:
+            for (long b = 0; b < k / 256; b++) {
+                act_q8_k *a = (act_q8_k *)o + b;
+                a->d = quantize_block(xt + b * 256, 256, a->q);
+                for (int j = 0; j < 16; j++) {
+                    int s = 0;
+                    for (int i = 0; i < 16; i++) s += a->q[16 * j + i];
+                    a->sums[j] = (int16_t)s;
+                }
+            }
+            break;
+        default: unknown_type("qk_quantize_act", type);
+        }
+    }
+}
+
+// MARK: - Plain twins
+
+/// ggml get_scale_min_k4: the j-th 6-bit scale and min of a Q4_K block.
+INLINE void scale_min_k4(int j, const uint8_t *q, int *sc, int *m) {
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+        *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+}
+
+/// The 8 scales and 8 mins of a Q4_K block.
+INLINE void q4_K_scales(const uint8_t *w, int sc[8], int m[8]) {
+    for (int j = 0; j < 8; j++) scale_min_k4(j, w + 4, &sc[j], &m[j]);
+}
+
+/// Q4_K block result from the scaled integer dot Σ sc_j·(q·x)_j: d_x·(d·sumi − dmin·Σ m_j·Σx_j).
+INLINE float q4_K_block(const uint8_t *w, const act_q8_k *a, const int *m, int sumi) {
+    int summ = 0;
+    for (int j = 0; j < 8; j++) summ += m[j] * (a->sums[2 * j] + a->sums[2 * j + 1]);
+    uint16_t dh, mh;
+    memcpy(&dh, w, 2);
+    memcpy(&mh, w + 2, 2);
+    return a->d * (qk_f16_to_f32(dh) * (float)sumi - qk_f16_to_f32(mh) * (float)summ);
+}
+
+/// Q6_K block result from Σ sc_g·((q+32)·x)_g: the +32 comes back as −32·Σ sc_g·Σx_g (sums per 16).
+INLINE float q6_K_block(const uint8_t *w, const act_q8_k *a, int sumi) {
+    const int8_t *sc = (const int8_t *)(w + 192);
+    int offset = 0;
+    for (int g = 0; g < 16; g++) offset += sc[g] * a->sums[g];
+    uint16_t dh;
+    memcpy(&dh, w + 208, 2);
+    return a->d * qk_f16_to_f32(dh) * (float)(sumi - 32 * offset);
+}
+
+static float dot_q8_0_ref(const uint8_t *w, const act_q8_0 *a, long nb) {
+    float sum = 0;
+    for (long b = 0; b < nb; b++, w += 34) {
+        int s = 0;
+        for (int i = 0; i < 32; i++) s += (int)(int8_t)w[2 + i] * a[b].q[i];
+        uint16_t d;
+        memcpy(&d, w, 2);
+        sum += qk_f16_to_f32(d) * a[b].d * (float)s;
+    }
+    return sum;
+}
+
+static float dot_q4_K_ref(const uint8_t *w, const act_q8_k *a, long nb) {
+    float sum = 0;
+    for (long b = 0; b < nb; b++, w += 144) {
+        const uint8_t *scales = w + 4, *qs = w + 16;
+        int sumi = 0, mins[8];
+        for (int j = 0; j < 8; j++) {
+            int sc;
+            scale_min_k4(j, scales, &sc, &mins[j]);
+            int s = 0;
+            for (int l = 0; l < 32; l++) {
+                int q = j % 2 == 0 ? qs[32 * (j / 2) + l] & 0xF : qs[32 * (j / 2) + l] >> 4;
+                s += q * a[b].q[32 * j + l];
+            }
+            sumi += sc * s;
+        }
+        sum += q4_K_block(w, a + b, mins, sumi);
+    }
+    return sum;
+}
+
+/// Q6_K: q = (4 low bits | 2 high bits << 4) − 32, one int8 scale per 16 elements (ggml dequantize_row_q6_K).
+static float dot_q6_K_ref(const uint8_t *w, const act_q8_k *a, long nb) {
+    float sum = 0;
+    for (long b = 0; b < nb; b++, w += 210) {
+        const uint8_t *ql = w, *qh = w + 128;
+        const int8_t *sc = (const int8_t *)(w + 192);
+        uint16_t dh;
+        memcpy(&dh, w + 208, 2);
+        int q[256];
+        for (int half = 0; half < 2; half++) {
+            for (int l = 0; l < 32; l++) {
+                int h = qh[32 * half + l];
+                q[128 * half + l] = ((ql[64 * half + l] & 0xF) | ((h & 3) << 4)) - 32;
+                q[128 * half + l + 32] = ((ql[64 * half + l + 32] & 0xF) | (((h >> 2) & 3) << 4)) - 32;
+                q[128 * half + l + 64] = ((ql[64 * half + l] >> 4) | (((h >> 4) & 3) << 4)) - 32;
+                q[128 * half + l + 96] = ((ql[64 * half + l + 32] >> 4) | (((h >> 6) & 3) << 4)) - 32;
+            }
+        }
+        int sumi = 0;
+        for (int g = 0; g < 16; g++) {
+            int s = 0;
+            for (int i = 0; i < 16; i++) s += q[16 * g + i] * a[b].q[16 * g + i];
+            sumi += sc[g] * s;
+        }
+        sum += a[b].d * qk_f16_to_f32(dh) * (float)sumi; // q already has the −32: no offset term
+    }
+    return sum;
+}
+
+void qk_qgemv_ref(int type, const void *w, long k, const void *xq, long tokens, float *y, long ldy, long row0, long row1) {
+    long ab = qk_act_bytes(type, k);
+    for (long o = row0; o < row1; o++) {
+        for (long t = 0; t < tokens; t++) {
+            const void *a = (const char *)xq + t * ab;
+            switch (type) {
+            case QK_Q8_0: y[t * ldy + o] = dot_q8_0_ref((const uint8_t *)w + o * (k / 32 * 34), a, k / 32); break;
+            case QK_Q4_K: y[t * ldy + o] = dot_q4_K_ref((const uint8_t *)w + o * (k / 256 * 144), a, k / 256); break;
+            case QK_Q6_K: y[t * ldy + o] = dot_q6_K_ref((const uint8_t *)w + o * (k / 256 * 210), a, k / 256); break;
+            default: unknown_type("qk_qgemv_ref", type);
+            }
+        }
+    }
+}
+
+// MARK: - AVX-512 VNNI
+
+#if defined(__x86_64__)
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+
+/// The 128 six-bit values (q + 32, in [0, 63]) of one half of a Q6_K block, in element order: q[0] = elements
+/// 0-31, q[1] = 32-63, q[2] = 64-95, q[3] = 96-127 (ggml dequantize_row_q6_K's ql/qh bit layout).
+AVX2 INLINE void q6_K_unpack(const uint8_t *ql, const uint8_t *qh, __m256i q[4]) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(3);
+    __m256i l0 = _mm256_loadu_si256((const __m256i *)ql), l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+    __m256i h = _mm256_loadu_si256((const __m256i *)qh);
+    q[0] = _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_slli_epi16(_mm256_and_si256(h, two), 4));
+    q[1] = _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), two), 4));
+    q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
+                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), two), 4));
+    q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
+                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), two), 4));
+}
+
+#define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512dq,avx2,fma,f16c")))
+
+/// Two Q8_0 blocks (64 weights) against two activation blocks: int32 lanes 0-7 block 0, 8-15 block 1.
+/// vpdpbusd wants u8 × s8: |w| (exact even for -128) times x with w's sign.
+VNNI INLINE __m512 dot2_q8_0(const uint8_t *w, const act_q8_0 *a, __m512 acc) {
+    __m512i wq = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(w + 2))),
+                                    _mm256_loadu_si256((const __m256i *)(w + 36)), 1);
+    __m512i xq = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a[0].q)),
+                                    _mm256_loadu_si256((const __m256i *)a[1].q), 1);
+    __m512i aw = _mm512_abs_epi8(wq);
+    __mmask64 neg = _mm512_movepi8_mask(wq);
+    __m512i sx = _mm512_mask_sub_epi8(xq, neg, _mm512_setzero_si512(), xq);
+    __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), aw, sx);
+    uint16_t d0, d1;
+    memcpy(&d0, w, 2);
+    memcpy(&d1, w + 34, 2);
+    __m512 scale = _mm512_insertf32x8(_mm512_set1_ps(_cvtsh_ss(d0) * a[0].d), _mm256_set1_ps(_cvtsh_ss(d1) * a[1].d), 1);
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc);
+}
+
+VNNI static float dot_q8_0_vnni(const uint8_t *w, const act_q8_0 *a, long nb) {
+    __m512 acc = _mm512_setzero_ps();
+    long b = 0;
+    for (; b + 2 <= nb; b += 2) acc = dot2_q8_0(w + b * 34, a + b, acc);
+    float sum = _mm512_reduce_add_ps(acc);
+    if (b < nb) sum += dot_q8_0_ref(w + b * 34, a + b, nb - b);
+    return sum;
+}
+
+/// Prefill tile: one Q8_0 row against 4 tokens, so each weight block is loaded, sign-split and scaled once
+/// for 4 dot products (the decode dot above does all of that per token). out[j] = dot(row, token j).
+VNNI static void dot4_q8_0_vnni(const uint8_t *w, const act_q8_0 *const a[4], long nb, float out[4]) {
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    long b = 0;
+    for (; b + 2 <= nb; b += 2) {
+        const uint8_t *wb = w + b * 34;
+        __m512i wq = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(wb + 2))),
+                                        _mm256_loadu_si256((const __m256i *)(wb + 36)), 1);
+        __m512i aw = _mm512_abs_epi8(wq);
+        __mmask64 neg = _mm512_movepi8_mask(wq);
+        uint16_t d0, d1;
+        memcpy(&d0, wb, 2);
+        memcpy(&d1, wb + 34, 2);
+        float w0 = _cvtsh_ss(d0), w1 = _cvtsh_ss(d1);
+        for (int j = 0; j < 4; j++) {
+            const act_q8_0 *x = a[j] + b;
+            __m512i xq = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)x[0].q)),
+                                            _mm256_loadu_si256((const __m256i *)x[1].q), 1);
+            __m512i sx = _mm512_mask_sub_epi8(xq, neg, _mm512_setzero_si512(), xq);
+            __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), aw, sx);
+            __m512 scale = _mm512_insertf32x8(_mm512_set1_ps(w0 * x[0].d), _mm256_set1_ps(w1 * x[1].d), 1);
+            acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc[j]);
+        }
+    }
+    for (int j = 0; j < 4; j++) {
+        out[j] = _mm512_reduce_add_ps(acc[j]);
+        if (b < nb) out[j] += dot_q8_0_ref(w + b * 34, a[j] + b, nb - b);
+    }
+}
+
+VNNI static float dot_q4_K_vnni(const uint8_t *w, const act_q8_k *a, long nb) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    float sum = 0;
+    for (long b = 0; b < nb; b++, w += 144) {
+        const uint8_t *qs = w + 16;
+        int sc[8], m[8];
+        q4_K_scales(w, sc, m);
+        __m512i sumi = _mm512_setzero_si512();
+        for (int g = 0; g < 4; g++) {
+            // 32 bytes hold elements 64g..64g+31 (low nibbles) and 64g+32..64g+63 (high): one 64-byte row.
+            __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * g));
+            __m512i wq = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, low4)),
+                                            _mm256_and_si256(_mm256_srli_epi16(q, 4), low4), 1);
+            __m512i xq = _mm512_loadu_si512((const void *)(a[b].q + 64 * g));
+            __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wq, xq);
+            __m512i s = _mm512_inserti64x4(_mm512_set1_epi32(sc[2 * g]), _mm256_set1_epi32(sc[2 * g + 1]), 1);
+            sumi = _mm512_add_epi32(sumi, _mm512_mullo_epi32(dot, s));
+        }
+        sum += q4_K_block(w, a + b, m, _mm512_reduce_add_epi32(sumi));
+    }
+    return sum;
+}
+
+/// Prefill tile for Q4_K: nibbles and scales unpacked once per block for 4 tokens.
+VNNI static void dot4_q4_K_vnni(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    for (int j = 0; j < 4; j++) out[j] = 0;
+    for (long b = 0; b < nb; b++, w += 144) {
+        const uint8_t *qs = w + 16;
+        int sc[8], m[8];
+        q4_K_scales(w, sc, m);
+        __m512i sumi[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
+        for (int g = 0; g < 4; g++) {
+            __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * g));
+            __m512i wq = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, low4)),
+                                            _mm256_and_si256(_mm256_srli_epi16(q, 4), low4), 1);
+            __m512i s = _mm512_inserti64x4(_mm512_set1_epi32(sc[2 * g]), _mm256_set1_epi32(sc[2 * g + 1]), 1);
+            for (int j = 0; j < 4; j++) {
+                __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wq, _mm512_loadu_si512((const void *)(a[j][b].q + 64 * g)));
+                sumi[j] = _mm512_add_epi32(sumi[j], _mm512_mullo_epi32(dot, s));
+            }
+        }
+        for (int j = 0; j < 4; j++) out[j] += q4_K_block(w, a[j] + b, m, _mm512_reduce_add_epi32(sumi[j]));
+    }
+}
+
+/// Q6_K with u8 × s8 dots on q + 32 ∈ [0, 63]; the offset comes back as −32 · Σ_g sc_g · Σx_g (sums per 16).
+VNNI static float dot_q6_K_vnni(const uint8_t *w, const act_q8_k *a, long nb) {
+    const __m128i pattern = _mm_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    float sum = 0;
+    for (long b = 0; b < nb; b++, w += 210) {
+        __m128i scv = _mm_loadu_si128((const __m128i *)(w + 192));
+        __m512i sumi = _mm512_setzero_si512();
+        for (int half = 0; half < 2; half++) {
+            __m256i q[4];
+            q6_K_unpack(w + 64 * half, w + 128 + 32 * half, q);
+            for (int c = 0; c < 2; c++) {
+                int chunk = 2 * half + c; // 64 elements, 4 scale groups
+                __m512i wq = _mm512_inserti64x4(_mm512_castsi256_si512(q[2 * c]), q[2 * c + 1], 1);
+                __m512i xq = _mm512_loadu_si512((const void *)(a[b].q + 64 * chunk));
+                __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wq, xq);
+                __m128i idx = _mm_add_epi8(pattern, _mm_set1_epi8((char)(4 * chunk)));
+                sumi = _mm512_add_epi32(sumi, _mm512_mullo_epi32(dot, _mm512_cvtepi8_epi32(_mm_shuffle_epi8(scv, idx))));
+            }
+        }
+        sum += q6_K_block(w, a + b, _mm512_reduce_add_epi32(sumi));
+    }
+    return sum;
+}
+
+// MARK: - AVX2 (no VNNI): vpmaddubsw (u8 × s8 pairs → s16) then vpmaddwd by the scale (→ s32)
+
+AVX2 INLINE float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+AVX2 INLINE int hsum256i(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+AVX2 static float dot_q8_0_avx2(const uint8_t *w, const act_q8_0 *a, long nb) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (long b = 0; b < nb; b++, w += 34) {
+        __m256i wq = _mm256_loadu_si256((const __m256i *)(w + 2));
+        __m256i xq = _mm256_loadu_si256((const __m256i *)a[b].q);
+        __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xq, wq)), ones);
+        uint16_t d;
+        memcpy(&d, w, 2);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(_cvtsh_ss(d) * a[b].d), acc);
+    }
+    return hsum256(acc);
+}
+
+AVX2 static float dot_q4_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    float sum = 0;
+    for (long b = 0; b < nb; b++, w += 144) {
+        const uint8_t *qs = w + 16;
+        int sc[8], m[8];
+        q4_K_scales(w, sc, m);
+        __m256i sumi = _mm256_setzero_si256();
+        for (int g = 0; g < 4; g++) {
+            __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * g));
+            __m256i lo = _mm256_and_si256(q, low4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+            __m256i xl = _mm256_loadu_si256((const __m256i *)(a[b].q + 64 * g));
+            __m256i xh = _mm256_loadu_si256((const __m256i *)(a[b].q + 64 * g + 32));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, xl), _mm256_set1_epi16((short)sc[2 * g])));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, xh), _mm256_set1_epi16((short)sc[2 * g + 1])));
+        }
+        sum += q4_K_block(w, a + b, m, hsum256i(sumi));
+    }
+    return sum;
+}
+
+AVX2 static float dot_q6_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
+    float sum = 0;
+    for (long b = 0; b < nb; b++, w += 210) {
+        const int8_t *sc = (const int8_t *)(w + 192);
+        __m256i sumi = _mm256_setzero_si256();
+        for (int half = 0; half < 2; half++) {
+            __m256i q[4];
+            q6_K_unpack(w + 64 * half, w + 128 + 32 * half, q);
+            for (int c = 0; c < 4; c++) {
+                int chunk = 4 * half + c; // 32 elements: scale groups 2·chunk, 2·chunk + 1
+                __m256i xq = _mm256_loadu_si256((const __m256i *)(a[b].q + 32 * chunk));
+                __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[2 * chunk + 1]), _mm_set1_epi16(sc[2 * chunk]));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(q[c], xq), s));
+            }
+        }
+        sum += q6_K_block(w, a + b, hsum256i(sumi));
+    }
+    return sum;
+}
+#endif
+
+/// Kernel path: 2 AVX-512 VNNI, 1 AVX2, 0 plain; -1 until first use (then the best the CPU has).
+static int quant_path = -1;
+
+static int best_quant_path(void) {
+#if defined(__x86_64__)
+    if (qk_has_avx512_vnni()) return 2;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) return 1;
+#endif
+    return 0;
+}
+
+void qk_quant_force_path(int path) { quant_path = path < 0 ? best_quant_path() : path; }
+int qk_quant_path(void) {
+    if (quant_path < 0) quant_path = best_quant_path();
+    return quant_path;
+}
+
+typedef float (*dot_fn)(const uint8_t *, const void *, long);
+
+void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, float *y, long ldy, long row0, long row1) {
+    int path = qk_quant_path();
+    if (path == 0) {
+        qk_qgemv_ref(type, w, k, xq, tokens, y, ldy, row0, row1);
+        return;
+    }
+#if defined(__x86_64__)
+    dot_fn dot;
+    long rb, nb;
+    switch (type) {
+    case QK_Q8_0: dot = (dot_fn)(path == 2 ? dot_q8_0_vnni : dot_q8_0_avx2); nb = k / 32; rb = nb * 34; break;
+    case QK_Q4_K: dot = (dot_fn)(path == 2 ? dot_q4_K_vnni : dot_q4_K_avx2); nb = k / 256; rb = nb * 144; break;
+    case QK_Q6_K: dot = (dot_fn)(path == 2 ? dot_q6_K_vnni : dot_q6_K_avx2); nb = k / 256; rb = nb * 210; break;
+    default: unknown_type("qk_qgemv", type);
+    }
+    long ab = qk_act_bytes(type, k);
+    // 4-row blocks: the rows stay in L1 while every token reads them (the prefill GEMM is this loop).
+    for (long r = row0; r < row1; r += 4) {
+        long re = r + 4 < row1 ? r + 4 : row1;
+        long t = 0;
+        if (path == 2 && (type == QK_Q8_0 || type == QK_Q4_K)) {
+            for (; t + 4 <= tokens; t += 4) {
+                const void *a4[4];
+                for (int j = 0; j < 4; j++) a4[j] = (const char *)xq + (t + j) * ab;
+                for (long o = r; o < re; o++) {
+                    float out[4];
+                    if (type == QK_Q8_0) dot4_q8_0_vnni((const uint8_t *)w + o * rb, (const act_q8_0 *const *)a4, nb, out);
+                    else dot4_q4_K_vnni((const uint8_t *)w + o * rb, (const act_q8_k *const *)a4, nb, out);
+                    for (int j = 0; j < 4; j++) y[(t + j) * ldy + o] = out[j];
+                }
+            }
+        }
+        for (; t < tokens; t++) {
+            const void *a = (const char *)xq + t * ab;
+            for (long o = r; o < re; o++) y[t * ldy + o] = dot((const uint8_t *)w + o * rb, a, nb);
+        }
+    }
+#endif
+}

@@ -1,0 +1,90 @@
+import XCTest
+import CKernels
+import TensorCore
+@testable import Kernels
+
+/// Quantised matmul (Q8_0, Q4_K): the VNNI kernel against its plain twin on random blocks with all-zero blocks
+/// and edge scales (same integer dots, so only the f32 combination order differs), and the whole `matmul`
+/// against f32 math on the dequantised weights (the difference is the 8-bit activation rounding).
+final class QuantMatmulTests: XCTestCase {
+    struct Rng {
+        var state: UInt64
+        mutating func byte() -> UInt8 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return UInt8(truncatingIfNeeded: state >> 33)
+        }
+        mutating func unit() -> Float { Float(byte()) / 127.5 - 1 }
+    }
+
+    /// `rows` random rows of `k` elements in `format`; f16 scale fields set to small finite values, except
+    /// block 1 of each row all zero and block 2 with the largest f16 scale.
+    static func randomWeight(_ format: WeightFormat, rows: Int, k: Int, seed: UInt64) -> WeightTensor {
+        var rng = Rng(state: seed)
+        let rowBytes = format.rowBytes(k)!, bb = format.blockBytes
+        let buffer = OwnedBuffer(byteCount: rows * rowBytes)
+        let p = buffer.pointer.bindMemory(to: UInt8.self, capacity: rows * rowBytes)
+        let scaleFields = format == .q8_0 ? [0] : format == .q6_K ? [208] : [0, 2]
+        for r in 0..<rows {
+            for b in 0..<(k / format.blockElements) {
+                let base = r * rowBytes + b * bb
+                for i in 0..<bb { p[base + i] = rng.byte() }
+                for f in scaleFields {
+                    let bits = b == 2 ? Float16(65504).bitPattern : Float16(rng.unit() * 0.02).bitPattern
+                    p[base + f] = UInt8(bits & 0xFF); p[base + f + 1] = UInt8(bits >> 8)
+                }
+                if b == 1 { for i in 0..<bb { p[base + i] = 0 } }
+            }
+        }
+        return WeightTensor(name: "w", format: format, shape: [rows, k], data: UnsafeRawPointer(buffer.pointer), owner: buffer)
+    }
+
+    func testVNNIAndAVX2KernelsEqualPlainTwin() throws {
+        defer { qk_quant_force_path(-1) }
+        let best = qk_quant_path()
+        print("quantised kernel path: \(["plain", "AVX2", "AVX-512 VNNI"][Int(best)])")
+        for path in stride(from: best, through: 1, by: -1) {
+        qk_quant_force_path(path)
+        for (format, code) in [(WeightFormat.q8_0, Int32(QK_Q8_0)), (.q4_K, Int32(QK_Q4_K)), (.q6_K, Int32(QK_Q6_K))] {
+            for (rows, k, tokens) in [(13, 768, 1), (8, 1024, 5), (33, 512, 3)] {
+                let w = Self.randomWeight(format, rows: rows, k: k, seed: UInt64(rows * k))
+                var rng = Rng(state: 7)
+                let x = (0..<(tokens * k)).map { _ in rng.unit() }
+                let actBytes = qk_act_bytes(code, k)
+                var xq = [UInt8](repeating: 0, count: tokens * actBytes)
+                var fast = [Float](repeating: 0, count: tokens * rows), plain = fast
+                xq.withUnsafeMutableBytes { qk_quantize_act(code, x, k, tokens, $0.baseAddress!) }
+                xq.withUnsafeBytes { q in
+                    qk_qgemv(code, w.data, k, q.baseAddress!, tokens, &fast, rows, 0, rows)
+                    qk_qgemv_ref(code, w.data, k, q.baseAddress!, tokens, &plain, rows, 0, rows)
+                }
+                for i in fast.indices {
+                    XCTAssertEqual(fast[i], plain[i], accuracy: 1e-5 * max(1, abs(plain[i])), "path \(path) \(format) \(rows)×\(k) T=\(tokens) [\(i)]")
+                }
+            }
+        }
+        }
+    }
+
+    func testMatmulMatchesDequantisedF32() throws {
+        for format in [WeightFormat.q8_0, .q4_K, .q6_K] {
+            let rows = 20, k = 512
+            for tokens in [1, 70] {
+                let w = Self.randomWeight(format, rows: rows, k: k, seed: 99)
+                var rng = Rng(state: 3)
+                let x = (0..<(tokens * k)).map { _ in rng.unit() }
+                let got = matmul(x, w, tokens: tokens)
+                let dense = WeightTensor.f32(w.toFloats(), shape: [rows, k])
+                var ref = [Float](repeating: 0, count: tokens * rows)
+                x.withUnsafeBufferPointer { matmulReference($0.baseAddress!, dense, &ref, tokens: tokens) }
+                let wf = dense.toFloats()
+                for t in 0..<tokens {
+                    for o in 0..<rows {
+                        // 8-bit activations: error ≤ Σ|w|·(max|x| of its block)/254 ≤ Σ|w|/254 here (|x| ≤ 1).
+                        let bound = (0..<k).reduce(Float(0)) { $0 + abs(wf[o * k + $1]) } / 254 * 1.01 + 1e-3
+                        XCTAssertEqual(got[t * rows + o], ref[t * rows + o], accuracy: bound, "\(format) T=\(tokens) row \(o)")
+                    }
+                }
+            }
+        }
+    }
+}

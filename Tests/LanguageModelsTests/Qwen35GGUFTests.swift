@@ -1,0 +1,74 @@
+import XCTest
+import Foundation
+import GGUF
+import SafeTensors
+import TensorCore
+@testable import LanguageModels
+
+/// The fixture models written as F32 GGUFs in llama.cpp's converter layout by the project's own writer
+/// (`Qwen35GGUFExport`: GGUF names, +1 norms, `-exp(A_log)`, tiled V heads, split experts), loaded back through
+/// `Qwen35GGUFSource` and compared with transformers' logits like the safetensors path (1e-4).
+final class Qwen35GGUFTests: XCTestCase {
+    private var tmp: URL!
+
+    override func setUpWithError() throws {
+        tmp = FileManager.default.temporaryDirectory.appendingPathComponent("gguf-model-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
+
+    private func exportGGUF(_ name: String) throws -> URL {
+        let dir = Qwen35ReferenceTests.fixtures.appendingPathComponent("models/\(name)")
+        let config = try Qwen35Config.load(directory: dir)
+        let store = try WeightStore(directory: dir)
+        let url = tmp.appendingPathComponent("\(name).gguf")
+        try Qwen35GGUFExport.writer(config: config, store: store).write(to: url)
+        return url
+    }
+
+    func testF32GGUFOfFixturesGivesFixtureLogits() throws {
+        for name in ["qwen35-dense-tiny", "qwen35-moe-tiny"] {
+            let url = try exportGGUF(name)
+            let model = try Qwen35Model(gguf: url)
+            let refs = try Qwen35ReferenceTests.fixture(name)
+            XCTAssertEqual(model.config.numHiddenLayers, refs.model.config.numHiddenLayers)
+            XCTAssertEqual(model.config.layerTypes, refs.model.config.layerTypes)
+            XCTAssertEqual(model.config.linearNumValueHeads, refs.model.config.linearNumValueHeads)
+            XCTAssertEqual(model.config.tieWordEmbeddings, refs.model.config.tieWordEmbeddings)
+            for k in 0..<4 {
+                let ids = try refs.ids("p\(k).input_ids")
+                var state = model.makeState()
+                let logits = model.forward(ids, state: &state, allLogits: true)
+                let d = Qwen35ReferenceTests.maxAbs(logits, try refs.tensor("p\(k).logits"))
+                print("\(name).gguf p\(k) (T=\(ids.count)) logits max |Δ| = \(d)")
+                XCTAssertLessThanOrEqual(d, Qwen35ReferenceTests.logitTolerance, "\(name).gguf p\(k)")
+            }
+        }
+    }
+
+    func testConfigFromMetadataAndStrictness() throws {
+        let url = try exportGGUF("qwen35-dense-tiny")
+        let file = try GGUFFile(path: url.path)
+        let config = try Qwen35Config.load(gguf: file)
+        let dir = Qwen35ReferenceTests.fixtures.appendingPathComponent("models/qwen35-dense-tiny")
+        let hf = try Qwen35Config.load(directory: dir)
+        XCTAssertEqual(config.hiddenSize, hf.hiddenSize)
+        XCTAssertEqual(config.rotaryDim, hf.rotaryDim)
+        XCTAssertEqual(config.linearValueHeadDim, hf.linearValueHeadDim)
+        XCTAssertEqual(config.intermediateSize, hf.intermediateSize)
+        XCTAssertEqual(config.rmsNormEps, hf.rmsNormEps)
+
+        // An extra tensor is not silently ignored; a missing one names its GGUF name.
+        var w = try Qwen35GGUFExport.writer(config: hf, store: WeightStore(directory: dir))
+        w.addTensor("blk.0.surprise.weight", shape: [2], values: [1, 2])
+        let extra = tmp.appendingPathComponent("extra.gguf")
+        try w.write(to: extra)
+        XCTAssertThrowsError(try Qwen35Model(gguf: extra)) { XCTAssertTrue("\($0)".contains("blk.0.surprise.weight"), "\($0)") }
+
+        var arch = GGUFWriter()
+        arch.add("general.architecture", .string("llama"))
+        let llama = tmp.appendingPathComponent("llama.gguf")
+        try arch.write(to: llama)
+        XCTAssertThrowsError(try Qwen35Model(gguf: llama)) { XCTAssertTrue("\($0)".contains("llama"), "\($0)") }
+    }
+}
