@@ -37,13 +37,30 @@ enum Filters {
             }
         }
         if count < 0 { return old.isEmpty ? insertEverywhere(s, new) : s.replacingOccurrences(of: old, with: new) }
-        var out = "", rest = Substring(s), n = 0
-        while n < count, !old.isEmpty, let r = rest.range(of: old) {
-            out += rest[..<r.lowerBound] + new
-            rest = rest[r.upperBound...]
-            n += 1
+        // Matched by code point, like Python; not Foundation's `Substring.range(of:)`, which returned a range
+        // outside the substring for a pattern with NULs (a trap; found by the jinja fuzz target).
+        let text = Array(s.unicodeScalars), pattern = Array(old.unicodeScalars)
+        var out = String.UnicodeScalarView(), i = 0, n = 0
+        if pattern.isEmpty {  // Python inserts `new` at each of the len + 1 positions, `count` times at most
+            for (k, x) in text.enumerated() {
+                if k < count { for y in new.unicodeScalars { out.append(y) } }
+                out.append(x)
+            }
+            if text.count < count { for y in new.unicodeScalars { out.append(y) } }
+            return String(out)
         }
-        return out + rest
+        while i < text.count {
+            if n < count, i + pattern.count <= text.count, text[i] == pattern[0],
+               text[i..<(i + pattern.count)].elementsEqual(pattern) {
+                for x in new.unicodeScalars { out.append(x) }
+                i += pattern.count
+                n += 1
+            } else {
+                out.append(text[i])
+                i += 1
+            }
+        }
+        return String(out)
     }
 
     private static func insertEverywhere(_ s: String, _ new: String) -> String {

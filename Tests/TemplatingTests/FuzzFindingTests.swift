@@ -124,6 +124,14 @@ final class FuzzFindingTests: XCTestCase {
         expectError("{% set ns = namespace(x=[]) %}{% for i in range(5000) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x | tojson }}", "nests deeper than 512")
     }
 
+    /// Found by Fuzz/Targets/jinja (crash-1735931f…): Foundation's Substring.range(of:) gave a range past the
+    /// substring for a pattern with NULs, and slicing with it trapped.
+    func testReplaceWithCountAndNULPattern() throws {
+        XCTAssertEqual(try render("{{ 'a|sortaa'|replace('a\u{0}\u{0}\u{0}', '\u{FFFD}b', 4) }}"), "a|sortaa")
+        XCTAssertEqual(try render("{{ 'aXaXa' | replace('a', 'bb', 2) }}|{{ 'aaa'.replace('a', '', 1) }}|{{ 'ab'.replace('', '-', 1) }}"),
+                       "bbXbbXa|aa|-ab")
+    }
+
     func testDefaultLimits() {
         let d = TemplateLimits.default
         XCTAssertEqual(d.maxNestingDepth, 256)
