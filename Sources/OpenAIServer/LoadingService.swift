@@ -1,4 +1,5 @@
 import Foundation
+import Grammar
 import InferenceEngine
 import ServiceLifecycle
 import Synchronization
@@ -34,6 +35,10 @@ public final class LoadingInferenceService: InferenceService {
     public func generate(_ request: GenerationRequest) throws -> GenerationStream {
         try ready().generate(request)
     }
+    public func constraint(_ grammar: Grammar, key: String) async throws -> TokenConstraint {
+        try await ready().constraint(grammar, key: key)
+    }
+    public var thinkEndTokenID: Int? { inner.withLock { $0?.thinkEndTokenID } }
 
     /// Stops the engine (after the HTTP server has stopped taking requests).
     public func shutdown(drainTimeout: Duration) async {

@@ -65,3 +65,28 @@ final class RealModelServerTests: XCTestCase {
         }
     }
 }
+
+/// `qwenkit serve` answers before the weights are loaded (`LoadingInferenceService`): 503s, then everything the
+/// loaded service offers, constrained decoding included.
+final class LoadingServiceTests: XCTestCase {
+    func testHealthIs503UntilLoadedThenEverythingWorks() async throws {
+        let loading = LoadingInferenceService(modelID: "tiny")
+        let app = Application(router: buildRouter(service: loading, metrics: ServerMetrics(), options: ServerOptions()))
+        try await app.test(.router) { client in
+            let before = try await client.execute(uri: "/health", method: .get)
+            XCTAssertEqual(before.status, .serviceUnavailable)
+            let early = try await client.execute(uri: "/v1/completions", method: .post, headers: [.contentType: "application/json"],
+                                                 body: ByteBuffer(string: #"{"prompt": "a"}"#))
+            XCTAssertEqual(early.status, .serviceUnavailable)
+            loading.loaded(LocalInferenceService(bundle: try ModelBundle(directory: RealModelServerTests.model), modelID: "tiny",
+                                                 options: SchedulerOptions()))
+            let after = try await client.execute(uri: "/health", method: .get)
+            XCTAssertEqual(after.status, .ok)
+            let body = #"{"messages": [{"role": "user", "content": "hi"}], "max_tokens": 8, "response_format": {"type": "json_object"}, "chat_template_kwargs": {"enable_thinking": false}}"#
+            let r = try await client.execute(uri: "/v1/chat/completions", method: .post, headers: [.contentType: "application/json"],
+                                             body: ByteBuffer(string: body))
+            XCTAssertEqual(r.status, .ok, String(buffer: r.body))
+            XCTAssertTrue(String(buffer: r.body).contains("\"content\":\"{"), String(buffer: r.body))
+        }
+    }
+}
