@@ -1,5 +1,6 @@
 import XCTest
 import Foundation
+import SafeTensors
 @testable import LanguageModels
 
 /// A sequence's logits are bit-identical alone or batched beside any other sequences, at any position in the
@@ -57,5 +58,34 @@ final class BatchInvarianceTests: XCTestCase {
         let ids = (0..<80).map { [$0 == 57 ? 9 : ($0 * 13) % v] }
         let rows = model.forwardBatch(ids, states: &states)
         XCTAssertEqual(Array(rows[(57 * v)..<(58 * v)]), single)
+    }
+}
+
+/// The same guarantee on quantised weights: Q8_0 kernels quantise activations per row, so a row's integer dots
+/// and block scales do not depend on the other rows.
+final class QuantizedBatchInvarianceTests: XCTestCase {
+    func testQ8_0DecodeRowsAreBatchInvariant() throws {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("q8-invariance-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        for name in ["qwen35-dense-tiny", "qwen35-moe-tiny"] {
+            let dir = Qwen35ReferenceTests.fixtures.appendingPathComponent("models/\(name)")
+            let url = tmp.appendingPathComponent("\(name)-q8_0.gguf")
+            try Qwen35GGUFExport.writer(config: try Qwen35Config.load(directory: dir), store: try WeightStore(directory: dir),
+                                        matrices: .q8_0).write(to: url)
+            let model = try Qwen35Model(gguf: url)
+            let v = model.vocabSize
+            var base = model.makeState()
+            _ = model.forward([1, 2, 3, 4, 5], state: &base, allLogits: false)
+            var one = base
+            let single = model.forward([9], state: &one, allLogits: false)
+            var states = Array(repeating: base, count: 70)
+            let rows = model.forwardBatch((0..<70).map { [$0 == 33 ? 9 : ($0 * 13) % v] }, states: &states)
+            XCTAssertEqual(Array(rows[(33 * v)..<(34 * v)]), single, "\(name) Q8_0: decode row in a 70-row batch")
+            var pair = [base, one]
+            let chunk = Array(0..<64).map { ($0 * 5 + 1) % v }
+            let mixed = model.forwardBatch([[9], chunk], states: &pair)
+            XCTAssertEqual(Array(mixed[0..<v]), single, "\(name) Q8_0: decode row beside a prefill chunk")
+        }
     }
 }
