@@ -77,11 +77,14 @@ public struct SequenceDecoder {
         if let forced = forcedToken {
             id = forced
             sampler.accept(id)
-        } else if var m = matcher, !reply.inReasoning {
-            if m.isComplete && !m.canContinue && request.stopTokenIDs.isEmpty {
+        } else if matcher != nil, !reply.inReasoning {
+            if matcher!.isComplete && !matcher!.canContinue && request.stopTokenIDs.isEmpty {
                 // Nothing may follow and there is no end-of-turn id to sample: stop without a token.
                 return end(.stop, token: 0, tail: text.finish(), ids: [], logprobs: [])
             }
+            // Moved out and back, so its growing tables stay uniquely referenced and are not copied per token.
+            var m = matcher!
+            matcher = nil
             id = sampleConstrained(logits, &m)
             matcher = m
         } else {
@@ -120,7 +123,7 @@ public struct SequenceDecoder {
         reasoningTokenEnds.append(reasoningText.utf8.count)
         let delta = reply.feed(piece)
         if !reply.inReasoning {
-            let tag = reasoningText.range(of: ThinkingSplitter.closeTag).map { reasoningText.utf8.distance(from: reasoningText.startIndex, to: $0.lowerBound) }
+            let tag = reasoningText.range(of: ReplyParser.reasoningEnd).map { reasoningText.utf8.distance(from: reasoningText.startIndex, to: $0.lowerBound) }
             reasoningTokens = reasoningTokenEnds.filter { $0 <= tag ?? reasoningText.utf8.count }.count
             reasoningText = ""
         }

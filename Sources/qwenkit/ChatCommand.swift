@@ -59,7 +59,7 @@ struct ChatCommand: ParsableCommand {
             request.sampling = parameters
             request.maxTokens = maxTokens
             request.stopTokenIDs = bundle.eosTokenIDs
-            request.startsInReasoning = rendered.prompt.hasSuffix("<think>\n")
+            request.startsInReasoning = ChatFormatter.startsInReasoning(rendered.prompt)
             request.replyFormat = .chat
             var generator: Generator<StreamingDetokenizer>
             do {

@@ -104,7 +104,7 @@ struct GenerateCommand: ParsableCommand {
             if options.addGenerationPrompt == false { options.addGenerationPrompt = true }
             let r = try bundle.renderChat(messages: request.messages, tools: request.tools, options: options)
             promptIDs = r.ids
-            startsInReasoning = r.prompt.hasSuffix("<think>\n")
+            startsInReasoning = ChatFormatter.startsInReasoning(r.prompt)
             chatTools = request.tools ?? []
         } else {
             let text = try prompt ?? readStdin()
@@ -115,7 +115,7 @@ struct GenerateCommand: ParsableCommand {
                 let message = JSONValue.object([("role", .string("user")), ("content", .string(text))])
                 let r = try bundle.renderChat(messages: [message], tools: nil, options: options)
                 promptIDs = r.ids
-                startsInReasoning = r.prompt.hasSuffix("<think>\n")
+                startsInReasoning = ChatFormatter.startsInReasoning(r.prompt)
             } else {
                 promptIDs = bundle.tokenizer.encode(text)
             }

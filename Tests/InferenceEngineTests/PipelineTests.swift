@@ -28,7 +28,7 @@ final class PipelineTests: XCTestCase {
                     let r = try bundle.renderChat(messages: c["messages"]?.arrayValue ?? [], tools: nil, options: options)
                     XCTAssertEqual(r.prompt, c["rendered"]?.stringValue, "\(name): rendered chat")
                     promptIDs = r.ids
-                    startsInReasoning = r.prompt.hasSuffix("<think>\n")
+                    startsInReasoning = ChatFormatter.startsInReasoning(r.prompt)
                 } else {
                     promptIDs = bundle.tokenizer.encode(c["prompt"]?.stringValue ?? "")
                 }

@@ -44,24 +44,4 @@ final class StreamingStagesTests: XCTestCase {
         XCTAssertEqual(r.emit, "hel")
         XCTAssertTrue(r.stopped)
     }
-
-    func testThinkingSplitterOnEverySplit() {
-        let text = "I reason.</think>\n\nThe answer."
-        for parts in splits(text) {
-            var s = ThinkingSplitter(startsInReasoning: true)
-            var reasoning = "", content = ""
-            for p in parts { let r = s.feed(p); reasoning += r.reasoning; content += r.content }
-            let r = s.finish(); reasoning += r.reasoning; content += r.content
-            XCTAssertEqual(reasoning, "I reason.", "\(parts)")
-            XCTAssertEqual(content, "The answer.", "\(parts)")
-        }
-    }
-
-    func testThinkingOffPassesContentThrough() {
-        var s = ThinkingSplitter(startsInReasoning: false)
-        let r = s.feed("plain </thin")
-        let e = s.finish()
-        XCTAssertEqual(r.reasoning + e.reasoning, "")
-        XCTAssertEqual(r.content + e.content, "plain </thin")
-    }
 }

@@ -1,7 +1,7 @@
 import Templating
 
 /// Turns a Qwen3.5 reply, fed as arbitrary text deltas, into OpenAI-level pieces: reasoning, content and tool
-/// calls with JSON arguments. Replaces `ThinkingSplitter` for the server.
+/// calls with JSON arguments.
 ///
 /// The format is the one Qwen3.5's chat template writes back into the prompt (`REASONING\n</think>\n\nCONTENT`,
 /// then `<tool_call>\n<function=NAME>\n<parameter=ARG>\nVALUE\n</parameter>\n…</function>\n</tool_call>`
@@ -23,6 +23,9 @@ import Templating
 /// - In a call that breaks, the value being read ends where the text ends; a held-back partial closing tag
 ///   and everything unread become content.
 public struct ReplyParser: Sendable {
+    /// The tag that ends the reasoning.
+    public static let reasoningEnd = "</think>"
+
     enum Phase: Sendable {
         case reasoning
         case content
