@@ -52,7 +52,7 @@ let package = Package(
         ),
         .target(name: "Kernels", dependencies: ["TensorCore", "CKernels"], swiftSettings: kernelOptimized),
         .target(name: "SafeTensors", dependencies: ["TensorCore", "JSON"], swiftSettings: optimized),
-        .target(name: "GGUF", dependencies: ["TensorCore"], swiftSettings: optimized),
+        .target(name: "GGUF", dependencies: ["TensorCore", "JSON"], swiftSettings: optimized),
         .target(name: "Tokenization", dependencies: ["JSON"], swiftSettings: optimized),
         .target(name: "Templating", dependencies: ["JSON"], swiftSettings: optimized),
         // Constrained decoding: grammars over bytes, token masks over a vocabulary; knows nothing of models.

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import JSON
 
 /// A read-only memory mapping of a whole GGUF file, alive exactly as long as this object (tensor views
 /// retain it). Pages come from the page cache on first touch; nothing is read up front.
@@ -11,17 +12,13 @@ final class GGUFMapping: @unchecked Sendable {
     let size: Int
 
     init(path: String) throws {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let code = errno
-            if code == ENOENT { throw GGUFError.fileNotFound(path: path) }
-            throw GGUFError.cannotRead(path: path, reason: String(cString: strerror(code)))
+        // InputFile opens non-blocking and refuses anything but a regular file (a FIFO would block in open()).
+        let fd: Int32
+        do { (fd, size) = try InputFile.open(path) } catch let e as InputFileError {
+            if e.kind == .notFound { throw GGUFError.fileNotFound(path: path) }
+            throw GGUFError.cannotRead(path: path, reason: e.reason)
         }
         defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw GGUFError.cannotRead(path: path, reason: String(cString: strerror(errno))) }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw GGUFError.cannotRead(path: path, reason: "not a regular file") }
-        size = Int(st.st_size)
         if size == 0 { base = nil; return }
         guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
             throw GGUFError.cannotRead(path: path, reason: "mmap failed: \(String(cString: strerror(errno)))")

@@ -73,6 +73,9 @@ public final class ModelBundle: @unchecked Sendable {
             String(format: "%.2f GiB mapped", Double(model.weights.storedTensors.reduce(0) { $0 + $1.byteCount }) / 1_073_741_824)
     }
 
+    /// The id of the tag that ends reasoning (the thinking budget forces it).
+    public var thinkEndTokenID: Int? { tokenizer.tokenID(ReplyParser.reasoningEnd) }
+
     /// A scheduler over this model whose sequences detokenize with this tokenizer.
     public func makeScheduler(options: SchedulerOptions) -> Scheduler {
         let tokenizer = tokenizer

@@ -111,6 +111,11 @@ public struct Sampler: Sendable {
     /// Chooses the next id from raw logits `[V]`.
     public mutating func sample(_ raw: [Float]) -> Int {
         var logits = raw
+        return sample(inPlace: &logits)
+    }
+
+    /// `sample` on logits the caller no longer needs (they are overwritten by the processors).
+    public mutating func sample(inPlace logits: inout [Float]) -> Int {
         applyRepetitionPenalty(&logits, seen: seenForRepetition, penalty: parameters.repetitionPenalty)
         applyPresenceFrequency(&logits, counts: counts, presence: parameters.presencePenalty, frequency: parameters.frequencyPenalty)
         applyLogitBias(&logits, bias: parameters.logitBias)

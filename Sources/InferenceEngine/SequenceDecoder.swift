@@ -62,7 +62,7 @@ public struct SequenceDecoder {
     private mutating func sampleConstrained(_ logits: [Float], _ m: inout GrammarMatcher) -> Int {
         var masked = logits
         applyTokenMask(&masked, allowed: m.allowedTokens(), extra: m.isComplete ? request.stopTokenIDs : [])
-        let id = sampler.sample(masked)
+        let id = sampler.sample(inPlace: &masked)
         if !request.stopTokenIDs.contains(id) {
             let ok = m.accept(token: id)
             assert(ok, "sampled token \(id) outside the grammar's mask")

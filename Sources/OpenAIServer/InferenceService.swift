@@ -114,7 +114,7 @@ public final class LocalInferenceService: InferenceService {
         return try await worker.run { cache.constraint(grammar, key: key) }
     }
 
-    public var thinkEndTokenID: Int? { bundle.tokenizer.tokenID("</think>") }
+    public var thinkEndTokenID: Int? { bundle.thinkEndTokenID }
 
     /// Stops accepting, drains running requests for up to `timeout`, stops the engine thread.
     public func shutdown(drainTimeout: Duration) async {

@@ -134,7 +134,7 @@ struct GenerateCommand: ParsableCommand {
             request.constraint = TokenConstraint(CompiledGrammar(g, vocabulary: Vocabulary(tokenizer: bundle.tokenizer)))
         }
         request.thinkingBudget = thinkingBudget
-        request.thinkEndTokenID = bundle.tokenizer.tokenID("</think>")
+        request.thinkEndTokenID = bundle.thinkEndTokenID
         var generator = try Generator(model: bundle.model, request: request,
                                       decoder: StreamingDetokenizer(tokenizer: bundle.tokenizer, skipSpecialTokens: false))
 

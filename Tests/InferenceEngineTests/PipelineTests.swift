@@ -63,6 +63,8 @@ final class PipelineTests: XCTestCase {
                     XCTAssertEqual(content, whole.content ?? "", name)
                     if startsInReasoning, let close = text.range(of: "</think>") {
                         XCTAssertEqual(reasoning, String(text[..<close.lowerBound]).trimmingCharacters(in: .newlines), name)
+                    } else if startsInReasoning {
+                        XCTAssertEqual(content, "", "\(name): no </think>, so everything is reasoning")
                     }
                 } else {
                     XCTAssertEqual(content, text, name)

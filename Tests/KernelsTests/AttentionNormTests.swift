@@ -23,6 +23,7 @@ final class AttentionNormTests: XCTestCase {
                             headDim: d, scale: 1 / Float(d).squareRoot(), pool: ThreadPool(threads: 2))
             let ref = causalAttentionReference(q: q, keys: k, values: v, tokens: t, cached: cached, queryHeads: hq,
                                                kvHeads: hkv, headDim: d, scale: 1 / Float(d).squareRoot())
+            XCTAssertFalse(out.contains { $0.isNaN }, "T=\(t): NaN in the output")
             let err = zip(out, ref).map { abs($0 - $1) }.max()!
             XCTAssertLessThanOrEqual(err, 1e-5, "T=\(t) cached=\(cached) Hq=\(hq) Hkv=\(hkv) D=\(d)")
         }
@@ -58,6 +59,7 @@ final class AttentionNormTests: XCTestCase {
                                     out: ob.baseAddress!, tokens: t, cached: cached, queryHeads: hq, kvHeads: hkv, headDim: d,
                                     scale: 1 / Float(d).squareRoot(), pool: ThreadPool(threads: 2))
                 } }
+                XCTAssertFalse(out.contains { $0.isNaN }, "pages of \(pt): a NaN (a row past the end was read)")
                 let err = zip(out, ref).map { abs($0 - $1) }.max()!
                 XCTAssertLessThanOrEqual(err, 1e-5, "pages of \(pt): T=\(t) cached=\(cached) Hq=\(hq) Hkv=\(hkv) D=\(d)")
             }

@@ -41,6 +41,7 @@ final class QuantMatmulTests: XCTestCase {
     func testVNNIAndAVX2KernelsEqualPlainTwin() throws {
         defer { qk_quant_force_path(-1) }
         let best = qk_quant_path()
+        try XCTSkipIf(best == 0, "no SIMD quantised path on this CPU: nothing to pin against the plain twin")
         print("quantised kernel path: \(["plain", "AVX2", "AVX-512 VNNI"][Int(best)])")
         for path in stride(from: best, through: 1, by: -1) {
         qk_quant_force_path(path)

@@ -183,7 +183,8 @@ public final class Scheduler: @unchecked Sendable {
                 locked { _ = live.remove(job.id) }
                 return true
             }
-            step(active.filter { !isCancelled($0.id) }, cache: cache)
+            let late = locked { cancelled }   // one lock per step, not one per sequence
+            step(late.isEmpty ? active : active.filter { !late.contains($0.id) }, cache: cache)
             active.removeAll { $0.done }
             var stats = SchedulerStats(waiting: 0, running: active.count, cache: cache)
             stats.kvBytes = active.reduce(0) { $0 + footprint.bytes(tokens: $1.read + $1.decoder.generated) }
@@ -244,7 +245,7 @@ public final class Scheduler: @unchecked Sendable {
             } else {
                 job.timing.decodeSeconds += seconds
             }
-            emit(job, job.decoder.consume(Array(logits[(i * v)..<((i + 1) * v)])))
+            emit(job, job.decoder.consume(batch.count == 1 ? logits : Array(logits[(i * v)..<((i + 1) * v)])))
         }
     }
 

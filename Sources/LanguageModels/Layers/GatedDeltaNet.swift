@@ -123,8 +123,15 @@ public struct GatedDeltaNet: Sendable {
         var core = [Float](repeating: 0, count: t * hv * dv) // [T, Hv, dv]
         let group = hv / hk
         let ranges = segments.ranges
-        // Each segment's state buffer, held for the whole loop (states are uniquely referenced, so no copy).
-        let ssm = states.indices.map { i in states[i].ssm.withUnsafeMutableBufferPointer { $0.baseAddress! } }
+        // Each segment's state buffer, held for the whole loop: the arrays are moved out of `states` and their
+        // buffers opened in nested closures (no pointer outlives its closure; unique, so no copy).
+        var ssms = states.indices.map { i in
+            let a = states[i].ssm
+            states[i].ssm = []
+            return a
+        }
+        defer { for i in states.indices { states[i].ssm = ssms[i] } }
+        withMutableBuffers(&ssms) { ssm in
         y.withUnsafeBufferPointer { yp in g.withUnsafeBufferPointer { gp in beta.withUnsafeBufferPointer { bp in
             core.withUnsafeMutableBufferPointer { op in
                 let yb = yp.baseAddress!, gb = gp.baseAddress!, bb = bp.baseAddress!, ob = op.baseAddress!
@@ -144,6 +151,7 @@ public struct GatedDeltaNet: Sendable {
                 }
             }
         } } }
+        }
 
         // 8. Gated RMSNorm per (token, value head) with Z as the gate.
         var normed = [Float](repeating: 0, count: t * hv * dv) // [T, Hv·dv]
@@ -158,4 +166,16 @@ public struct GatedDeltaNet: Sendable {
         let out = matmul(normed, wOut, tokens: t, rowwise: rowwise, pool: pool) // [T, H]
         return Trace(qkvConv: qkvConv, g: g, beta: beta, core: core, gatedNorm: normed, out: out)
     }
+}
+
+/// Opens every array's buffer for `body` at once, in nested `withUnsafeMutableBufferPointer` closures, so the
+/// pointers are valid exactly as long as `body` runs.
+func withMutableBuffers(_ arrays: inout [[Float]], _ body: ([UnsafeMutablePointer<Float>]) -> Void) {
+    // The last array is taken out into a local, so opening it never overlaps an access to `arrays`.
+    func open(_ rest: inout [[Float]], _ opened: [UnsafeMutablePointer<Float>]) {
+        guard var last = rest.popLast() else { return body(opened.reversed()) }
+        last.withUnsafeMutableBufferPointer { open(&rest, opened + [$0.baseAddress!]) }
+        rest.append(last)
+    }
+    open(&arrays, [])
 }

@@ -43,10 +43,7 @@ public struct KVCache: Sendable, Equatable {
     }
 
     /// The pages for the attention kernel.
-    public var pages: KVPages {
-        KVPages(keys: table.pages.map { UnsafePointer(pool.keys($0)) }, values: table.pages.map { UnsafePointer(pool.values($0)) },
-                pageTokens: pool.pageTokens)
-    }
+    public var pages: KVPages { pool.pages(table.pages) }
 
     /// Positions `range` (whole pages), sharing their pages: a prefix-cache block.
     public func slice(_ range: Range<Int>) -> KVCache {

@@ -54,6 +54,15 @@ public final class KVPagePool: @unchecked Sendable {
     func isShared(_ p: Int) -> Bool { lock.withLock { refs[p] > 1 } }
 
     func keys(_ p: Int) -> UnsafeMutablePointer<Float> { lock.withLock { storage[p] } }
+
+    /// Key and value pointers of `ids` for the attention kernel, under one lock.
+    func pages(_ ids: [Int]) -> KVPages {
+        lock.withLock {
+            let off = pageTokens * rowFloats
+            return KVPages(keys: ids.map { UnsafePointer(storage[$0]) }, values: ids.map { UnsafePointer(storage[$0] + off) },
+                           pageTokens: pageTokens)
+        }
+    }
     func values(_ p: Int) -> UnsafeMutablePointer<Float> { lock.withLock { storage[p] + pageTokens * rowFloats } }
 }
 
