@@ -31,6 +31,12 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Measured runs after the warm-up; the median is reported.")
     var runs = 3
 
+    @Option(name: .long, help: "Decode this many sequences in one batched forward per step (the scheduler's step, without the server).")
+    var batch: Int?
+
+    @Option(name: .customLong("batch-chunk"), help: "With --batch: a prompt chunk of this many tokens joins every step.")
+    var batchChunk = 0
+
     @Flag(name: .long, help: "Print one JSON object.")
     var json = false
 
@@ -49,6 +55,8 @@ struct BenchCommand: ParsableCommand {
         if prompt < 1 || gen < 0 || runs < 1 { throw ValidationError("bench: need --prompt ≥ 1, --gen ≥ 0, --runs ≥ 1") }
         if let threads, threads < 1 { throw ValidationError("bench: --threads must be ≥ 1") }
         if prefillChunk < 0 { throw ValidationError("bench: --prefill-chunk must be ≥ 0") }
+        if let batch, batch < 1 || batch > 256 { throw ValidationError("bench: --batch must be 1…256") }
+        if batchChunk < 0 || batchChunk > 4096 { throw ValidationError("bench: --batch-chunk must be 0…4096") }
     }
 
     func run() throws {
@@ -65,6 +73,11 @@ struct BenchCommand: ParsableCommand {
             if let tokenizerText {
                 let r = try TokenizerBench(directory: URL(fileURLWithPath: model!), textFile: tokenizerText, runs: runs).run()
                 print(json ? r.json : r.text)
+                return
+            }
+            if let batch {
+                print(try BatchBench(directory: URL(fileURLWithPath: model!), batch: batch, chunk: batchChunk,
+                                     prompt: prompt, gen: gen).run())
                 return
             }
             let result = try ModelBench(directory: URL(fileURLWithPath: model!), prompt: prompt, gen: gen, runs: runs,
