@@ -110,25 +110,26 @@ func causalAttentionDecode(
                 var scores = [Float](repeating: 0, count: group * (j1 - j0))   // [group, keys]
                 scores.withUnsafeMutableBufferPointer { sb in
                     let s = sb.baseAddress!, len = j1 - j0
-                    for j in j0..<j1 {
-                        let k = pages.keys[j / pt] + (j % pt) * kvStride + kvh * d
-                        for g in 0..<group { s[g * len + j - j0] = dot(q + (kvh * group + g) * d, k, d) * scale }
+                    let qg = q + kvh * group * d                                   // [group, D]
+                    // Runs of keys inside one page: rows kvStride apart.
+                    var j = j0
+                    while j < j1 {
+                        let run = min(j1, (j / pt + 1) * pt) - j
+                        groupScores(q: qg, group: group, d: d, k: pages.keys[j / pt] + (j % pt) * kvStride + kvh * d,
+                                    kStride: kvStride, len: run, scale: scale, s: s + j - j0, ldS: len)
+                        j += run
                     }
                     let base = (kvh * splits + sp) * group
-                    for g in 0..<group {
-                        let row = s + g * len
-                        var mx = -Float.infinity
-                        for j in 0..<len { mx = max(mx, row[j]) }
-                        var sum: Float = 0
-                        for j in 0..<len { row[j] = expf(row[j] - mx); sum += row[j] }
-                        mb[base + g] = mx
-                        lb[base + g] = sum
-                    }
+                    groupSoftmax(s: s, ldS: len, group: group, len: len, maxes: mb + base, sums: lb + base)
                     let o = ob + base * d
                     o.initialize(repeating: 0, count: group * d)
-                    for j in j0..<j1 {
-                        let v = pages.values[j / pt] + (j % pt) * kvStride + kvh * d
-                        for g in 0..<group { axpy(s[g * len + j - j0], v, o + g * d, d) }
+                    j = j0
+                    while j < j1 {
+                        let run = min(j1, (j / pt + 1) * pt) - j
+                        groupAccumulate(p: s + j - j0, ldP: len, group: group, d: d,
+                                        v: pages.values[j / pt] + (j % pt) * kvStride + kvh * d, vStride: kvStride,
+                                        len: run, o: o)
+                        j += run
                     }
                 }
             }

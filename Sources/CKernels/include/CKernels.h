@@ -76,4 +76,10 @@ void qk_quant_force_path(int path);
 /// The plain twin of qk_qgemv (scalar integer dots, same block arithmetic), for tests.
 void qk_qgemv_ref(int type, const void *w, long k, const void *xq, long tokens, float *y, long ldy, long row0, long row1);
 
+/// Decode attention for 4 query heads sharing one KV head over `len` rows `ks`/`vs` floats apart (attention.c):
+/// s[g*ldS + i] = (q_g . k_i) * scale, and o[g*d + c] += sum_i p[g*ldP + i] * v_i[c]. Return 0 (nothing done)
+/// without AVX-512 or when d is not a multiple of 16; the caller then runs its own loop.
+int qk_attn_scores4(const float *q, long d, const float *k, long ks, long len, float scale, float *s, long ldS);
+int qk_attn_accumulate4(const float *p, long ldP, long d, const float *v, long vs, long len, float *o);
+
 #endif

@@ -1,0 +1,42 @@
+import XCTest
+@testable import Kernels
+
+/// The decode-attention inner loops (one KV head, a run of strided key/value rows, all heads of its group)
+/// against their plain twins: groups of 1–8 heads (the 4-head register tiles and the remainder), head sizes
+/// that are and are not multiples of 16, runs shorter and longer than a vector, rows with a stride.
+final class AttentionDecodeKernelTests: XCTestCase {
+    /// The attention tests' pseudo-random values in [-1, 1).
+    func random(_ n: Int, seed: UInt64) -> [Float] { AttentionNormTests().random(n, seed: seed) }
+
+    func testGroupKernelsMatchTwins() {
+        for (group, d, len, stride) in [(4, 256, 70, 512), (8, 64, 33, 64), (6, 32, 1, 96), (1, 16, 17, 16),
+                                         (3, 40, 20, 80), (5, 128, 64, 256)] {
+            let q = random(group * d, seed: 1), k = random(len * stride, seed: 2), v = random(len * stride, seed: 3)
+            let ld = len + 3
+            var s = [Float](repeating: .nan, count: group * ld), sr = s
+            groupScores(q: q, group: group, d: d, k: k, kStride: stride, len: len, scale: 0.1, s: &s, ldS: ld)
+            groupScoresReference(q: q, group: group, d: d, k: k, kStride: stride, len: len, scale: 0.1, s: &sr, ldS: ld)
+            var maxErr: Float = 0
+            for g in 0..<group { for i in 0..<len { maxErr = max(maxErr, abs(s[g * ld + i] - sr[g * ld + i])) } }
+            XCTAssertLessThanOrEqual(maxErr, 1e-5, "scores group=\(group) d=\(d) len=\(len)")
+            XCTAssertFalse((0..<group).contains { g in (0..<len).contains { s[g * ld + $0].isNaN } })
+
+            var m = [Float](repeating: 0, count: group), l = m, mr = m, lr = m
+            groupSoftmax(s: &s, ldS: ld, group: group, len: len, maxes: &m, sums: &l)
+            groupSoftmaxReference(s: &sr, ldS: ld, group: group, len: len, maxes: &mr, sums: &lr)
+            for g in 0..<group {
+                XCTAssertEqual(m[g], mr[g], accuracy: 1e-5)
+                XCTAssertEqual(l[g], lr[g], accuracy: 1e-4 * lr[g])
+                for i in 0..<len { XCTAssertEqual(s[g * ld + i], sr[g * ld + i], accuracy: 1e-5) }
+            }
+
+            let o0 = random(group * d, seed: 4)
+            var o = o0, or = o0
+            groupAccumulate(p: s, ldP: ld, group: group, d: d, v: v, vStride: stride, len: len, o: &o)
+            groupAccumulateReference(p: sr, ldP: ld, group: group, d: d, v: v, vStride: stride, len: len, o: &or)
+            let err = zip(o, or).map { abs($0 - $1) }.reduce(0, max)
+            XCTAssertFalse(o.contains { $0.isNaN })
+            XCTAssertLessThanOrEqual(err, 1e-4, "accumulate group=\(group) d=\(d) len=\(len)")
+        }
+    }
+}
