@@ -5,8 +5,7 @@ import XCTest
 /// against their plain twins: groups of 1–8 heads (the 4-head register tiles and the remainder), head sizes
 /// that are and are not multiples of 16, runs shorter and longer than a vector, rows with a stride.
 final class AttentionDecodeKernelTests: XCTestCase {
-    /// The attention tests' pseudo-random values in [-1, 1).
-    func random(_ n: Int, seed: UInt64) -> [Float] { AttentionNormTests().random(n, seed: seed) }
+    func random(_ n: Int, seed: UInt64) -> [Float] { kernelTestRandom(n, seed: seed) }
 
     func testGroupKernelsMatchTwins() {
         for (group, d, len, stride) in [(4, 256, 70, 512), (8, 64, 33, 64), (6, 32, 1, 96), (1, 16, 17, 16),

@@ -2,15 +2,18 @@ import XCTest
 import TensorCore
 @testable import Kernels
 
+/// Pseudo-random values in [-1, 1) from an LCG: the same inputs on every run.
+func kernelTestRandom(_ n: Int, seed: UInt64) -> [Float] {
+    var s = seed
+    return (0..<n).map { _ in
+        s = s &* 6364136223846793005 &+ 1442695040888963407
+        return Float(Int64(bitPattern: s >> 11) % 2000) / 1000 - 1
+    }
+}
+
 /// The SIMD/threaded attention and RMSNorm against their plain twins, and RoPE against its definition.
 final class AttentionNormTests: XCTestCase {
-    func random(_ n: Int, seed: UInt64) -> [Float] {
-        var s = seed
-        return (0..<n).map { _ in
-            s = s &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int64(bitPattern: s >> 11) % 2000) / 1000 - 1
-        }
-    }
+    func random(_ n: Int, seed: UInt64) -> [Float] { kernelTestRandom(n, seed: seed) }
 
     func testCausalAttentionMatchesReference() {
         for (t, cached, hq, hkv, d) in [(1, 0, 4, 2, 32), (5, 7, 8, 2, 64), (33, 0, 4, 4, 16), (1, 100, 8, 2, 256),
