@@ -129,6 +129,7 @@ def main():
         print("| streams | aggregate tok/s | × one stream | p50 ITL ms | p99 ITL ms | KV+state per sequence MB |")
         print("|---|---|---|---|---|---|")
         base = None
+        round_of(server, 1, 8, vocab, eos)   # warm-up, not reported: the first requests page the weights in
         for n in [int(x) for x in args.streams.split(",")]:
             r = round_of(server, n, args.gen, vocab, eos)
             base = base or r["tok_s"]
