@@ -74,7 +74,8 @@ final class YaRNReferenceTests: XCTestCase {
 
     func testSplitPrefill() throws {
         let f = try Self.fixture()
-        let ids = try f.ids("input_ids"), split = ids.count - try f.tensor("split_logits").count / f.model.vocabSize
+        let ids = try f.ids("input_ids"), splitRows = try f.tensor("split_logits").count / f.model.vocabSize
+        let split = ids.count - splitRows
         var state = f.model.makeState()
         _ = f.model.forward(Array(ids[..<split]), state: &state, allLogits: false)
         let rest = f.model.forward(Array(ids[split...]), state: &state, allLogits: true)   // [T − S, V]
