@@ -127,11 +127,13 @@ extension Qwen35Config {
     /// are refused unless neutral.
     static func ropeScaling(gguf f: GGUFFile, arch: String, contextLength: Int) throws -> RoPEScaling {
         let prefix = "\(arch).rope.scaling."
-        guard let type = f.metadata[prefix + "type"]?.string, type != "none" else { return .none }
-        func number(_ key: String) -> Double? { f.metadata[prefix + key]?.double }
         func refuse(_ key: String, _ why: String) -> Qwen35ConfigError {
             .unsupportedValue(file: f.path, field: prefix + key, value: why)
         }
+        guard let raw = f.metadata[prefix + "type"] else { return .none }
+        guard let type = raw.string else { throw refuse("type", "\(raw) (expected a string)") }
+        if type == "none" { return .none }
+        func number(_ key: String) -> Double? { f.metadata[prefix + key]?.double }
         switch type {
         case "linear":
             return .linear(factor: try f.double(prefix + "factor"))
