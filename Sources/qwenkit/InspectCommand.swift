@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Kernels
 import LanguageModels
 import SafeTensors
 import TensorCore
@@ -37,7 +38,11 @@ struct InspectCommand: ParsableCommand {
 
 /// The facts `inspect` prints (also its `--json` form).
 struct InspectReport: Encodable {
-    struct Attention: Encodable { var layers, heads, kvHeads, headDim, rotaryDim: Int; var ropeTheta: Double }
+    struct Attention: Encodable {
+        var layers, heads, kvHeads, headDim, rotaryDim: Int; var ropeTheta: Double
+        /// e.g. "yarn ×4 over 262144 positions → context 1048576"; nil for plain RoPE.
+        var ropeScaling: String?
+    }
     struct DeltaNet: Encodable { var layers, keyHeads, valueHeads, keyDim, valueDim, convKernel, convChannels: Int }
     struct FFN: Encodable {
         var kind: String  // "dense" / "moe"
@@ -89,7 +94,8 @@ struct InspectReport: Encodable {
         let attnLayers = c.layerTypes.filter { $0 == .fullAttention }.count
         let gdnLayers = c.numHiddenLayers - attnLayers
         attention = Attention(layers: attnLayers, heads: c.numAttentionHeads, kvHeads: c.numKeyValueHeads,
-                              headDim: c.headDim, rotaryDim: c.rotaryDim, ropeTheta: c.ropeTheta)
+                              headDim: c.headDim, rotaryDim: c.rotaryDim, ropeTheta: c.ropeTheta,
+                              ropeScaling: Self.describe(c.ropeScaling, context: c.contextLength))
         deltaNet = DeltaNet(layers: gdnLayers, keyHeads: c.linearNumKeyHeads, valueHeads: c.linearNumValueHeads,
                             keyDim: c.linearKeyHeadDim, valueDim: c.linearValueHeadDim,
                             convKernel: c.linearConvKernelDim, convChannels: c.convDim)
@@ -158,6 +164,14 @@ struct InspectReport: Encodable {
         return letters.joined(separator: " ")
     }
 
+    static func describe(_ scaling: RoPEScaling, context: Int) -> String? {
+        switch scaling {
+        case .none: return nil
+        case .linear(let f): return "linear ×\(number(f)) → context \(context)"
+        case .yarn(let y): return "yarn ×\(number(y.factor)) over \(y.originalMaxPositions) positions → context \(context)"
+        }
+    }
+
     // MARK: - Text form
 
     var text: String {
@@ -168,7 +182,7 @@ struct InspectReport: Encodable {
         lines.append(("architecture", "\(modelType) (\(ffn.kind == "moe" ? "MoE" : "dense"), \(wrapper))"))
         lines.append(("layers", "\(layers): \(layerPattern)  (L = Gated DeltaNet ×\(g.layers), F = gated full attention ×\(a.layers))"))
         lines.append(("hidden", "\(hidden)"))
-        lines.append(("attention", "Hq \(a.heads), Hkv \(a.kvHeads), D \(a.headDim), rotary \(a.rotaryDim), rope θ \(Self.number(a.ropeTheta))"))
+        lines.append(("attention", "Hq \(a.heads), Hkv \(a.kvHeads), D \(a.headDim), rotary \(a.rotaryDim), rope θ \(Self.number(a.ropeTheta))" + (a.ropeScaling.map { ", \($0)" } ?? "")))
         lines.append(("gated deltanet", "Hk \(g.keyHeads), Hv \(g.valueHeads), dk \(g.keyDim), dv \(g.valueDim), K \(g.convKernel), conv channels C \(g.convChannels)"))
         if ffn.kind == "moe" {
             lines.append(("moe", "E \(ffn.experts!), k \(ffn.expertsPerToken!), Im \(ffn.expertIntermediate!), Is \(ffn.sharedExpertIntermediate!) (shared expert)"))

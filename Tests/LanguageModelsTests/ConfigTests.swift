@@ -234,8 +234,8 @@ final class ConfigTests: XCTestCase {
     func testUnsupportedFeatures() {
         assertFails(nested { $0["hidden_act"] = "gelu" }, mentioning: ["unsupported text_config.hidden_act \"gelu\""])
         assertFails(nested { $0["attention_bias"] = true }, mentioning: ["unsupported text_config.attention_bias"])
-        assertFails(nested { $0["rope_parameters"] = ["rope_type": "yarn", "rope_theta": 1e7] },
-                    mentioning: ["unsupported text_config.rope_parameters.rope_type \"yarn\""])
+        assertFails(nested { $0["rope_parameters"] = ["rope_type": "longrope", "rope_theta": 1e7] },
+                    mentioning: ["unsupported text_config.rope_parameters.rope_type \"longrope\"", "supported: default, linear, yarn"])
         assertFails(nested(moe: true) { $0["mlp_only_layers"] = [0] }, mentioning: ["mlp_only_layers"])
         XCTAssertNoThrow(try load(nested { $0["mlp_only_layers"] = [Int]() }))
     }

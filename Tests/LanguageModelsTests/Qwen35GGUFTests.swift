@@ -46,6 +46,27 @@ final class Qwen35GGUFTests: XCTestCase {
         }
     }
 
+    /// YaRN survives the trip through `rope.scaling.*` metadata: same config, transformers' logits (1e-4).
+    func testYaRNGGUFGivesFixtureLogits() throws {
+        let url = try exportGGUF(YaRNReferenceTests.name)
+        let model = try Qwen35Model(gguf: url)
+        let refs = try Qwen35ReferenceTests.fixture(YaRNReferenceTests.name)
+        XCTAssertEqual(model.config.ropeScaling, refs.model.config.ropeScaling)
+        XCTAssertEqual(model.maxContextLength, 256)
+        let ids = try refs.ids("input_ids")
+        var state = model.makeState()
+        let logits = model.forward(ids, state: &state, allLogits: true)   // [T, V]
+        XCTAssertLessThanOrEqual(Qwen35ReferenceTests.maxAbs(logits, try refs.tensor("logits")), Qwen35ReferenceTests.logitTolerance)
+
+        // A scaling llama.cpp writes that QwenKit does not compute is named, not ignored.
+        var w = try Qwen35GGUFExport.writer(config: refs.model.config, store: WeightStore(
+            directory: Qwen35ReferenceTests.fixtures.appendingPathComponent("models/\(YaRNReferenceTests.name)")))
+        w.add("qwen35.rope.scaling.yarn_ext_factor", .float32(0.5))
+        let odd = tmp.appendingPathComponent("ext.gguf")
+        try w.write(to: odd)
+        XCTAssertThrowsError(try Qwen35Model(gguf: odd)) { XCTAssertTrue("\($0)".contains("qwen35.rope.scaling.yarn_ext_factor"), "\($0)") }
+    }
+
     func testConfigFromMetadataAndStrictness() throws {
         let url = try exportGGUF("qwen35-dense-tiny")
         let file = try GGUFFile(path: url.path)

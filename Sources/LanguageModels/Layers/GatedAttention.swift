@@ -26,7 +26,7 @@ public struct GatedAttention: Sendable {
         oProj = try store.take(prefix + "o_proj.weight", shape: [h, heads * d])
         qNorm = try RMSNorm(store: store, name: prefix + "q_norm.weight", dim: d, eps: config.rmsNormEps)
         kNorm = try RMSNorm(store: store, name: prefix + "k_norm.weight", dim: d, eps: config.rmsNormEps)
-        rope = RotaryEmbedding(headDim: d, rotaryDim: config.rotaryDim, theta: config.ropeTheta)
+        rope = RotaryEmbedding(headDim: d, rotaryDim: config.rotaryDim, theta: config.ropeTheta, scaling: config.ropeScaling)
         pagePool = KVPagePool(pageTokens: KVPagePool.defaultPageTokens, kvHeads: kvHeads, headDim: d)
     }
 

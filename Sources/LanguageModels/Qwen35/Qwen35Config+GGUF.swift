@@ -53,7 +53,8 @@ extension Qwen35Config {
             numExperts: moe ? try int("expert_count") : nil, numExpertsPerTok: moe ? try int("expert_used_count") : nil,
             moeIntermediateSize: moe ? try int("expert_feed_forward_length") : nil,
             sharedExpertIntermediateSize: moe ? try int("expert_shared_feed_forward_length") : nil,
-            eosTokenIds: eos)
+            eosTokenIds: eos,
+            ropeScaling: try ropeScaling(gguf: f, arch: arch, contextLength: try int("context_length")))
         try config.validate()
         return config
     }

@@ -157,6 +157,7 @@ extension Qwen35Config {
             guard i > 0 else { throw fail("intermediate_size", "must be positive, found \(i)") }
             guard numExperts == nil else { throw fail("num_experts", "set for dense model_type \(modelType)") }
         }
+        try validateRoPEScaling()
         for id in eosTokenIds where id < 0 || id >= vocabSize {
             throw fail("eos_token_id", "\(id) is outside the vocabulary (vocab_size \(vocabSize))")
         }
@@ -217,11 +218,15 @@ extension Qwen35Config {
         if isMoE, let dense = value(\.mlpOnlyLayers), !dense.isEmpty {
             throw unsupported("mlp_only_layers", "\(dense) (every Qwen3.5 MoE layer is sparse)")
         }
-        let rope = value(\.ropeParameters)
-        if let type = rope?.ropeType, type != "default" { throw unsupported("rope_parameters.rope_type", "\"\(type)\"") }
+        // A legacy `rope_scaling` replaces `rope_parameters` (transformers `convert_rope_params_to_dict`).
+        let ropeField = value(\.ropeScaling) != nil ? "rope_scaling" : "rope_parameters"
+        let rope = value(\.ropeScaling) ?? value(\.ropeParameters)
+        let maxPositions = value(\.maxPositionEmbeddings) ?? 32768   // transformers' class default (released: 262144)
+        let scaling = try ropeScaling(rope, maxPositions: maxPositions, topLevelOriginal: value(\.originalMaxPositionEmbeddings),
+                                      file: file, field: prefix + ropeField)
         // rope_theta has no safe default: transformers' generic 10000 is wrong for every Qwen3.5 (§1.2, §8).
         guard let theta = rope?.ropeTheta ?? value(\.ropeTheta) else {
-            throw Qwen35ConfigError.missingField(file: file, field: prefix + "rope_parameters.rope_theta")
+            throw Qwen35ConfigError.missingField(file: file, field: prefix + ropeField + ".rope_theta")
         }
         // __post_init__ default 0.25 [T1 L111].
         let factor = rope?.partialRotaryFactor ?? value(\.partialRotaryFactor) ?? 0.25
@@ -245,8 +250,7 @@ extension Qwen35Config {
             rmsNormEps: Float(value(\.rmsNormEps) ?? 1e-6),
             // §1.1: the outer object first (multimodal configs keep it there), then text_config.
             tieWordEmbeddings: outer.tieWordEmbeddings ?? text?.tieWordEmbeddings ?? false,
-            // transformers' class default (the released configs all say 262144).
-            maxPositionEmbeddings: value(\.maxPositionEmbeddings) ?? 32768,
+            maxPositionEmbeddings: maxPositions,
             numAttentionHeads: try required(\.numAttentionHeads, "num_attention_heads"),
             numKeyValueHeads: try required(\.numKeyValueHeads, "num_key_value_heads"),
             headDim: try required(\.headDim, "head_dim"),
@@ -259,7 +263,7 @@ extension Qwen35Config {
             linearConvKernelDim: value(\.linearConvKernelDim) ?? 4,
             intermediateSize: dense, numExperts: experts, numExpertsPerTok: perToken,
             moeIntermediateSize: expertWidth, sharedExpertIntermediateSize: sharedWidth,
-            eosTokenIds: value(\.eosTokenId)?.ids ?? [])
+            eosTokenIds: value(\.eosTokenId)?.ids ?? [], ropeScaling: scaling)
     }
 
     private static func translate(_ error: DecodingError, file: String) -> Qwen35ConfigError {
@@ -349,6 +353,8 @@ private struct RawText: Decodable {
     var numKeyValueHeads: Int?
     var headDim: Int?
     var ropeParameters: RawRope?
+    var ropeScaling: RawRope?          // legacy key; replaces rope_parameters when set
+    var originalMaxPositionEmbeddings: Int?   // top level (Phi-3 style); wins over rope_parameters' own
     var ropeTheta: Double?             // legacy top-level key
     var partialRotaryFactor: Double?   // legacy top-level key
     var linearNumKeyHeads: Int?
@@ -370,7 +376,7 @@ private struct RawText: Decodable {
         "num_attention_heads", "num_key_value_heads", "head_dim", "linear_num_key_heads", "linear_num_value_heads",
         "linear_key_head_dim", "linear_value_head_dim", "linear_conv_kernel_dim", "intermediate_size", "num_experts",
         "num_experts_per_tok", "moe_intermediate_size", "shared_expert_intermediate_size", "mlp_only_layers",
-        "eos_token_id",
+        "eos_token_id", "original_max_position_embeddings",
     ]
 
     enum CodingKeys: String, CodingKey {
@@ -380,7 +386,8 @@ private struct RawText: Decodable {
         case tieWordEmbeddings = "tie_word_embeddings", maxPositionEmbeddings = "max_position_embeddings"
         case hiddenAct = "hidden_act", attentionBias = "attention_bias"
         case numAttentionHeads = "num_attention_heads", numKeyValueHeads = "num_key_value_heads", headDim = "head_dim"
-        case ropeParameters = "rope_parameters", ropeTheta = "rope_theta", partialRotaryFactor = "partial_rotary_factor"
+        case ropeParameters = "rope_parameters", ropeScaling = "rope_scaling"
+        case originalMaxPositionEmbeddings = "original_max_position_embeddings", ropeTheta = "rope_theta", partialRotaryFactor = "partial_rotary_factor"
         case linearNumKeyHeads = "linear_num_key_heads", linearNumValueHeads = "linear_num_value_heads"
         case linearKeyHeadDim = "linear_key_head_dim", linearValueHeadDim = "linear_value_head_dim"
         case linearConvKernelDim = "linear_conv_kernel_dim", intermediateSize = "intermediate_size"
@@ -388,18 +395,6 @@ private struct RawText: Decodable {
         case moeIntermediateSize = "moe_intermediate_size"
         case sharedExpertIntermediateSize = "shared_expert_intermediate_size"
         case mlpOnlyLayers = "mlp_only_layers", eosTokenId = "eos_token_id"
-    }
-}
-
-private struct RawRope: Decodable {
-    var ropeType: String?
-    var ropeTheta: Double?
-    var partialRotaryFactor: Double?
-    var mropeSection: [Int]?   // text positions are equal on all three axes, so sections do not matter here
-
-    enum CodingKeys: String, CodingKey {
-        case ropeType = "rope_type", ropeTheta = "rope_theta", partialRotaryFactor = "partial_rotary_factor"
-        case mropeSection = "mrope_section"
     }
 }
 

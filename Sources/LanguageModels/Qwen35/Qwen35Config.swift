@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 
 /// The text hyper-parameters of a Qwen3.5 checkpoint (ARCHITECTURE.md §1). Field names follow
 /// `text_config`. Parsing (nested multimodal or flat text shape) and validation live in
@@ -21,6 +22,8 @@ public struct Qwen35Config: Sendable, Equatable {
     public var headDim: Int                 // D
     public var ropeTheta: Double
     public var partialRotaryFactor: Double  // R = Int(D * factor)
+    /// `rope_parameters.rope_type` and its parameters (linear / YaRN), `.none` for plain RoPE.
+    public var ropeScaling: RoPEScaling
 
     // Gated DeltaNet
     public var linearNumKeyHeads: Int       // Hk
@@ -42,6 +45,23 @@ public struct Qwen35Config: Sendable, Equatable {
 
     public var isMoE: Bool { numExperts != nil }
     public var rotaryDim: Int { Int(Double(headDim) * partialRotaryFactor) }
+    /// The positions the model takes: `max_position_embeddings`, or the window a RoPE scaling stretches its
+    /// original window to (factor × original, e.g. 4 × 262,144 for the released models' YaRN recipe) when
+    /// that is larger. transformers itself never refuses a position; past this the angles are ones the
+    /// model never saw, so QwenKit refuses them before any compute.
+    public var contextLength: Int {
+        switch ropeScaling {
+        case .none: return maxPositionEmbeddings
+        case .linear(let factor): return max(maxPositionEmbeddings, Self.scaledWindow(maxPositionEmbeddings, factor))
+        case .yarn(let y): return max(maxPositionEmbeddings, Self.scaledWindow(y.originalMaxPositions, y.factor))
+        }
+    }
+
+    /// ⌊factor × window⌋, saturating (`validate()` bounds the result; this must not trap before it runs).
+    static func scaledWindow(_ window: Int, _ factor: Double) -> Int {
+        let scaled = (Double(window) * factor).rounded(.down)
+        return scaled.isFinite && scaled < Double(1 << 62) ? Int(max(scaled, 0)) : 1 << 62
+    }
     /// Conv channels C = 2·Hk·dk + Hv·dv.
     public var convDim: Int { 2 * linearNumKeyHeads * linearKeyHeadDim + linearNumValueHeads * linearValueHeadDim }
 
@@ -51,13 +71,14 @@ public struct Qwen35Config: Sendable, Equatable {
         numAttentionHeads: Int, numKeyValueHeads: Int, headDim: Int, ropeTheta: Double, partialRotaryFactor: Double,
         linearNumKeyHeads: Int, linearNumValueHeads: Int, linearKeyHeadDim: Int, linearValueHeadDim: Int,
         linearConvKernelDim: Int, intermediateSize: Int?, numExperts: Int?, numExpertsPerTok: Int?,
-        moeIntermediateSize: Int?, sharedExpertIntermediateSize: Int?, eosTokenIds: [Int]
+        moeIntermediateSize: Int?, sharedExpertIntermediateSize: Int?, eosTokenIds: [Int],
+        ropeScaling: RoPEScaling = .none
     ) {
         self.modelType = modelType; self.vocabSize = vocabSize; self.hiddenSize = hiddenSize
         self.numHiddenLayers = numHiddenLayers; self.layerTypes = layerTypes; self.rmsNormEps = rmsNormEps
         self.tieWordEmbeddings = tieWordEmbeddings; self.maxPositionEmbeddings = maxPositionEmbeddings
         self.numAttentionHeads = numAttentionHeads; self.numKeyValueHeads = numKeyValueHeads; self.headDim = headDim
-        self.ropeTheta = ropeTheta; self.partialRotaryFactor = partialRotaryFactor
+        self.ropeTheta = ropeTheta; self.partialRotaryFactor = partialRotaryFactor; self.ropeScaling = ropeScaling
         self.linearNumKeyHeads = linearNumKeyHeads; self.linearNumValueHeads = linearNumValueHeads
         self.linearKeyHeadDim = linearKeyHeadDim; self.linearValueHeadDim = linearValueHeadDim
         self.linearConvKernelDim = linearConvKernelDim; self.intermediateSize = intermediateSize

@@ -28,6 +28,7 @@ public enum Qwen35GGUFExport {
         w.add("\(arch).attention.layer_norm_rms_epsilon", .float32(c.rmsNormEps))
         w.add("\(arch).rope.freq_base", .float32(Float(c.ropeTheta)))
         u32("rope.dimension_count", c.rotaryDim)
+        for (key, value) in try c.ropeScaling.ggufMetadata() { w.add("\(arch).\(key)", value) }
         w.add("\(arch).rope.dimension_sections", .array(.int32, [11, 11, 10, 0].map { .int32($0) }))
         u32("ssm.conv_kernel", c.linearConvKernelDim)
         u32("ssm.state_size", c.linearKeyHeadDim)

@@ -57,7 +57,7 @@ public final class Qwen35Model: LanguageModel, @unchecked Sendable {
     }
 
     public var vocabSize: Int { config.vocabSize }
-    public var maxContextLength: Int { config.maxPositionEmbeddings }
+    public var maxContextLength: Int { config.contextLength }
     public var eosTokenIds: [Int] { config.eosTokenIds }
 
     public func makeState() -> SequenceState {
@@ -84,6 +84,11 @@ public final class Qwen35Model: LanguageModel, @unchecked Sendable {
         precondition(states.count == ids.count, "\(states.count) states for \(ids.count) sequences")
         for state in states {
             precondition(state.layers.count == layers.count, "state has \(state.layers.count) layers, model \(layers.count)")
+        }
+        for (s, n) in segments.counts.enumerated() {
+            // Callers check prompts against `maxContextLength`; this is the last guard before any compute.
+            precondition(n <= config.contextLength - states[s].position,
+                         "positions \(states[s].position)..<\(states[s].position + n) pass the model's context of \(config.contextLength)")
         }
         let flat = ids.flatMap { $0 }
         for id in flat { precondition(id >= 0 && id < config.vocabSize, "token id \(id) outside the vocabulary") }
