@@ -49,16 +49,18 @@ final class QuantizeTests: XCTestCase {
                 let amax = x[r].map(abs).max()!, blockAmax = x[b].map(abs).max()!
                 let lo = x[r].min()!, hi = x[r].max()!
                 // One step of the group's grid (rounding is half a step; the other half covers the clamp at the
-                // grid's end and the f16 scale). K-quants store each group's scale (and min) in 6 bits (Q6_K: 8)
-                // relative to the block's largest, which can shift the grid by up to one step of the block.
+                // grid's end and the f16 scale). K-quants store each group's scale and min in 6 bits relative to
+                // the block's largest (scale ≤ block range / levels): each is off by ≤ 1/126 of that, so the grid
+                // end (levels · scale) moves by ≤ block range / 126 for each, 2·blockAmax/63 together. Q6_K: 8-bit
+                // scales, ≤ 32 · (blockAmax / 32) / 256.
                 let bound: Float = switch format {
                 case .q8_0: amax / 127
                 case .q4_0: amax / 8
                 case .q5_0: amax / 16
                 case .q5_1: (hi - lo) / 31
-                case .q4_K: (max(0, hi) - min(0, lo)) / 15 + 2 * blockAmax / 63 / 15
-                case .q5_K: (max(0, hi) - min(0, lo)) / 31 + 2 * blockAmax / 63 / 31
-                default: amax / 32 + blockAmax / 128 / 32  // q6_K
+                case .q4_K: (max(0, hi) - min(0, lo)) / 15 + 2 * blockAmax / 63
+                case .q5_K: (max(0, hi) - min(0, lo)) / 31 + 2 * blockAmax / 63
+                default: amax / 32 + blockAmax / 256  // q6_K
                 }
                 for i in r {
                     XCTAssertLessThanOrEqual(abs(y[i] - x[i]), bound * 1.001, "\(format) [\(i)] \(x[i]) → \(y[i])")
