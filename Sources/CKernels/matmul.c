@@ -4,6 +4,7 @@
 // (compute bound). Each has an AVX-512 version and a portable one, chosen at run time by qk_has_avx512().
 // A new weight format adds a QK_* code, a widening load (ld16/ld16m, widen_scalar) and nothing else.
 #include "CKernels.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -294,8 +295,18 @@ AVX512 static float qk_read_sum_avx512(const float *p, long n) {
 
 // MARK: - Entry points
 
+/// The inner switches read any code that is not F32 / F16 as BF16 (one branch less in the hot loop), so the
+/// entry points reject every other code first: a wrong code must abort, not run as bf16.
+static void check_plain(const char *where, int dtype) {
+    if (dtype != QK_F32 && dtype != QK_F16 && dtype != QK_BF16) {
+        fprintf(stderr, "qwenkit: %s: no float kernel for weight code %d\n", where, dtype);
+        abort();
+    }
+}
+
 void qk_gemv(int dtype, const void *w, long k, const float *x, long tokens,
              float *y, long ldy, long row0, long row1) {
+    check_plain("qk_gemv", dtype);
 #if defined(__x86_64__)
     if (use_avx512()) {
         gemv_avx512(dtype, w, k, x, tokens, y, ldy, row0, row1);
@@ -307,6 +318,7 @@ void qk_gemv(int dtype, const void *w, long k, const float *x, long tokens,
 
 void qk_gemm(int dtype, const void *w, long k, const float *x, long tokens,
              float *y, long ldy, long col0, long col1) {
+    check_plain("qk_gemm", dtype);
 #if defined(__x86_64__)
     if (use_avx512()) {
         gemm_avx512(dtype, w, k, x, tokens, y, ldy, col0, col1);

@@ -4,6 +4,7 @@
 // Block layouts follow ggml-common.h: block_q8_0 {f16 d; int8 qs[32]}, block_q4_K {f16 d, dmin; u8 scales[12];
 // u8 qs[128]}.
 #include "CKernels.h"
+#include "quant_internal.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,6 @@
 #include <immintrin.h>
 #endif
 
-#define INLINE static inline __attribute__((always_inline))
 
 int qk_has_avx512_vnni(void) {
 #if defined(__x86_64__)
@@ -24,21 +24,18 @@ int qk_has_avx512_vnni(void) {
 #endif
 }
 
-static _Noreturn void unknown_type(const char *where, int type) {
+_Noreturn void qk_unknown_type(const char *where, int type) {
     fprintf(stderr, "qwenkit: %s: no quantised kernel for ggml type %d\n", where, type);
     abort();
 }
 
 // MARK: - Activation blocks
 
-typedef struct { float d; int8_t q[32]; } act_q8_0;                    // 36 bytes
-typedef struct { float d; int16_t sums[16]; int8_t q[256]; } act_q8_k; // 292 bytes; sums per 16
-
 long qk_act_bytes(int type, long k) {
     switch (type) {
-    case QK_Q8_0: return k / 32 * (long)sizeof(act_q8_0);
-    case QK_Q4_K: case QK_Q6_K: return k / 256 * (long)sizeof(act_q8_k);
-    default: unknown_type("qk_act_bytes", type);
+    case QK_Q8_0: case QK_Q4_0: return k / 32 * (long)sizeof(act_q8_0);
+    case QK_Q4_K: case QK_Q5_K: case QK_Q6_K: return k / 256 * (long)sizeof(act_q8_k);
+    default: qk_unknown_type("qk_act_bytes", type);
     }
 }
 
@@ -55,13 +52,13 @@ void qk_quantize_act(int type, const float *x, long k, long tokens, void *out) {
         const float *xt = x + t * k;
         char *o = (char *)out + t * qk_act_bytes(type, k);
         switch (type) {
-        case QK_Q8_0:
+        case QK_Q8_0: case QK_Q4_0:
             for (long b = 0; b < k / 32; b++) {
                 act_q8_0 *a = (act_q8_0 *)o + b;
                 a->d = quantize_block(xt + b * 32, 32, a->q);
             }
             break;
-        case QK_Q4_K: case QK_Q6_K:
+        case QK_Q4_K: case QK_Q5_K: case QK_Q6_K:
             for (long b = 0; b < k / 256; b++) {
                 act_q8_k *a = (act_q8_k *)o + b;
                 a->d = quantize_block(xt + b * 256, 256, a->q);
@@ -72,38 +69,12 @@ void qk_quantize_act(int type, const float *x, long k, long tokens, void *out) {
                 }
             }
             break;
-        default: unknown_type("qk_quantize_act", type);
+        default: qk_unknown_type("qk_quantize_act", type);
         }
     }
 }
 
 // MARK: - Plain twins
-
-/// ggml get_scale_min_k4: the j-th 6-bit scale and min of a Q4_K block.
-INLINE void scale_min_k4(int j, const uint8_t *q, int *sc, int *m) {
-    if (j < 4) {
-        *sc = q[j] & 63;
-        *m = q[j + 4] & 63;
-    } else {
-        *sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
-        *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-    }
-}
-
-/// The 8 scales and 8 mins of a Q4_K block.
-INLINE void q4_K_scales(const uint8_t *w, int sc[8], int m[8]) {
-    for (int j = 0; j < 8; j++) scale_min_k4(j, w + 4, &sc[j], &m[j]);
-}
-
-/// Q4_K block result from the scaled integer dot Σ sc_j·(q·x)_j: d_x·(d·sumi − dmin·Σ m_j·Σx_j).
-INLINE float q4_K_block(const uint8_t *w, const act_q8_k *a, const int *m, int sumi) {
-    int summ = 0;
-    for (int j = 0; j < 8; j++) summ += m[j] * (a->sums[2 * j] + a->sums[2 * j + 1]);
-    uint16_t dh, mh;
-    memcpy(&dh, w, 2);
-    memcpy(&mh, w + 2, 2);
-    return a->d * (qk_f16_to_f32(dh) * (float)sumi - qk_f16_to_f32(mh) * (float)summ);
-}
 
 /// Q6_K block result from Σ sc_g·((q+32)·x)_g: the +32 comes back as −32·Σ sc_g·Σx_g (sums per 16).
 INLINE float q6_K_block(const uint8_t *w, const act_q8_k *a, int sumi) {
@@ -185,7 +156,9 @@ void qk_qgemv_ref(int type, const void *w, long k, const void *xq, long tokens, 
             case QK_Q8_0: y[t * ldy + o] = dot_q8_0_ref((const uint8_t *)w + o * (k / 32 * 34), a, k / 32); break;
             case QK_Q4_K: y[t * ldy + o] = dot_q4_K_ref((const uint8_t *)w + o * (k / 256 * 144), a, k / 256); break;
             case QK_Q6_K: y[t * ldy + o] = dot_q6_K_ref((const uint8_t *)w + o * (k / 256 * 210), a, k / 256); break;
-            default: unknown_type("qk_qgemv_ref", type);
+            case QK_Q4_0: y[t * ldy + o] = qk_dot_q4_0_ref((const uint8_t *)w + o * (k / 32 * 18), a, k / 32); break;
+            case QK_Q5_K: y[t * ldy + o] = qk_dot_q5_K_ref((const uint8_t *)w + o * (k / 256 * 176), a, k / 256); break;
+            default: qk_unknown_type("qk_qgemv_ref", type);
             }
         }
     }
@@ -194,7 +167,6 @@ void qk_qgemv_ref(int type, const void *w, long k, const void *xq, long tokens, 
 // MARK: - AVX-512 VNNI
 
 #if defined(__x86_64__)
-#define AVX2 __attribute__((target("avx2,fma,f16c")))
 
 /// The 128 six-bit values (q + 32, in [0, 63]) of one half of a Q6_K block, in element order: q[0] = elements
 /// 0-31, q[1] = 32-63, q[2] = 64-95, q[3] = 96-127 (ggml dequantize_row_q6_K's ql/qh bit layout).
@@ -210,7 +182,6 @@ AVX2 INLINE void q6_K_unpack(const uint8_t *ql, const uint8_t *qh, __m256i q[4])
                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), two), 4));
 }
 
-#define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512dq,avx2,fma,f16c")))
 
 /// Two Q8_0 blocks (64 weights) against two activation blocks: int32 lanes 0-7 block 0, 8-15 block 1.
 /// vpdpbusd wants u8 × s8: |w| (exact even for -128) times x with w's sign.
@@ -342,20 +313,6 @@ VNNI static float dot_q6_K_vnni(const uint8_t *w, const act_q8_k *a, long nb) {
 
 // MARK: - AVX2 (no VNNI): vpmaddubsw (u8 × s8 pairs → s16) then vpmaddwd by the scale (→ s32)
 
-AVX2 INLINE float hsum256(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-AVX2 INLINE int hsum256i(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-    return _mm_cvtsi128_si32(s);
-}
-
 AVX2 static float dot_q8_0_avx2(const uint8_t *w, const act_q8_0 *a, long nb) {
     const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc = _mm256_setzero_ps();
@@ -445,7 +402,9 @@ void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, floa
     case QK_Q8_0: dot = (dot_fn)(path == 2 ? dot_q8_0_vnni : dot_q8_0_avx2); nb = k / 32; rb = nb * 34; break;
     case QK_Q4_K: dot = (dot_fn)(path == 2 ? dot_q4_K_vnni : dot_q4_K_avx2); nb = k / 256; rb = nb * 144; break;
     case QK_Q6_K: dot = (dot_fn)(path == 2 ? dot_q6_K_vnni : dot_q6_K_avx2); nb = k / 256; rb = nb * 210; break;
-    default: unknown_type("qk_qgemv", type);
+    case QK_Q4_0: dot = (dot_fn)(path == 2 ? qk_dot_q4_0_vnni : qk_dot_q4_0_avx2); nb = k / 32; rb = nb * 18; break;
+    case QK_Q5_K: dot = (dot_fn)(path == 2 ? qk_dot_q5_K_vnni : qk_dot_q5_K_avx2); nb = k / 256; rb = nb * 176; break;
+    default: qk_unknown_type("qk_qgemv", type);
     }
     long ab = qk_act_bytes(type, k);
     // 4-row blocks: the rows stay in L1 while every token reads them (the prefill GEMM is this loop).

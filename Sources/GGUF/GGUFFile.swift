@@ -35,6 +35,10 @@ public final class GGUFFile: @unchecked Sendable {
     /// Offset of the tensor data section.
     public let dataStart: Int
     public var fileSize: Int { mapping.size }
+
+    /// Lets go of the resident pages of a tensor view of this file that has been copied (repacked) and will not
+    /// be read again; pages it shares with neighbouring tensors stay. A view from elsewhere is ignored.
+    public func releasePages(of t: WeightTensor) { mapping.release(t.data, count: t.byteCount) }
     let mapping: GGUFMapping
 
     public convenience init(path: String) throws {

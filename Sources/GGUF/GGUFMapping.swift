@@ -27,4 +27,15 @@ final class GGUFMapping: @unchecked Sendable {
     }
 
     deinit { if let base { munmap(UnsafeMutableRawPointer(mutating: base), size) } }
+
+    /// Drops the resident pages wholly inside `[p, p + count)` from this process (MADV_DONTNEED; the mapping
+    /// stays valid and would read the file again on a touch). For tensors repacked into memory at load, so that
+    /// the original and the copy are not both counted. Pages shared with a neighbouring tensor are kept.
+    func release(_ p: UnsafeRawPointer, count: Int) {
+        guard let base, p >= base, count > 0, p + count <= base + size else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: p) + page - 1) / page * page, end = (Int(bitPattern: p) + count) / page * page
+        guard end > start else { return }
+        _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, Int32(MADV_DONTNEED))
+    }
 }

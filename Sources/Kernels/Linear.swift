@@ -118,7 +118,9 @@ enum MatmulFormat {
         case .q8_0: .quantized(Int32(QK_Q8_0))
         case .q4_K: .quantized(Int32(QK_Q4_K))
         case .q6_K: .quantized(Int32(QK_Q6_K))
-        case .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q5_K, .iq4_nl, .iq4_xs: .dequantizing
+        case .q4_0: .quantized(Int32(QK_Q4_0))
+        case .q5_K: .quantized(Int32(QK_Q5_K))
+        case .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .iq4_nl, .iq4_xs: .dequantizing
         case .i64: nil
         }
     }

@@ -20,6 +20,36 @@ public protocol WeightSource: AnyObject, Sendable {
     func finish() throws
     /// Every stored tensor the model uses (skipped ones excluded), for load summaries.
     var storedTensors: [StoredTensorInfo] { get }
+    /// The routed experts' gate and up projections, checkpoint tensor `name` (`…mlp.experts.gate_up_proj`,
+    /// `[experts, 2·width, hidden]`), as the source stores them: fused, or as two tensors (GGUF) that are not
+    /// copied into a fused one (at 35B that copy would be most of the weights twice).
+    func takeExpertGateUp(_ name: String, experts: Int, width: Int, hidden: Int) throws -> ExpertGateUp
+}
+
+extension WeightSource {
+    public func takeExpertGateUp(_ name: String, experts: Int, width: Int, hidden: Int) throws -> ExpertGateUp {
+        .fused(try take(name, shape: [experts, 2 * width, hidden]))
+    }
+}
+
+/// The routed experts' gate and up projections, read in place whichever way they are stored.
+public enum ExpertGateUp: Sendable {
+    /// `[E, 2·Im, H]`: per expert the gate rows, then the up rows (transformers' `gate_up_proj`).
+    case fused(WeightTensor)
+    /// `[E, Im, H]` each (llama.cpp's `ffn_gate_exps`, `ffn_up_exps`).
+    case split(gate: WeightTensor, up: WeightTensor)
+
+    /// Expert `e`'s gate and up matrices, `[Im, H]` each (views, no copy).
+    public func expert(_ e: Int) -> (gate: WeightTensor, up: WeightTensor) {
+        switch self {
+        case .fused(let t):
+            let both = t.slice(row: e, dropLeading: true)    // [2Im, H]
+            let im = both.shape[0] / 2
+            return (both.slice(row: 0, count: im, dropLeading: false), both.slice(row: im, count: im, dropLeading: false))
+        case .split(let gate, let up):
+            return (gate.slice(row: e, dropLeading: true), up.slice(row: e, dropLeading: true))
+        }
+    }
 }
 
 /// One stored tensor as the file holds it (name, format and size in that file's terms).

@@ -49,7 +49,7 @@ extension GGUFBundleTests {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("gguf-q8-\(UUID().uuidString).gguf")
         defer { try? FileManager.default.removeItem(at: tmp) }
         let config = try Qwen35Config.load(directory: dir)
-        try Qwen35GGUFExport.writer(config: config, store: WeightStore(directory: dir), matrices: .q8_0).write(to: tmp)
+        try Qwen35GGUFExport.writer(config: config, store: WeightStore(directory: dir), mix: .q8_0).write(to: tmp)
         let q = try Qwen35Model(gguf: tmp), f = try Qwen35Model(directory: dir)
         XCTAssertTrue(q.weights.storedTensors.contains { $0.format == "Q8_0" })
         let ids = [1, 5, 9, 200, 17, 3, 44, 45, 46, 300]

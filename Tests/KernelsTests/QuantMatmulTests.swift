@@ -3,9 +3,11 @@ import CKernels
 import TensorCore
 @testable import Kernels
 
-/// Quantised matmul (Q8_0, Q4_K): the VNNI kernel against its plain twin on random blocks with all-zero blocks
-/// and edge scales (same integer dots, so only the f32 combination order differs), and the whole `matmul`
-/// against f32 math on the dequantised weights (the difference is the 8-bit activation rounding).
+/// Quantised matmul (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K): the VNNI and AVX2 kernels against their plain twin on random
+/// blocks with all-zero blocks (same integer dots, so only the f32 combination order differs), a row whose one
+/// block has the largest f16 scale on its own (so that its huge result does not widen the tolerance of the
+/// others), and the whole `matmul` against f32 math on the dequantised weights (the difference is the 8-bit
+/// activation rounding).
 final class QuantMatmulTests: XCTestCase {
     struct Rng {
         var state: UInt64
@@ -16,20 +18,32 @@ final class QuantMatmulTests: XCTestCase {
         mutating func unit() -> Float { Float(byte()) / 127.5 - 1 }
     }
 
-    /// `rows` random rows of `k` elements in `format`; f16 scale fields set to small finite values, except
-    /// block 1 of each row all zero and block 2 with the largest f16 scale.
-    static func randomWeight(_ format: WeightFormat, rows: Int, k: Int, seed: UInt64) -> WeightTensor {
+    static let kernels: [(WeightFormat, Int32)] = [(.q8_0, Int32(QK_Q8_0)), (.q4_0, Int32(QK_Q4_0)),
+                                                   (.q4_K, Int32(QK_Q4_K)), (.q5_K, Int32(QK_Q5_K)), (.q6_K, Int32(QK_Q6_K))]
+
+    /// Offsets of the f16 scale fields in a block (random bytes there could be inf/NaN).
+    static func scaleFields(_ format: WeightFormat) -> [Int] {
+        switch format {
+        case .q8_0, .q4_0: [0]
+        case .q6_K: [208]
+        default: [0, 2]   // q4_K, q5_K: d, dmin
+        }
+    }
+
+    /// `rows` random rows of `k` elements in `format`; f16 scale fields set to small finite values, block 1 of
+    /// each row all zero. With `hugeScale`, block 2 of each row takes the largest f16 scale (65504).
+    static func randomWeight(_ format: WeightFormat, rows: Int, k: Int, seed: UInt64, hugeScale: Bool = false) -> WeightTensor {
         var rng = Rng(state: seed)
         let rowBytes = format.rowBytes(k)!, bb = format.blockBytes
         let buffer = OwnedBuffer(byteCount: rows * rowBytes)
         let p = buffer.pointer.bindMemory(to: UInt8.self, capacity: rows * rowBytes)
-        let scaleFields = format == .q8_0 ? [0] : format == .q6_K ? [208] : [0, 2]
+        let scaleFields = scaleFields(format)
         for r in 0..<rows {
             for b in 0..<(k / format.blockElements) {
                 let base = r * rowBytes + b * bb
                 for i in 0..<bb { p[base + i] = rng.byte() }
                 for f in scaleFields {
-                    let bits = b == 2 ? Float16(65504).bitPattern : Float16(rng.unit() * 0.02).bitPattern
+                    let bits = hugeScale && b == 2 ? Float16(65504).bitPattern : Float16(rng.unit() * 0.02).bitPattern
                     p[base + f] = UInt8(bits & 0xFF); p[base + f + 1] = UInt8(bits >> 8)
                 }
                 if b == 1 { for i in 0..<bb { p[base + i] = 0 } }
@@ -45,7 +59,7 @@ final class QuantMatmulTests: XCTestCase {
         print("quantised kernel path: \(["plain", "AVX2", "AVX-512 VNNI"][Int(best)])")
         for path in stride(from: best, through: 1, by: -1) {
         qk_quant_force_path(path)
-        for (format, code) in [(WeightFormat.q8_0, Int32(QK_Q8_0)), (.q4_K, Int32(QK_Q4_K)), (.q6_K, Int32(QK_Q6_K))] {
+        for (format, code) in Self.kernels {
             for (rows, k, tokens) in [(13, 768, 1), (8, 1024, 5), (33, 512, 3)] {
                 let w = Self.randomWeight(format, rows: rows, k: k, seed: UInt64(rows * k))
                 var rng = Rng(state: 7)
@@ -66,8 +80,42 @@ final class QuantMatmulTests: XCTestCase {
         }
     }
 
+    /// Rows whose only non-zero block has the largest f16 scale (65504): results near 1e6–1e9 must stay finite
+    /// and agree with the twin to f32 rounding (one block, so no summation order to differ).
+    func testLargestScaleBlockAlone() throws {
+        defer { qk_quant_force_path(-1) }
+        let best = qk_quant_path()
+        try XCTSkipIf(best == 0, "no SIMD quantised path on this CPU: nothing to pin against the plain twin")
+        for path in stride(from: best, through: 1, by: -1) {
+            qk_quant_force_path(path)
+            for (format, code) in Self.kernels {
+                let rows = 6, k = 3 * format.blockElements * (format.blockElements == 32 ? 8 : 1), tokens = 2
+                let w = Self.randomWeight(format, rows: rows, k: k, seed: 41, hugeScale: true)
+                let p = UnsafeMutableRawPointer(mutating: w.data).bindMemory(to: UInt8.self, capacity: w.byteCount)
+                for r in 0..<rows {
+                    for b in 0..<(k / format.blockElements) where b != 2 {
+                        for i in 0..<format.blockBytes { p[r * w.rowBytes + b * format.blockBytes + i] = 0 }
+                    }
+                }
+                var rng = Rng(state: 8)
+                let x = (0..<(tokens * k)).map { _ in rng.unit() }
+                var xq = [UInt8](repeating: 0, count: tokens * qk_act_bytes(code, k))
+                var fast = [Float](repeating: 0, count: tokens * rows), plain = fast
+                xq.withUnsafeMutableBytes { qk_quantize_act(code, x, k, tokens, $0.baseAddress!) }
+                xq.withUnsafeBytes { q in
+                    qk_qgemv(code, w.data, k, q.baseAddress!, tokens, &fast, rows, 0, rows)
+                    qk_qgemv_ref(code, w.data, k, q.baseAddress!, tokens, &plain, rows, 0, rows)
+                }
+                for i in fast.indices {
+                    XCTAssertTrue(plain[i].isFinite, "\(format) [\(i)] \(plain[i])")
+                    XCTAssertEqual(fast[i], plain[i], accuracy: 1e-6 * abs(plain[i]), "path \(path) \(format) [\(i)]")
+                }
+            }
+        }
+    }
+
     func testMatmulMatchesDequantisedF32() throws {
-        for format in [WeightFormat.q8_0, .q4_K, .q6_K] {
+        for (format, _) in Self.kernels {
             let rows = 20, k = 512
             for tokens in [1, 70] {
                 let w = Self.randomWeight(format, rows: rows, k: k, seed: 99)

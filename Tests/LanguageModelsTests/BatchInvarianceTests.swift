@@ -72,7 +72,7 @@ final class QuantizedBatchInvarianceTests: XCTestCase {
             let dir = Qwen35ReferenceTests.fixtures.appendingPathComponent("models/\(name)")
             let url = tmp.appendingPathComponent("\(name)-q8_0.gguf")
             try Qwen35GGUFExport.writer(config: try Qwen35Config.load(directory: dir), store: try WeightStore(directory: dir),
-                                        matrices: .q8_0).write(to: url)
+                                        mix: .q8_0).write(to: url)
             let model = try Qwen35Model(gguf: url)
             let v = model.vocabSize
             var base = model.makeState()

@@ -6,12 +6,12 @@
 /// 1 when this CPU can run the AVX-512 kernels (checked once at run time).
 int qk_has_avx512(void);
 
-/// Weight element types the matmul kernels read directly (values match nothing outside this header;
-/// the Swift side maps `DType` onto them). Block-quantized formats get new codes and new branches.
+/// Weight element types the float matmul kernels read directly: ggml_type codes, like the block formats
+/// below, so no code means two things (qk_gemv / qk_gemm abort on any other code).
 enum {
     QK_F32 = 0,
     QK_F16 = 1,
-    QK_BF16 = 2,
+    QK_BF16 = 30,
 };
 
 /// Decode GEMV slice: y[t*ldy + o] = sum_i x[t*k + i] * W[o, i] for o in [row0, row1), t < tokens.
@@ -43,8 +43,10 @@ void qk_keep_large_allocations(void);
 
 /// ggml block formats with integer-dot kernels (codes are ggml_type values). Any other code aborts.
 enum {
+    QK_Q4_0 = 2,
     QK_Q8_0 = 8,
     QK_Q4_K = 12,
+    QK_Q5_K = 13,
     QK_Q6_K = 14,
 };
 
@@ -55,7 +57,7 @@ float qk_f16_to_f32(uint16_t h);
 int qk_has_avx512_vnni(void);
 
 /// Bytes of one token's activations quantised for weights of `type` with `k` inputs (k a multiple of the
-/// weight block): Q8_0 weights take 32-element blocks {float d; int8 q[32]}, Q4_K / Q6_K weights 256-element blocks
+/// weight block): Q8_0 / Q4_0 weights take 32-element blocks {float d; int8 q[32]}, Q4_K / Q5_K / Q6_K weights 256-element blocks
 /// {float d; int16 sums[16] (per 16); int8 q[256]}.
 long qk_act_bytes(int type, long k);
 

@@ -5,11 +5,11 @@ import TensorCore
 
 /// Sparse Mixture-of-Experts block with a gated shared expert (ARCHITECTURE.md §3.4; transformers
 /// `Qwen3_5MoeSparseMoeBlock`): softmax router over all E experts in f32, top-k, renormalised weights,
-/// SwiGLU experts read from the fused `[E, 2Im, H]` / `[E, H, Im]` tensors, plus
+/// SwiGLU experts read in place from the stored `[E, 2Im, H]` (or two `[E, Im, H]`) / `[E, H, Im]` tensors, plus
 /// `sigmoid(shared_expert_gate · f) · shared_expert(f)`.
 public struct SparseMoE: Sendable {
     let router: WeightTensor        // [E, H]
-    let gateUp: WeightTensor        // [E, 2·Im, H]: rows 0..<Im gate, Im..<2Im up
+    let gateUp: ExpertGateUp        // [E, 2·Im, H] fused or [E, Im, H] twice
     let down: WeightTensor          // [E, H, Im]
     let shared: SwiGLU
     let sharedGate: WeightTensor    // [1, H]
@@ -24,7 +24,7 @@ public struct SparseMoE: Sendable {
         let h = config.hiddenSize
         experts = e; topK = k; expertWidth = im; hidden = h
         router = try store.take(prefix + "gate.weight", shape: [e, h])
-        gateUp = try store.take(prefix + "experts.gate_up_proj", shape: [e, 2 * im, h])
+        gateUp = try store.takeExpertGateUp(prefix + "experts.gate_up_proj", experts: e, width: im, hidden: h)
         down = try store.take(prefix + "experts.down_proj", shape: [e, h, im])
         shared = try SwiGLU(store: store, prefix: prefix + "shared_expert.", hidden: h, intermediate: ish)
         sharedGate = try store.take(prefix + "shared_expert_gate.weight", shape: [1, h])
@@ -74,13 +74,15 @@ public struct SparseMoE: Sendable {
             for (i, r) in rows.enumerated() {
                 for c in 0..<h { x[i * h + c] = f[r.token * h + c] }
             }
-            let gu = matmul(x, gateUp.slice(row: e, dropLeading: true), tokens: rows.count, rowwise: rowwise, pool: pool)  // [n, 2Im]
+            let (gateW, upW) = gateUp.expert(e)
+            let g = matmul(x, gateW, tokens: rows.count, rowwise: rowwise, pool: pool)   // [n, Im]
+            let u = matmul(x, upW, tokens: rows.count, rowwise: rowwise, pool: pool)     // [n, Im]
             var act = [Float](repeating: 0, count: rows.count * im)  // [n, Im]
-            gu.withUnsafeBufferPointer { gp in act.withUnsafeMutableBufferPointer { ap in
-                for i in 0..<rows.count {   // SiLU(gate) · up; the fused tensor holds [gate ; up] per row
-                    siluMul(gp.baseAddress! + i * 2 * im, gp.baseAddress! + i * 2 * im + im, ap.baseAddress! + i * im, im)
+            g.withUnsafeBufferPointer { gp in u.withUnsafeBufferPointer { up in act.withUnsafeMutableBufferPointer { ap in
+                for i in 0..<rows.count {   // SiLU(gate) · up
+                    siluMul(gp.baseAddress! + i * im, up.baseAddress! + i * im, ap.baseAddress! + i * im, im)
                 }
-            } }
+            } } }
             let y = matmul(act, down.slice(row: e, dropLeading: true), tokens: rows.count, rowwise: rowwise, pool: pool)   // [n, H]
             out.withUnsafeMutableBufferPointer { op in
                 y.withUnsafeBufferPointer { yp in

@@ -83,6 +83,15 @@ public final class Qwen35GGUFSource: WeightSource, @unchecked Sendable {
 
     public func contains(_ name: String) -> Bool { Self.ggufName(name).map { file.tensorIndex[$0] != nil } ?? false }
 
+    /// ffn_gate_exps and ffn_up_exps as they are mapped (the model never asks for the fused copy `take` makes).
+    public func takeExpertGateUp(_ name: String, experts: Int, width: Int, hidden: Int) throws -> ExpertGateUp {
+        guard let g = Self.ggufName(name), g.hasSuffix("ffn_gate_exps.weight") else {
+            throw GGUFError.invalidTensor(file: source, tensor: name, reason: "not a routed experts' gate_up tensor")
+        }
+        let half = [experts, width, hidden]
+        return .split(gate: try stored(g, shape: half), up: try stored(g.replacingOccurrences(of: "gate_exps", with: "up_exps"), shape: half))
+    }
+
     public func take(_ name: String, shape: [Int]) throws -> WeightTensor {
         guard let g = Self.ggufName(name) else { throw GGUFError.invalidTensor(file: source, tensor: name, reason: "no GGUF name for this checkpoint tensor") }
         if name.hasSuffix("mlp.experts.gate_up_proj") {
@@ -189,6 +198,7 @@ public final class Qwen35GGUFSource: WeightSource, @unchecked Sendable {
             (buffer.pointer + (prefixRows + h * headRows) * rb)
                 .copyMemory(from: t.data + (prefixRows + perm[h] * headRows) * rb, byteCount: headRows * rb)
         }
+        file.releasePages(of: t)   // the copy replaces the mapped original in RSS
         return WeightTensor(name: t.name, format: t.format, shape: t.shape, data: UnsafeRawPointer(buffer.pointer), owner: buffer)
     }
 
@@ -205,6 +215,7 @@ public final class Qwen35GGUFSource: WeightSource, @unchecked Sendable {
                 (buffer.pointer + row * rb + h * headBytes).copyMemory(from: t.data + row * rb + perm[h] * headBytes, byteCount: headBytes)
             }
         }
+        file.releasePages(of: t)
         return WeightTensor(name: t.name, format: t.format, shape: t.shape, data: UnsafeRawPointer(buffer.pointer), owner: buffer)
     }
 
@@ -217,6 +228,8 @@ public final class Qwen35GGUFSource: WeightSource, @unchecked Sendable {
             (buffer.pointer + 2 * e * per).copyMemory(from: a.data + e * per, byteCount: per)
             (buffer.pointer + (2 * e + 1) * per).copyMemory(from: b.data + e * per, byteCount: per)
         }
+        file.releasePages(of: a)
+        file.releasePages(of: b)
         return WeightTensor(name: name, format: a.format, shape: [experts, 2 * a.shape[1], a.shape[2]],
                             data: UnsafeRawPointer(buffer.pointer), owner: buffer)
     }

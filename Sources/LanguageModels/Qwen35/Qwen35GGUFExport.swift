@@ -6,17 +6,20 @@ import TensorCore
 /// Writes a Qwen3.5 safetensors checkpoint as a GGUF in llama.cpp's converter layout (the inverse of
 /// `Qwen35GGUFSource`): GGUF names, `+1` folded into the zero-centred norms, `ssm_a = -exp(A_log)`, squeezed
 /// conv, V heads in tiled order, split `ffn_gate_exps` / `ffn_up_exps`, and the `<arch>.*` metadata that
-/// `convert_hf_to_gguf.py` writes. Tensors are F32, or with `matrices: .q8_0` every weight matrix whose rows
-/// are whole blocks is Q8_0 (norms, `ssm_a`, `ssm_dt`, the conv taps and the router stay F32, as in
-/// llama.cpp's Q8_0 files). K-quant mixtures (`Q4_K_M`, …) are not written yet.
+/// `convert_hf_to_gguf.py` writes. Each tensor's format comes from `mix` as `llama-quantize` would choose it
+/// (`Qwen35QuantPlan`): norms, `ssm_a`, `ssm_dt`, the conv taps and the router stay F32.
 public enum Qwen35GGUFExport {
-    public static func writer(config c: Qwen35Config, store: WeightStore, matrices: WeightFormat = .f32,
-                              progress: ((Int, Int) -> Void)? = nil) throws -> GGUFWriter {
-        precondition(matrices == .f32 || matrices == .q8_0, "Qwen35GGUFExport: \(matrices) output is not implemented")
+    /// `progress(done, total)` counts elements written.
+    public static func writer(config c: Qwen35Config, store: WeightStore, mix: QuantMix = .f32,
+                              pool: ThreadPool = .shared, progress: ((Int, Int) -> Void)? = nil) throws -> GGUFWriter {
         var w = GGUFWriter()
         let arch = c.isMoE ? "qwen35moe" : "qwen35"
         func u32(_ k: String, _ v: Int) { w.add("\(arch).\(k)", .uint32(UInt32(v))) }
         w.add("general.architecture", .string(arch))
+        if mix != .f32 {
+            w.add("general.file_type", .uint32(mix.fileType))
+            w.add("general.quantization_version", .uint32(2)) // GGML_QNT_VERSION
+        }
         u32("block_count", c.numHiddenLayers)
         u32("context_length", c.maxPositionEmbeddings)
         u32("embedding_length", c.hiddenSize)
@@ -66,15 +69,34 @@ public enum Qwen35GGUFExport {
             return out
         }
 
-        func add(_ g: String, shape: [Int], values: [Float]) {
-            let keepF32 = shape.count < 2 || g.hasSuffix("ssm_conv1d.weight") || g.hasSuffix("ffn_gate_inp.weight")
-            if matrices == .q8_0, !keepF32, shape.last! % 32 == 0 {
-                w.addTensor(g, format: .q8_0, shape: shape, bytes: Data(quantizeQ8_0(values)))
-            } else {
-                w.addTensor(g, shape: shape, values: values)
-            }
+        func flatName(_ name: String) -> String { name.replacingOccurrences(of: "model.language_model.", with: "model.") }
+        // Layers in numeric order (as the converter writes them): the mixture numbers attn_v / ffn_down tensors
+        // in file order, so `layers.10` must not come before `layers.2`.
+        func layer(_ name: String) -> Int {
+            let flat = flatName(name)
+            guard flat.hasPrefix("model.layers.") else { return -1 }
+            return Int(flat.dropFirst("model.layers.".count).prefix { $0 != "." }) ?? -1
         }
-        let names = store.entries.keys.sorted().filter { !Qwen35Checkpoint.isSkipped($0) }
+        let names = store.entries.keys.filter { !Qwen35Checkpoint.isSkipped($0) }
+            .sorted { (layer($0), $0) < (layer($1), $1) }
+        // First pass over the names only: llama.cpp's mixture counts attn_v / attn_qkv tensors beforehand.
+        let ggufNames = names.flatMap { name -> [String] in
+            guard let g = Qwen35GGUFSource.ggufName(flatName(name)) else { return [] }
+            return g.hasSuffix("ffn_gate_exps.weight") ? [g, g.replacingOccurrences(of: "gate_exps", with: "up_exps")] : [g]
+        }
+        var plan = Qwen35QuantPlan(mix: mix, layers: c.numHiddenLayers, experts: c.numExperts ?? 0, names: ggufNames)
+        let total = names.reduce(0) { $0 + store.entries[$1]!.elementCount }
+        var done = 0
+        func add(_ g: String, shape: [Int], values: [Float]) {
+            let format = plan.format(for: g, shape: shape)
+            if format == .f32 {
+                w.addTensor(g, shape: shape, values: values)
+            } else {
+                w.addTensor(g, format: format, shape: shape, bytes: quantizeRows(values, columns: shape.last!, to: format, pool: pool))
+            }
+            done += values.count
+            progress?(done, total)
+        }
         for (done, name) in names.enumerated() {
             progress?(done, names.count)
             let e = store.entries[name]!
@@ -119,7 +141,23 @@ public enum Qwen35GGUFExport {
             }
             add(g, shape: shape, values: v)
         }
-        progress?(names.count, names.count)
         return w
+    }
+
+    /// `values` ([rows, columns]) in `format`, rows split across the pool (each row is whole blocks).
+    static func quantizeRows(_ values: [Float], columns: Int, to format: WeightFormat, pool: ThreadPool) -> Data {
+        let rows = values.count / columns, rowBytes = format.rowBytes(columns)!
+        var out = Data(count: rows * rowBytes)
+        let chunk = max(1, (1 << 16) / columns)   // ~64K values per work item
+        values.withUnsafeBufferPointer { x in
+            out.withUnsafeMutableBytes { o in
+                let src = x.baseAddress!, dst = o.baseAddress!
+                pool.parallelFor((rows + chunk - 1) / chunk) { item in
+                    let r0 = item * chunk, r1 = min(rows, r0 + chunk)
+                    quantize(format, src + r0 * columns, count: (r1 - r0) * columns, into: dst + r0 * rowBytes)
+                }
+            }
+        }
+        return out
     }
 }

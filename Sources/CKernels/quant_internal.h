@@ -1,0 +1,79 @@
+// Shared between the quantised-weight kernel files (quant.c, quant_formats.c): activation block layouts,
+// K-quant scale helpers and target attributes. Not part of the module's public header.
+#ifndef QWENKIT_QUANT_INTERNAL_H
+#define QWENKIT_QUANT_INTERNAL_H
+#include "CKernels.h"
+#include <stdint.h>
+#include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#define INLINE static inline __attribute__((always_inline))
+
+/// Aborts naming the function and the code: every kernel switch ends here on a code it does not know.
+_Noreturn void qk_unknown_type(const char *where, int type);
+
+// MARK: - Activation blocks
+
+typedef struct { float d; int8_t q[32]; } act_q8_0;                    // 36 bytes
+typedef struct { float d; int16_t sums[16]; int8_t q[256]; } act_q8_k; // 292 bytes; sums per 16
+
+/// ggml get_scale_min_k4: the j-th 6-bit scale and min of a Q4_K block.
+INLINE void scale_min_k4(int j, const uint8_t *q, int *sc, int *m) {
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+        *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+}
+
+/// The 8 scales and 8 mins of a Q4_K block.
+INLINE void q4_K_scales(const uint8_t *w, int sc[8], int m[8]) {
+    for (int j = 0; j < 8; j++) scale_min_k4(j, w + 4, &sc[j], &m[j]);
+}
+
+/// Q4_K block result from the scaled integer dot Σ sc_j·(q·x)_j: d_x·(d·sumi − dmin·Σ m_j·Σx_j).
+INLINE float q4_K_block(const uint8_t *w, const act_q8_k *a, const int *m, int sumi) {
+    int summ = 0;
+    for (int j = 0; j < 8; j++) summ += m[j] * (a->sums[2 * j] + a->sums[2 * j + 1]);
+    uint16_t dh, mh;
+    memcpy(&dh, w, 2);
+    memcpy(&mh, w + 2, 2);
+    return a->d * (qk_f16_to_f32(dh) * (float)sumi - qk_f16_to_f32(mh) * (float)summ);
+}
+
+#if defined(__x86_64__)
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+#define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512dq,avx2,fma,f16c")))
+
+AVX2 INLINE float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+AVX2 INLINE int hsum256i(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+#endif
+
+// MARK: - Q4_0 and Q5_K dots (quant_formats.c): plain twin, AVX2, AVX-512 VNNI
+
+float qk_dot_q4_0_ref(const uint8_t *w, const act_q8_0 *a, long nb);
+float qk_dot_q5_K_ref(const uint8_t *w, const act_q8_k *a, long nb);
+#if defined(__x86_64__)
+float qk_dot_q4_0_avx2(const uint8_t *w, const act_q8_0 *a, long nb);
+float qk_dot_q4_0_vnni(const uint8_t *w, const act_q8_0 *a, long nb);
+float qk_dot_q5_K_avx2(const uint8_t *w, const act_q8_k *a, long nb);
+float qk_dot_q5_K_vnni(const uint8_t *w, const act_q8_k *a, long nb);
+#endif
+
+#endif

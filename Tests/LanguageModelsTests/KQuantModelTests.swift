@@ -1,0 +1,90 @@
+import XCTest
+import Foundation
+import GGUF
+import SafeTensors
+import TensorCore
+@testable import LanguageModels
+
+/// K-quant weights end to end: the fixture models widened to hidden size 256 (K-quant rows are whole 256-blocks;
+/// the fixtures' 64 would fall back to Q5_0 / Q8_0) with random weights, written as safetensors, quantised to
+/// Q4_K_M by `Qwen35GGUFExport` (llama.cpp's mixture: Q4_K, Q6_K, Q5_K and Q8_0 tensors), loaded back through
+/// the GGUF loader. The decode rows are then bit-identical alone or batched (as for Q8_0).
+final class KQuantModelTests: XCTestCase {
+    /// Takes whatever the layers ask for as random f32 values and remembers it, to write a checkpoint of any size.
+    final class RecordingSource: WeightSource, @unchecked Sendable {
+        var taken: [(String, [Int], [Float])] = []
+        var rng: UInt64 = 17
+        let source = "random"
+        func contains(_ name: String) -> Bool { true }
+        func take(_ name: String, shape: [Int]) throws -> WeightTensor {
+            let values = (0..<shape.reduce(1, *)).map { _ -> Float in
+                rng = rng &* 6364136223846793005 &+ 1442695040888963407
+                return (Float(rng >> 40) / Float(1 << 24) - 0.5) * 0.2
+            }
+            taken.append((name, shape, values))
+            return WeightTensor.f32(values, shape: shape)
+        }
+        func skip(where rule: (String) -> Bool) -> Int { 0 }
+        func finish() throws {}
+        var storedTensors: [StoredTensorInfo] { [] }
+    }
+
+    /// A checkpoint directory for the fixture `name` with K-quantisable widths.
+    static func wideCheckpoint(_ name: String, in tmp: URL) throws -> URL {
+        let fixture = Qwen35ReferenceTests.fixtures.appendingPathComponent("models/\(name)")
+        let dir = tmp.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var text = try String(contentsOf: fixture.appendingPathComponent("config.json"), encoding: .utf8)
+        for (from, to) in [("\"hidden_size\": 64,", "\"hidden_size\": 256,"), ("\"intermediate_size\": 128,", "\"intermediate_size\": 256,"),
+                           ("\"moe_intermediate_size\": 32,", "\"moe_intermediate_size\": 256,"),
+                           ("\"shared_expert_intermediate_size\": 48,", "\"shared_expert_intermediate_size\": 256,")] {
+            text = text.replacingOccurrences(of: from, with: to)
+        }
+        try text.write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        let config = try Qwen35Config.load(directory: dir)
+        XCTAssertEqual(config.hiddenSize, 256)
+        let recorder = RecordingSource()
+        _ = try Qwen35Model(config: config, store: recorder)
+        var writer = SafeTensorsWriter()
+        for (tensor, shape, values) in recorder.taken { writer.add(tensor, shape: shape, f32: values) }
+        try writer.write(to: dir.appendingPathComponent("model.safetensors"))
+        return dir
+    }
+
+    func testQ4_K_MDecodeRowsAreBatchInvariant() throws {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("kquant-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        for name in ["qwen35-dense-tiny", "qwen35-moe-tiny"] {
+            let dir = try Self.wideCheckpoint(name, in: tmp)
+            let url = tmp.appendingPathComponent("\(name)-Q4_K_M.gguf")
+            try Qwen35GGUFExport.writer(config: try Qwen35Config.load(directory: dir), store: try WeightStore(directory: dir),
+                                        mix: .q4_K_M).write(to: url)
+            let formats = Set(try GGUFFile(path: url.path).tensors.map(\.format))
+            XCTAssertTrue(formats.isSuperset(of: [.q4_K, .q6_K, .f32]), "\(name): \(formats)")
+            let model = try Qwen35Model(gguf: url), f32 = try Qwen35Model(directory: dir)
+            let v = model.vocabSize
+
+            var base = model.makeState(), baseF32 = f32.makeState()
+            let prompt = [1, 2, 3, 4, 5]
+            let first = model.forward(prompt, state: &base, allLogits: false)
+            let firstF32 = f32.forward(prompt, state: &baseF32, allLogits: false)
+            // Random weights amplify quantisation noise (and flip MoE routing), so the distance to f32 is only
+            // reported here: the quantisers are pinned to llama.cpp's blocks and the kernels to their twins.
+            let err = zip(first, firstF32).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
+            let norm = firstF32.map { $0 * $0 }.reduce(0, +).squareRoot()
+            print("\(name) Q4_K_M vs f32 logits: relative L2 \(err / norm)")
+            XCTAssertTrue(first.allSatisfy(\.isFinite), "\(name): finite logits")
+            var one = base
+            let single = model.forward([9], state: &one, allLogits: false)
+            var states = Array(repeating: base, count: 70)
+            let rows = model.forwardBatch((0..<70).map { [$0 == 33 ? 9 : ($0 * 13) % v] }, states: &states)
+            XCTAssertEqual(Array(rows[(33 * v)..<(34 * v)]), single, "\(name) Q4_K_M: decode row in a 70-row batch")
+            XCTAssertEqual(states[33], one, "\(name) Q4_K_M: state after the batched step")
+            var pair = [base, one]
+            let chunk = Array(0..<64).map { ($0 * 5 + 1) % v }
+            let mixed = model.forwardBatch([[9], chunk], states: &pair)
+            XCTAssertEqual(Array(mixed[0..<v]), single, "\(name) Q4_K_M: decode row beside a prefill chunk")
+        }
+    }
+}
