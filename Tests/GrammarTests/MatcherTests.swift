@@ -38,7 +38,9 @@ final class MatcherTests: XCTestCase {
         let text = "Sure.\n\n<tool_call>\n<function=get_weather>\n<parameter=city>\nParis </b>\n</parameter>\n<parameter=day>\n2024-05-01\n</parameter>\n<parameter=o>\n{\"x\": true}\n</parameter>\n</function>\n</tool_call>"
         var m = g.matcher()
         for (i, id) in Fixtures.tokenizer.encode(text).enumerated() {
-            if i % 2 == 0 { XCTAssertEqual(m.allowedTokens(), m.referenceAllowedTokens(), "token \(i)") }
+            // Every sixth position keeps the debug-build reference walk affordable; it still meets the free text,
+            // the exits into `\n</parameter>`, the date and the JSON object.
+            if i % 6 == 0 { XCTAssertEqual(m.allowedTokens(), m.referenceAllowedTokens(), "token \(i)") }
             XCTAssertTrue(m.accept(token: id), "token \(i)")
         }
         XCTAssertEqual(m.allowedTokens(), m.referenceAllowedTokens(), "at the end")
