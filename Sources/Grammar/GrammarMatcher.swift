@@ -60,16 +60,11 @@ public struct GrammarMatcher: Sendable {
         var mask = TokenMask(count: compiled.vocabulary.size)
         for h in state.stacks {
             let table = compiled.tables[Int(dfa.pool.node[Int(h)])]
-            if table.acceptedIsComplement {
-                var part = compiled.allTokens
-                for t in table.accepted { part[Int(t)] = false }
-                mask.formUnion(part)
-            } else {
-                for t in table.accepted { mask[Int(t)] = true }
-            }
-            let single = dfa.single(h)
-            for t in table.uncertain where !mask[Int(t)] {
-                if dfa.accepts(single, compiled.vocabulary.tokens[Int(t)]) { mask[Int(t)] = true }
+            table.accepted.add(to: &mask)
+            // Exits go on in the caller; below the root rule nothing may follow.
+            let parent = dfa.pool.parent[Int(h)]
+            if !table.exits.isEmpty && parent != StackPool.root {
+                table.exits.check(from: dfa.resume(parent), dfa: &dfa, into: &mask)
             }
         }
         if cache.count >= 256 { cache.removeAll(keepingCapacity: true) }

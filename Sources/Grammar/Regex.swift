@@ -1,7 +1,7 @@
 import Foundation
 
 /// A regular-expression subset (`pattern` in JSON Schema, and the `format`s) compiled to the bytes of a JSON
-/// string's content.
+/// string's content, or (`raw`) to text as written: the value of a tool-call `<parameter=…>`.
 ///
 /// Supported: literals; `.`; escapes `\d \D \w \W \s \S` and escaped punctuation (`\.`, `\-`, `\\`, …);
 /// classes `[a-z0-9_]`, `[^…]` (ranges over ASCII; a negated class also admits every non-ASCII character);
@@ -9,27 +9,39 @@ import Foundation
 /// ends. As in JSON Schema, a pattern without `^`/`$` matches anywhere in the string. Not supported (an error
 /// that names it): backreferences, lookaround, lazy or possessive quantifiers, `\p{…}`, `\b`, anchors inside.
 /// Characters JSON must escape are written escaped (`"` as `\"`, `\` as `\\`); control characters never match.
+///
+/// Raw text differs in three ways: characters are their own bytes (no escapes); `\s` and negated sets also match
+/// tab, newline and carriage return (`.` all but newline); and `.`, negated sets (`[^…]`, `\D \W \S`) and an
+/// unanchored end never produce `<`, so that the value cannot contain the `</parameter>` that ends it (a `<`
+/// written in the pattern, as a literal or in a positive class, is kept).
 struct RegexCompiler {
     private let chars: [Unicode.Scalar]
     private var i = 0
     private let source: String
+    private let raw: Bool
 
-    static func compile(_ pattern: String) throws -> Expr {
-        var r = RegexCompiler(chars: Array(pattern.unicodeScalars), source: pattern)
+    static func compile(_ pattern: String, raw: Bool = false) throws -> Expr {
+        var r = RegexCompiler(chars: Array(pattern.unicodeScalars), source: pattern, raw: raw)
         let anchoredStart = r.peek == "^"
         if anchoredStart { r.i += 1 }
         let body = try r.alternation()
         var anchoredEnd = false
         if r.peek == "$" { anchoredEnd = true; r.i += 1 }
         guard r.i == r.chars.count else { throw r.error("unexpected '\(r.chars[r.i])'") }
-        let any = Expr.star(JSONPieces.stringChar)
+        let any = Expr.star(raw ? Self.rawAny : JSONPieces.stringChar)
         return .seq((anchoredStart ? [] : [any]) + [body] + (anchoredEnd ? [] : [any]))
     }
 
-    private init(chars: [Unicode.Scalar], source: String) {
+    private init(chars: [Unicode.Scalar], source: String, raw: Bool) {
         self.chars = chars
         self.source = source
+        self.raw = raw
     }
+
+    /// Raw text: any character but control characters other than tab, newline, carriage return, and but `<`.
+    static let rawAny = Expr.alt([.byteClass([0x09...0x0A, 0x0D...0x0D, 0x20...0x3B, 0x3D...0x7F]), JSONPieces.utf8NonASCII])
+    /// Raw `.`: as `rawAny` without newline and carriage return.
+    static let rawDot = Expr.alt([.byteClass([0x09...0x09, 0x20...0x3B, 0x3D...0x7F]), JSONPieces.utf8NonASCII])
 
     private var peek: Unicode.Scalar? { i < chars.count ? chars[i] : nil }
 
@@ -95,19 +107,19 @@ struct RegexCompiler {
             guard peek == ")" else { throw error("unclosed group") }
             i += 1
             return inner
-        case ".": return JSONPieces.stringChar
+        case ".": return raw ? Self.rawDot : JSONPieces.stringChar
         case "[": return try charClass()
-        case "\\": return try escape(inClass: false).expr
+        case "\\": return try escape().expr(raw: raw)
         case "^", "$": throw error("anchor '\(c)' inside the pattern")
         case "*", "+", "?", "{": throw error("quantifier '\(c)' with nothing before it")
-        default: return Self.literal(c)
+        default: return Self.literal(c, raw: raw)
         }
     }
 
-    /// A character as the bytes of JSON string content.
-    static func literal(_ c: Unicode.Scalar) -> Expr {
-        if c == "\"" { return .lit("\\\"") }
-        if c == "\\" { return .lit("\\\\") }
+    /// A character as the bytes of JSON string content (or as itself, `raw`).
+    static func literal(_ c: Unicode.Scalar, raw: Bool) -> Expr {
+        if !raw && c == "\"" { return .lit("\\\"") }
+        if !raw && c == "\\" { return .lit("\\\\") }
         return .bytes(Array(String(c).utf8))
     }
 
@@ -115,19 +127,38 @@ struct RegexCompiler {
     private struct CharSet {
         var ascii = [Bool](repeating: false, count: 128)
         var nonASCII = false
+        /// Built by negation: in raw text it never admits `<` (see the type's comment).
+        var open = false
         mutating func add(_ lo: UInt8, _ hi: UInt8) { for b in lo...hi { ascii[Int(b)] = true } }
+        mutating func formUnion(_ other: CharSet) {
+            for b in 0..<128 where other.ascii[b] { ascii[b] = true }
+            nonASCII = nonASCII || other.nonASCII
+            open = open || other.open
+        }
         func negated() -> CharSet {
             var n = CharSet()
             for b in 0..<128 { n.ascii[b] = !ascii[b] }
             n.nonASCII = !nonASCII
+            n.open = true
             return n
         }
-        var expr: Expr {
+        /// The one ASCII byte of a single-character set.
+        var single: UInt8? {
+            let members = (0..<128).filter { ascii[$0] }
+            return members.count == 1 && !nonASCII ? UInt8(members[0]) : nil
+        }
+        func expr(raw: Bool) -> Expr {
             var ranges: [ClosedRange<UInt8>] = []
             var options: [Expr] = []
-            for b in 0x20..<0x80 where ascii[b] {
-                if b == 0x22 { options.append(.lit("\\\"")); continue }
-                if b == 0x5C { options.append(.lit("\\\\")); continue }
+            for b in 0..<0x80 where ascii[b] {
+                if raw {
+                    // Control characters: only tab, newline, carriage return; `<` only when asked for.
+                    guard b >= 0x20 || b == 0x09 || b == 0x0A || b == 0x0D, !(open && b == 0x3C) else { continue }
+                } else {
+                    guard b >= 0x20 else { continue }
+                    if b == 0x22 { options.append(.lit("\\\"")); continue }
+                    if b == 0x5C { options.append(.lit("\\\\")); continue }
+                }
                 if let last = ranges.last, Int(last.upperBound) == b - 1 { ranges[ranges.count - 1] = last.lowerBound...UInt8(b) }
                 else { ranges.append(UInt8(b)...UInt8(b)) }
             }
@@ -140,24 +171,29 @@ struct RegexCompiler {
     private static func set(_ build: (inout CharSet) -> Void) -> CharSet { var s = CharSet(); build(&s); return s }
     private static let digits = set { $0.add(0x30, 0x39) }
     private static let word = set { $0.add(0x30, 0x39); $0.add(0x41, 0x5A); $0.add(0x61, 0x7A); $0.add(0x5F, 0x5F) }
-    /// Only the space: tab and newline would be escapes in JSON content.
-    private static let spaces = set { $0.add(0x20, 0x20) }
+    /// Only the space in JSON content (tab and newline would be escapes there); raw text has them all.
+    private var spaces: CharSet {
+        Self.set { s in
+            s.add(0x20, 0x20)
+            if raw { s.add(0x09, 0x0A); s.add(0x0D, 0x0D) }
+        }
+    }
 
-    private mutating func escape(inClass: Bool) throws -> (expr: Expr, set: CharSet?) {
+    private mutating func escape() throws -> CharSet {
         guard let c = peek else { throw error("trailing backslash") }
         i += 1
         switch c {
-        case "d": return (Self.digits.expr, Self.digits)
-        case "D": return (Self.digits.negated().expr, Self.digits.negated())
-        case "w": return (Self.word.expr, Self.word)
-        case "W": return (Self.word.negated().expr, Self.word.negated())
-        case "s": return (Self.spaces.expr, Self.spaces)
-        case "S": return (Self.spaces.negated().expr, Self.spaces.negated())
+        case "d": return Self.digits
+        case "D": return Self.digits.negated()
+        case "w": return Self.word
+        case "W": return Self.word.negated()
+        case "s": return spaces
+        case "S": return spaces.negated()
         default:
             guard c.isASCII, !c.properties.isAlphabetic, !("0"..."9").contains(c) else { throw error("escape '\\\(c)'") }
             var s = CharSet()
             s.add(UInt8(c.value), UInt8(c.value))
-            return (Self.literal(c), s)
+            return s
         }
     }
 
@@ -171,14 +207,12 @@ struct RegexCompiler {
             i += 1
             var lo: Unicode.Scalar = c
             if c == "\\" {
-                let (_, escaped) = try escape(inClass: true)
-                guard let escaped else { throw error("escape in class") }
-                if escaped.ascii.filter({ $0 }).count != 1 || escaped.nonASCII {
-                    for b in 0..<128 where escaped.ascii[b] { s.ascii[b] = true }
-                    s.nonASCII = s.nonASCII || escaped.nonASCII
+                let escaped = try escape()
+                guard let one = escaped.single else {
+                    s.formUnion(escaped)
                     continue
                 }
-                lo = Unicode.Scalar(UInt8(escaped.ascii.firstIndex(of: true)!))
+                lo = Unicode.Scalar(one)
             }
             var hi = lo
             if peek == "-", i + 1 < chars.count, chars[i + 1] != "]" {
@@ -195,6 +229,6 @@ struct RegexCompiler {
         }
         guard peek == "]" else { throw error("unclosed class") }
         i += 1
-        return (negate ? s.negated() : s).expr
+        return (negate ? s.negated() : s).expr(raw: raw)
     }
 }

@@ -6,7 +6,8 @@ import JSON
 ///
 /// (the form the chat template renders and `ReplyParser` reads). Parameters come in the schema's order, the
 /// required ones always; a string VALUE is free text without `</parameter>` (or, with `enum`, one of the
-/// values as written; with `maxLength`, at most that many characters, `<` excluded), other types are compact
+/// values as written; with `pattern`/`format`, text matching it as written, no JSON escapes; with
+/// `minLength`/`maxLength`, that many characters; the last two never produce `<`), other types are compact
 /// JSON under their schema (integers digits, booleans `true`/`false`, objects and arrays JSON).
 public enum ToolCallGrammar {
     public struct Tool: Sendable {
@@ -80,12 +81,32 @@ public enum ToolCallGrammar {
         if let values = s["enum"]?.arrayValue {
             return .alt(values.map { .lit($0.stringValue ?? $0.serialized()) })
         }
-        if let max = s["maxLength"]?.intValue {
-            let char = Expr.alt([.byteClass([0x09...0x0A, 0x20...0x3B, 0x3D...0x7F]), JSONPieces.utf8NonASCII])
-            return .rep(char, min: s["minLength"]?.intValue ?? 0, max: max)
+        let minLength = s["minLength"]?.intValue, maxLength = s["maxLength"]?.intValue
+        for k in ["minLength", "maxLength"] where s[k] != nil && (s[k]?.intValue ?? -1) < 0 {
+            throw GrammarError("'\(k)' at \(path) must be a non-negative integer")
         }
-        for k in ["pattern", "format", "minLength"] where s[k] != nil {
-            throw GrammarError("'\(k)' on the string parameter \(path) is not supported in tool calls")
+        var regex: String?
+        if let p = s["pattern"] {
+            guard let text = p.stringValue else { throw GrammarError("'pattern' at \(path) must be a string") }
+            regex = text
+        }
+        if let f = s["format"] {
+            guard let name = f.stringValue, let format = JSONSchemaCompiler.formats[name] else {
+                throw GrammarError("unsupported 'format' \(f.serialized()) at \(path) (supported: \(JSONSchemaCompiler.formats.keys.sorted().joined(separator: ", ")))")
+            }
+            guard regex == nil else { throw GrammarError("'pattern' combined with 'format' at \(path) is not supported") }
+            regex = format
+        }
+        if let regex {
+            guard minLength == nil && maxLength == nil else {
+                throw GrammarError("'pattern'/'format' combined with 'minLength'/'maxLength' at \(path) is not supported")
+            }
+            // The text as written (no JSON escapes); `<` only where the pattern writes it.
+            return try RegexCompiler.compile(regex, raw: true)
+        }
+        if minLength != nil || maxLength != nil {
+            if let minLength, let maxLength, maxLength < minLength { throw GrammarError("'maxLength' < 'minLength' at \(path)") }
+            return .rep(RegexCompiler.rawAny, min: minLength ?? 0, max: maxLength)
         }
         return .rule(text)
     }

@@ -11,6 +11,10 @@ final class MatcherTests: XCTestCase {
             (#"{"type":"object","properties":{"s":{"type":"string"},"n":{"type":"number"},"e":{"enum":["ab","abc"]}},"required":["s","n","e"]}"#,
              #"{"s":"x \"y\" é","n":-1.5e2,"e":"abc"}"#),
             (##"{"$ref":"#/$defs/t","$defs":{"t":{"type":"array","items":{"anyOf":[{"type":"integer"},{"$ref":"#/$defs/t"}]}}}}"##, "[1,[2,[]],33]"),
+            // One string rule called from places that continue differently (`,` `]` `}`, the grammar's end).
+            (#"{"type":"object","properties":{"a":{"type":"array","items":{"type":"string"}},"b":{"type":"string","maxLength":4}},"required":["a","b"]}"#,
+             #"{"a":["x\"", "yé"],"b":"ab"}"#),
+            (#"{"type":"string"}"#, #""he said \"hi\"""#),
         ]
         for (schema, doc) in cases {
             let g = CompiledGrammar(try JSONSchemaCompiler.grammar(try JSONValue.parse(schema)), vocabulary: Fixtures.vocabulary)
@@ -23,6 +27,24 @@ final class MatcherTests: XCTestCase {
             XCTAssertEqual(m.allowedTokens(), m.referenceAllowedTokens(), "\(doc) at the end")
             XCTAssertTrue(m.isComplete)
         }
+    }
+
+    /// Tool calls with the real tokenizer: free text before the call and inside parameters (whose exits go on
+    /// into `\n</parameter>`), a format-constrained parameter, JSON inside XML.
+    func testFastMaskEqualsReferenceInToolCalls() throws {
+        let params = try JSONValue.parse(#"{"type":"object","properties":{"city":{"type":"string"},"day":{"type":"string","format":"date"},"n":{"type":"integer"},"o":{"type":"object","properties":{"x":{"type":"boolean"}}}},"required":["city"]}"#)
+        let g = CompiledGrammar(try ToolCallGrammar.grammar(tools: [.init(name: "get_weather", parameters: params), .init(name: "noop", parameters: nil)], mode: .optional),
+                                vocabulary: Fixtures.vocabulary)
+        let text = "Sure.\n\n<tool_call>\n<function=get_weather>\n<parameter=city>\nParis </b>\n</parameter>\n<parameter=day>\n2024-05-01\n</parameter>\n<parameter=o>\n{\"x\": true}\n</parameter>\n</function>\n</tool_call>"
+        var m = g.matcher()
+        for (i, id) in Fixtures.tokenizer.encode(text).enumerated() {
+            // Every sixth position keeps the debug-build reference walk affordable; it still meets the free text,
+            // the exits into `\n</parameter>`, the date and the JSON object.
+            if i % 6 == 0 { XCTAssertEqual(m.allowedTokens(), m.referenceAllowedTokens(), "token \(i)") }
+            XCTAssertTrue(m.accept(token: id), "token \(i)")
+        }
+        XCTAssertEqual(m.allowedTokens(), m.referenceAllowedTokens(), "at the end")
+        XCTAssertTrue(m.isComplete)
     }
 
     func testRollbackRestoresTheState() throws {

@@ -6,7 +6,7 @@ final class SchemaCorpusTests: XCTestCase {
     /// A tiny vocabulary (every single byte) is enough for byte-level acceptance.
     static let byteVocabulary = Vocabulary(tokens: (0..<256).map { [UInt8($0)] })
 
-    private func accepts(_ g: CompiledGrammar, bytes: [UInt8]) -> Bool {
+    func accepts(_ g: CompiledGrammar, bytes: [UInt8]) -> Bool {
         var m = g.matcher()
         for b in bytes where !m.accept(bytes: [b]) { return false }
         return m.isComplete
@@ -52,5 +52,19 @@ final class SchemaCorpusTests: XCTestCase {
                 XCTAssertTrue("\(error)".contains(word), "\(error) should name \(word)")
             }
         }
+    }
+}
+
+extension SchemaCorpusTests {
+    /// `oneOf` is compiled as `anyOf` (README, schema table): exclusivity is not enforced, so a document valid
+    /// under two branches is accepted although JSON Schema calls it invalid; one valid under none is refused.
+    /// Branches that cannot overlap (distinct types, consts, enums) make the two the same.
+    func testOneOfIsAcceptedAsAnyOf() throws {
+        let g = CompiledGrammar(try JSONSchemaCompiler.grammar(try JSONValue.parse(#"{"oneOf":[{"type":"integer"},{"type":"number"},{"const":"x"}]}"#)),
+                                vocabulary: Self.byteVocabulary)
+        XCTAssertTrue(accepts(g, bytes: Array("5".utf8)), "valid under both integer and number: accepted, as documented")
+        XCTAssertTrue(accepts(g, bytes: Array("5.5".utf8)))
+        XCTAssertTrue(accepts(g, bytes: Array(#""x""#.utf8)))
+        XCTAssertFalse(accepts(g, bytes: Array(#""y""#.utf8)), "valid under no branch")
     }
 }
