@@ -5,7 +5,7 @@ import LanguageModels
 import TensorCore
 
 /// `--kv-type f32|bf16|f16|q8_0`: an unknown name is an error naming it and the accepted ones.
-extension KVType: @retroactive ExpressibleByArgument {
+extension KVType: ExpressibleByArgument {
     public init?(argument: String) { try? self.init(parsing: argument) }
 }
 
