@@ -31,7 +31,7 @@ public struct KVFidelity: Sendable, Equatable {
             let base = model.forward(piece, state: &reference, allLogits: true)      // [n, V]
             for i in types.indices {
                 let test = model.forward(piece, state: &states[i], allLogits: true)  // [n, V]
-                for r in max(0, from - read)..<piece.count {
+                for r in min(piece.count, max(0, from - read))..<piece.count {
                     let (kl, same) = base.withUnsafeBufferPointer { b in test.withUnsafeBufferPointer { t in
                         klDivergence(b.baseAddress! + r * v, t.baseAddress! + r * v, count: v)
                     } }

@@ -91,8 +91,8 @@ final class BatchingTests: XCTestCase {
     }
 
     func testCachedEqualsFresh() async throws {
-        for (fixture, kvType) in [("qwen35-dense-tiny", KVType.f32), ("qwen35-moe-tiny-bf16", .f32), ("qwen35-dense-tiny", .bf16),
-                               ("qwen35-dense-tiny", .q8_0)] {
+        // q8_0: its 34-byte blocks are what a shared, partly filled page copies when a cached prefix is extended.
+        for (fixture, kvType) in [("qwen35-dense-tiny", KVType.f32), ("qwen35-moe-tiny-bf16", .f32), ("qwen35-dense-tiny", .q8_0)] {
             let m = try model(fixture, kvType: kvType), name = "\(fixture) \(kvType) KV"
             let base = prompt(200, salt: 9, vocab: m.vocabSize)
             let sameStart = Array(base.prefix(140)) + prompt(30, salt: 5, vocab: m.vocabSize)

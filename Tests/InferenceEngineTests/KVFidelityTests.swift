@@ -28,5 +28,10 @@ final class KVFidelityTests: XCTestCase {
             XCTAssertGreaterThan(x.sameTop1, 0.9, "\(x.type)")
         }
         XCTAssertLessThan(r[2].meanKL, r[1].meanKL, "f16 keeps 3 more mantissa bits than bf16")
+        // Scoring only the tail (llama-perplexity's second half): the first chunk is read but not scored.
+        let tail = KVFidelity.measure(model: m, ids: ids, types: [.q8_0], from: 100)
+        XCTAssertEqual(tail[0].positions, 50)
+        XCTAssertGreaterThan(tail[0].meanKL, 0)
+        XCTAssertLessThanOrEqual(tail[0].maxKL, r[3].maxKL)
     }
 }
