@@ -28,6 +28,12 @@ public struct KVFidelity: Sendable, Equatable {
         while read < ids.count {
             let end = PrefillGrid.chunkEnd(from: read, count: ids.count, chunk: chunk)
             let piece = Array(ids[read..<end])
+            guard end > from else {   // nothing scored here: advance the states without the lm_head over every row
+                _ = model.forward(piece, state: &reference, allLogits: false)
+                for i in types.indices { _ = model.forward(piece, state: &states[i], allLogits: false) }
+                read = end
+                continue
+            }
             let base = model.forward(piece, state: &reference, allLogits: true)      // [n, V]
             for i in types.indices {
                 let test = model.forward(piece, state: &states[i], allLogits: true)  // [n, V]
