@@ -20,11 +20,12 @@ public final class ModelBundle: @unchecked Sendable {
 
     /// Loads `directory`; with `showProgress`, draws a progress bar on stderr when it is a terminal.
     /// A `.gguf` file instead of a directory loads model, tokenizer and chat template from its metadata.
-    public init(directory: URL, showProgress: Bool = false) throws {
+    /// `kvType`: how the model's KV caches store keys and values (`--kv-type`).
+    public init(directory: URL, showProgress: Bool = false, kvType: KVType = .f32) throws {
         self.directory = directory
         if directory.pathExtension.lowercased() == "gguf" {
             let file = try GGUFFile(path: directory.path)
-            model = try Qwen35Model(gguf: file)
+            model = try Qwen35Model(gguf: file, kvType: kvType)
             tokenizer = try GGUFTokenizer.load(file)
             template = try file.metadata["tokenizer.chat_template"]?.string.map {
                 try ChatTemplate(source: $0, name: "\(directory.lastPathComponent) tokenizer.chat_template")
@@ -33,7 +34,7 @@ public final class ModelBundle: @unchecked Sendable {
             return
         }
         let bar = showProgress && isatty(2) != 0 ? ProgressBar() : nil
-        model = try Qwen35Model(directory: directory, progress: bar.map { b in { @Sendable p in b.update(p) } })
+        model = try Qwen35Model(directory: directory, kvType: kvType, progress: bar.map { b in { @Sendable p in b.update(p) } })
         bar?.done()
         tokenizer = try Tokenizer.load(directory: directory)
         // No template is fine (raw completion); a template that does not parse is an error naming it.

@@ -1,20 +1,6 @@
 import Foundation
 import TensorCore
 
-/// Keys and values stored in fixed-size pages (token-major `[pageTokens, Hkv, D]` each): key j lives in page
-/// j / pageTokens. A contiguous cache is one page as long as the context.
-public struct KVPages {
-    public let keys: [UnsafePointer<Float>]
-    public let values: [UnsafePointer<Float>]
-    public let pageTokens: Int
-    public init(keys: [UnsafePointer<Float>], values: [UnsafePointer<Float>], pageTokens: Int) {
-        precondition(keys.count == values.count && pageTokens > 0, "KVPages: \(keys.count) key and \(values.count) value pages")
-        self.keys = keys
-        self.values = values
-        self.pageTokens = pageTokens
-    }
-}
-
 /// Causal grouped-query attention over a token-major KV cache (ARCHITECTURE.md §3.3 steps 5–6): query head h
 /// reads KV head h / (Hq/Hkv); scores q·k·scale, softmax in f32, o = Σ p·v. The `tokens` new queries sit at
 /// cache positions `cached ..< cached + tokens`, and query t sees keys `0 ... cached + t`.
@@ -52,33 +38,44 @@ public func causalAttention(
                               headDim: d, scale: scale, pool: pool)
         return
     }
-    let kvStride = kvHeads * d, pt = pages.pageTokens
     // One work item per (head, block of queries): enough items to balance, few enough to amortise.
     let block = max(1, min(tokens, 16))
     let blocks = (tokens + block - 1) / block
+    let scratchFloats = KVRowReader.scratchFloats(pages.type, rows: min(pages.pageTokens, cached + tokens), headDim: d)
     pool.parallelFor(queryHeads * blocks) { item in
         let h = item / blocks, b = item % blocks
-        let kvh = h / group
-        var scores = [Float](repeating: 0, count: cached + tokens)
-        scores.withUnsafeMutableBufferPointer { sp in
+        var scores = [Float](repeating: 0, count: cached + tokens)   // [keys]
+        var scratch = [Float](repeating: 0, count: scratchFloats)     // [pageTokens, D] widened rows
+        scores.withUnsafeMutableBufferPointer { sp in scratch.withUnsafeMutableBufferPointer { xp in
             let s = sp.baseAddress!
+            let kv = KVRowReader(pages, kvHead: h / group, kvHeads: kvHeads, headDim: d, scratch: xp.baseAddress)
             for t in (b * block)..<min(tokens, (b + 1) * block) {
                 let qv = q + (t * queryHeads + h) * d
                 let n = cached + t + 1
                 var mx = -Float.infinity
-                for j in 0..<n {
-                    let v = dot(qv, pages.keys[j / pt] + (j % pt) * kvStride + kvh * d, d) * scale
-                    s[j] = v
-                    mx = max(mx, v)
+                var j = 0
+                while j < n {
+                    let len = kv.run(j, end: n), (k, ks) = kv.rows(j, len, values: false)
+                    for i in 0..<len {
+                        let v = dot(qv, k + i * ks, d) * scale
+                        s[j + i] = v
+                        mx = max(mx, v)
+                    }
+                    j += len
                 }
                 var sum: Float = 0
                 for j in 0..<n { let e = expf(s[j] - mx); s[j] = e; sum += e }
                 let o = out + (t * queryHeads + h) * d
                 o.initialize(repeating: 0, count: d)
                 let inv = 1 / sum
-                for j in 0..<n { axpy(s[j] * inv, pages.values[j / pt] + (j % pt) * kvStride + kvh * d, o, d) }
+                j = 0
+                while j < n {
+                    let len = kv.run(j, end: n), (v, vs) = kv.rows(j, len, values: true)
+                    for i in 0..<len { axpy(s[j + i] * inv, v + i * vs, o, d) }
+                    j += len
+                }
             }
-        }
+        } }
     }
 }
 
@@ -94,13 +91,14 @@ func causalAttentionDecode(
     q: UnsafePointer<Float>, pages: KVPages, out: UnsafeMutablePointer<Float>,
     cached: Int, queryHeads: Int, kvHeads: Int, headDim d: Int, scale: Float, pool: ThreadPool
 ) {
-    let group = queryHeads / kvHeads, kvStride = kvHeads * d, pt = pages.pageTokens
+    let group = queryHeads / kvHeads
     let n = cached + 1
     let splits = (n + decodeSplitKeys - 1) / decodeSplitKeys
     // Per (KV head, split, group member): running max, sum of exponentials, unnormalised output [D].
     var partMax = [Float](repeating: 0, count: kvHeads * splits * group)
     var partSum = [Float](repeating: 0, count: kvHeads * splits * group)
     var partOut = [Float](repeating: 0, count: kvHeads * splits * group * d)
+    let scratchFloats = KVRowReader.scratchFloats(pages.type, rows: min(pages.pageTokens, decodeSplitKeys), headDim: d)
     partMax.withUnsafeMutableBufferPointer { mp in partSum.withUnsafeMutableBufferPointer { lp in
         partOut.withUnsafeMutableBufferPointer { op in
             let (mb, lb, ob) = (mp.baseAddress!, lp.baseAddress!, op.baseAddress!)
@@ -108,15 +106,15 @@ func causalAttentionDecode(
                 let kvh = item / splits, sp = item % splits
                 let j0 = sp * decodeSplitKeys, j1 = min(n, j0 + decodeSplitKeys)
                 var scores = [Float](repeating: 0, count: group * (j1 - j0))   // [group, keys]
-                scores.withUnsafeMutableBufferPointer { sb in
+                var scratch = [Float](repeating: 0, count: scratchFloats)       // [pageTokens, D] widened rows
+                scores.withUnsafeMutableBufferPointer { sb in scratch.withUnsafeMutableBufferPointer { xp in
                     let s = sb.baseAddress!, len = j1 - j0
                     let qg = q + kvh * group * d                                   // [group, D]
-                    // Runs of keys inside one page: rows kvStride apart.
+                    let kv = KVRowReader(pages, kvHead: kvh, kvHeads: kvHeads, headDim: d, scratch: xp.baseAddress)
                     var j = j0
                     while j < j1 {
-                        let run = min(j1, (j / pt + 1) * pt) - j
-                        groupScores(q: qg, group: group, d: d, k: pages.keys[j / pt] + (j % pt) * kvStride + kvh * d,
-                                    kStride: kvStride, len: run, scale: scale, s: s + j - j0, ldS: len)
+                        let run = kv.run(j, end: j1), (k, ks) = kv.rows(j, run, values: false)
+                        groupScores(q: qg, group: group, d: d, k: k, kStride: ks, len: run, scale: scale, s: s + j - j0, ldS: len)
                         j += run
                     }
                     let base = (kvh * splits + sp) * group
@@ -125,13 +123,11 @@ func causalAttentionDecode(
                     o.initialize(repeating: 0, count: group * d)
                     j = j0
                     while j < j1 {
-                        let run = min(j1, (j / pt + 1) * pt) - j
-                        groupAccumulate(p: s + j - j0, ldP: len, group: group, d: d,
-                                        v: pages.values[j / pt] + (j % pt) * kvStride + kvh * d, vStride: kvStride,
-                                        len: run, o: o)
+                        let run = kv.run(j, end: j1), (v, vs) = kv.rows(j, run, values: true)
+                        groupAccumulate(p: s + j - j0, ldP: len, group: group, d: d, v: v, vStride: vs, len: run, o: o)
                         j += run
                     }
-                }
+                } }
             }
         }
     } }
@@ -152,80 +148,6 @@ func causalAttentionDecode(
         }
         let inv = 1 / total
         for i in 0..<d { o[i] *= inv }
-    }
-}
-
-/// Prefill form of `causalAttention`: the queries of a block of tokens, for all query heads that share one KV
-/// head, go through two matrix products per block (`Sᵀ = K · Qᵀ`, then `O = P · V`) on the register-tiled
-/// `gdnMatMulAdd`, so every key and value row is loaded once per 64 query rows instead of once per query. The
-/// diagonal block computes the few masked scores too and zeroes them after the softmax. Both products go page
-/// by page (scores of a page's keys; P·V accumulated over pages).
-func causalAttentionBlocked(
-    q: UnsafePointer<Float>, pages: KVPages, out: UnsafeMutablePointer<Float>,
-    tokens: Int, cached: Int, queryHeads: Int, kvHeads: Int, headDim d: Int, scale: Float, pool: ThreadPool
-) {
-    let pt = pages.pageTokens
-    let group = queryHeads / kvHeads
-    let kvStride = kvHeads * d
-    var g = 64, x = group   // tokens per block: the smallest count whose rows (× group) fill 64-column tiles
-    while x > 0 { (g, x) = (x, g % x) }
-    let block = 64 / g
-    let blocks = (tokens + block - 1) / block
-    pool.parallelFor(kvHeads * blocks) { item in
-        let kvh = item / blocks, t0 = (item % blocks) * block
-        let bt = min(block, tokens - t0), m = bt * group   // query rows r = ti·group + gi
-        let n = cached + t0 + bt                           // keys the last query of the block sees
-        var qt = [Float](repeating: 0, count: d * m)       // [D, m] queries, transposed
-        for ti in 0..<bt {
-            for gi in 0..<group {
-                let qv = q + ((t0 + ti) * queryHeads + kvh * group + gi) * d
-                for i in 0..<d { qt[i * m + ti * group + gi] = qv[i] }
-            }
-        }
-        var st = [Float](repeating: 0, count: n * m)       // [n, m] scores, key-major
-        var p = [Float](repeating: 0, count: m * n)        // [m, n] probabilities
-        var o = [Float](repeating: 0, count: m * d)        // [m, D]
-        qt.withUnsafeBufferPointer { qtp in st.withUnsafeMutableBufferPointer { sp in
-            var j0 = 0
-            while j0 < n {
-                let rows = min(pt - j0 % pt, n - j0)
-                gdnMatMulAdd(pages.keys[j0 / pt] + (j0 % pt) * kvStride + kvh * d, lda: kvStride, qtp.baseAddress!, ldb: m,
-                             sp.baseAddress! + j0 * m, ldc: m, m: rows, k: d, n: m)
-                j0 += rows
-            }
-        } }
-        p.withUnsafeMutableBufferPointer { pp in
-            for r in 0..<m {
-                let row = pp.baseAddress! + r * n
-                let visible = cached + t0 + r / group + 1      // keys 0 ..< visible
-                var mx = -Float.infinity
-                for j in 0..<visible { row[j] = st[j * m + r] * scale; mx = max(mx, row[j]) }
-                var sum: Float = 0, j = 0
-                while j + 16 <= visible {
-                    let e = exp16(load16(row + j) - SIMD16(repeating: mx))
-                    store16(e, row + j); sum += e.sum(); j += 16
-                }
-                while j < visible { row[j] = expf(row[j] - mx); sum += row[j]; j += 1 }
-                let inv = 1 / sum
-                for j in 0..<visible { row[j] *= inv }
-                // Masked keys stay 0 (the array starts zeroed), so they add nothing to P · V.
-            }
-        }
-        p.withUnsafeBufferPointer { pp in o.withUnsafeMutableBufferPointer { op in
-            var j0 = 0
-            while j0 < n {
-                let rows = min(pt - j0 % pt, n - j0)
-                gdnMatMulAdd(pp.baseAddress! + j0, lda: n, pages.values[j0 / pt] + (j0 % pt) * kvStride + kvh * d, ldb: kvStride,
-                             op.baseAddress!, ldc: d, m: m, k: rows, n: d)
-                j0 += rows
-            }
-        } }
-        for ti in 0..<bt {
-            for gi in 0..<group {
-                let dst = out + ((t0 + ti) * queryHeads + kvh * group + gi) * d
-                o.withUnsafeBufferPointer { dst.update(from: $0.baseAddress! + (ti * group + gi) * d, count: d) }
-            }
-        }
     }
 }
 

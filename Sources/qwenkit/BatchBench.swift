@@ -12,7 +12,7 @@ struct BatchBench {
     let batch, chunk, prompt, gen: Int
 
     func run() throws -> String {
-        let lm = try openBenchModel(directory)
+        let lm = try openModel(directory, kvType: .f32)
         try CLIChecks.fitsContext(prompt: prompt, extra: gen, extraOption: "--gen", context: lm.maxContextLength)
         try CLIChecks.fitsContext(prompt: chunk * (gen + 1), extra: 0, extraOption: "--batch-chunk", context: lm.maxContextLength)
         var seed: UInt64 = 0xBA7C4

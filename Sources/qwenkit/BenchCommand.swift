@@ -37,6 +37,18 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("batch-chunk"), help: "With --batch: a prompt chunk of this many tokens joins every step.")
     var batchChunk = 0
 
+    @Option(name: .customLong("kv-type"), help: "KV cache storage: f32 (default), bf16, f16 or q8_0; with --kl-vs-f32 repeatable (default: all but f32).")
+    var kvTypes: [KVType] = []
+
+    @Flag(name: .customLong("kl-vs-f32"), help: "Measure fidelity instead of speed: mean KL divergence of the next-token distribution with each --kv-type against the f32 cache, over every position of the prompt.")
+    var klVsF32 = false
+
+    @Option(name: .customLong("kl-from"), help: "With --kl-vs-f32: score positions from this one on (llama-perplexity scores the second half of its context: --prompt / 2).")
+    var klFrom = 0
+
+    @Option(name: .customLong("prompt-file"), help: "With --kl-vs-f32: a UTF-8 text whose first --prompt tokens are the prompt (default: pseudo-random ids).")
+    var promptFile: String?
+
     @Flag(name: .long, help: "Print one JSON object.")
     var json = false
 
@@ -57,6 +69,9 @@ struct BenchCommand: ParsableCommand {
         if prefillChunk < 0 { throw ValidationError("bench: --prefill-chunk must be ≥ 0") }
         if let batch, batch < 1 || batch > 256 { throw ValidationError("bench: --batch must be 1…256") }
         if batchChunk < 0 || batchChunk > 4096 { throw ValidationError("bench: --batch-chunk must be 0…4096") }
+        if !klVsF32 && kvTypes.count > 1 { throw ValidationError("bench: one --kv-type per speed run (several only with --kl-vs-f32)") }
+        if (promptFile != nil || klFrom != 0) && !klVsF32 { throw ValidationError("bench: --prompt-file and --kl-from are for --kl-vs-f32") }
+        if klFrom < 0 { throw ValidationError("bench: --kl-from must be ≥ 0") }
     }
 
     func run() throws {
@@ -80,8 +95,13 @@ struct BenchCommand: ParsableCommand {
                                      prompt: prompt, gen: gen).run())
                 return
             }
-            let result = try ModelBench(directory: URL(fileURLWithPath: model!), prompt: prompt, gen: gen, runs: runs,
-                                    prefillChunk: prefillChunk).run()
+            if klVsF32 {
+                print(try KVFidelityBench(directory: URL(fileURLWithPath: model!), prompt: prompt, promptFile: promptFile,
+                                          from: klFrom, types: kvTypes, json: json).run())
+                return
+            }
+            let result = try ModelBench(directory: URL(fileURLWithPath: model!), kvType: kvTypes.first ?? .f32, prompt: prompt,
+                                        gen: gen, runs: runs, prefillChunk: prefillChunk).run()
             print(json ? result.json : result.text)
         } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
@@ -143,11 +163,6 @@ func dramReadProbe(_ pool: ThreadPool) -> Double {
 
 // MARK: - Model bench
 
-/// Opens the bench model (a directory, or a `.gguf` file). Qwen3.5 is the only family so far.
-func openBenchModel(_ directory: URL) throws -> any LanguageModel {
-    directory.pathExtension.lowercased() == "gguf" ? try Qwen35Model(gguf: directory) : try Qwen35Model(directory: directory)
-}
-
 struct ModelBench {
     struct Result {
         var model: String
@@ -180,21 +195,17 @@ struct ModelBench {
     }
 
     let directory: URL
+    let kvType: KVType
     let prompt, gen, runs: Int
     /// Prompt tokens per forward on the absolute grid (0 = one forward).
     let prefillChunk: Int
 
     func run() throws -> Result {
         let t0 = benchNow()
-        let lm = try openBenchModel(directory)
+        let lm = try openModel(directory, kvType: kvType)
         try CLIChecks.fitsContext(prompt: prompt, extra: gen, extraOption: "--gen", context: lm.maxContextLength)
         let loadSeconds = benchNow() - t0
-        // Fixed-seed pseudo-random prompt (an LCG), so every run and every build sees the same ids.
-        var seed: UInt64 = 0x5EED
-        let ids = (0..<prompt).map { _ -> Int in
-            seed = seed &* 6364136223846793005 &+ 1442695040888963407
-            return Int(seed >> 33) % lm.vocabSize
-        }
+        let ids = Self.prompt(prompt, vocab: lm.vocabSize)
         _ = once(lm, ids: ids) // warm-up: page in the mapped weights, size the caches
         var prefill: [Double] = [], decode: [Double] = []
         for _ in 0..<runs {
@@ -208,6 +219,15 @@ struct ModelBench {
             model: directory.lastPathComponent, threads: ThreadPool.shared.threadCount, prompt: prompt, gen: gen,
             runs: runs, loadSeconds: loadSeconds, prefillTokensPerSecond: median(prefill),
             decodeTokensPerSecond: gen == 0 ? 0 : median(decode), peakRSS: rss, dramReadGBps: probe)
+    }
+
+    /// A fixed-seed pseudo-random prompt (an LCG), so every run and every build sees the same ids.
+    static func prompt(_ count: Int, vocab: Int) -> [Int] {
+        var seed: UInt64 = 0x5EED
+        return (0..<count).map { _ -> Int in
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Int(seed >> 33) % vocab
+        }
     }
 
     /// One prefill over `ids` from a fresh state, then `gen` greedy single-token steps. Returns tokens/s.

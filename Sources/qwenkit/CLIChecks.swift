@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LanguageModels
 import TensorCore
 
 /// Command-line numbers and paths, checked before any work: a number that wraps past a check, a thread count
@@ -23,6 +24,16 @@ enum CLIChecks {
         guard prompt <= context, extra <= context - prompt else {
             throw CLIError("\(prompt) prompt tokens + \(extraOption) \(extra) exceed the model's context of \(context) tokens")
         }
+    }
+
+    /// With a `budget` (> 0), `prompt` + `extra` tokens of context must fit it (checked before any compute).
+    static func fitsMemory(_ plan: MemoryPlan, prompt: Int, extra: Int, extraOption: String, budget: Int) throws {
+        guard budget > 0 else { return }
+        let tokens = prompt.addingReportingOverflow(extra)
+        guard tokens.overflow || plan.bytes(tokens: tokens.partialValue) > budget else { return }
+        throw CLIError("\(prompt) prompt tokens + \(extraOption) \(extra) need "
+                       + (tokens.overflow ? "more" : "\(plan.bytes(tokens: tokens.partialValue))")
+                       + " bytes of KV cache and state; --kv-memory \(budget) holds \(plan.maxTokens(budget: budget)) tokens of context")
     }
 
     /// `--out` must not replace a file of the model it was computed from: both paths are compared with

@@ -20,10 +20,11 @@ struct ChatCommand: ParsableCommand {
     @Flag(name: .customLong("show-thinking"), help: "Show the model's reasoning (dimmed).") var showThinking = false
     @Option(help: "System prompt.") var system: String?
     @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Option(name: .customLong("kv-type"), help: KVOptionHelp.kvType) var kvType = KVType.f32
 
     func run() throws {
         try CLIChecks.applyThreads(threads)
-        let bundle = try ModelBundle(directory: URL(fileURLWithPath: model), showProgress: true)
+        let bundle = try ModelBundle(directory: URL(fileURLWithPath: model), showProgress: true, kvType: kvType)
         eprint(bundle.summary)
         let parameters = sampling.overrides.applied(to: bundle.generationConfig.defaultSampling)
         try parameters.validate(vocabSize: bundle.model.vocabSize)   // a bad flag fails now, not at the first message

@@ -64,6 +64,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "With --json: log-probability of each generated token and its N most likely alternatives.")
     var logprobs: Int?
     @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Option(name: .customLong("kv-type"), help: KVOptionHelp.kvType) var kvType = KVType.f32
+    @Option(name: .customLong("kv-memory"), help: "Refuse, before any compute, a prompt + --max-tokens whose KV cache and state need more than this (4GiB, 512MiB, 0.25 of RAM); 0 = no limit.")
+    var kvMemory = "0"
     @Option(name: .customLong("json-schema"), help: "Constrain the answer to this JSON Schema file (strict).")
     var jsonSchema: String?
     @Option(help: "Constrain the answer to a built-in grammar: json (any JSON object).") var grammar: String?
@@ -73,6 +76,7 @@ struct GenerateCommand: ParsableCommand {
     func validate() throws {
         if logprobs != nil && !json { throw ValidationError("--logprobs is reported in the --json output: add --json") }
         if let logprobs, logprobs < 0 { throw ValidationError("--logprobs \(logprobs): must be ≥ 0") }
+        _ = try parseMemory(kvMemory, "--kv-memory")
     }
 
     /// `--json-schema FILE` or `--grammar json`.
@@ -90,7 +94,7 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         try CLIChecks.applyThreads(threads)
-        let bundle = try ModelBundle(directory: URL(fileURLWithPath: model), showProgress: !json)
+        let bundle = try ModelBundle(directory: URL(fileURLWithPath: model), showProgress: !json, kvType: kvType)
         if !json { eprint(bundle.summary) }
 
         // The prompt: raw text, one user message, or a whole conversation.
@@ -135,6 +139,8 @@ struct GenerateCommand: ParsableCommand {
         }
         request.thinkingBudget = thinkingBudget
         request.thinkEndTokenID = bundle.thinkEndTokenID
+        try CLIChecks.fitsMemory(MemoryPlan(bundle.model.makeState()), prompt: promptIDs.count, extra: maxTokens,
+                                 extraOption: "--max-tokens", budget: try parseMemory(kvMemory, "--kv-memory"))
         var generator = try Generator(model: bundle.model, request: request,
                                       decoder: StreamingDetokenizer(tokenizer: bundle.tokenizer, skipSpecialTokens: false))
 

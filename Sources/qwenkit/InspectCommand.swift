@@ -18,9 +18,20 @@ struct InspectCommand: ParsableCommand {
     @Flag(name: .long, help: "Print the description as JSON.")
     var json = false
 
+    @Option(name: .customLong("kv-type"), help: KVOptionHelp.kvType)
+    var kvType = KVType.f32
+
+    @Option(name: .customLong("kv-memory"), help: "A memory budget for one sequence's KV cache and state (4GiB, 512MiB, 0.25 of RAM): report the longest context that fits.")
+    var kvMemory: String?
+
+    func validate() throws {
+        if let kvMemory { _ = try parseMemory(kvMemory, "--kv-memory") }
+    }
+
     func run() throws {
         do {
-            let report = try InspectReport(directory: URL(fileURLWithPath: model))
+            let report = try InspectReport(directory: URL(fileURLWithPath: model), kvType: kvType,
+                                           kvMemory: try kvMemory.map { try parseMemory($0, "--kv-memory") })
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -63,6 +74,10 @@ struct InspectReport: Encodable {
         var cacheDType: String
         var kvBytesPerToken: Int
         var recurrentBytesPerSequence: Int
+        var maxPositionEmbeddings: Int
+        /// With `--kv-memory`: the budget and the longest context of one sequence that fits it.
+        var budgetBytes: Int?
+        var maxContextInBudget: Int?
     }
 
     var model: String
@@ -80,8 +95,9 @@ struct InspectReport: Encodable {
     var memory: Memory
     var notes: [String]
 
-    init(directory: URL) throws {
+    init(directory: URL, kvType: KVType = .f32, kvMemory: Int? = nil) throws {
         let config = try Qwen35Config.load(directory: directory)
+        try kvType.check(headDim: config.headDim)
         let store = try WeightStore(directory: directory)
         let c = config
         model = directory.path
@@ -124,16 +140,16 @@ struct InspectReport: Encodable {
         parameters = Parameters(text: text, activePerToken: active, skipped: skipped)
         self.dtypes = dtypes
 
-        // Caches are f32 in QwenKit: K and V per attention layer; per GDN layer the delta-rule state
-        // S [Hv, dk, dv] plus the last K−1 conv inputs [K−1, C].
-        let f32 = 4
-        let kv = attnLayers * 2 * c.numKeyValueHeads * c.headDim * f32
-        let rec = gdnLayers * (c.linearNumValueHeads * c.linearKeyHeadDim * c.linearValueHeadDim
-            + (c.linearConvKernelDim - 1) * c.convDim) * f32
+        // K and V per attention layer in the KV type; per GDN layer the f32 delta-rule state S [Hv, dk, dv] plus
+        // the last K−1 conv inputs [K−1, C].
+        let plan = c.memoryPlan(kvType: kvType)
         memory = Memory(
             mappedBytes: store.mappedBytes, tensorBytes: store.totalBytes,
             files: Dictionary(uniqueKeysWithValues: store.files.map { ($0.name, $0.fileSize) }),
-            cacheDType: "f32", kvBytesPerToken: kv, recurrentBytesPerSequence: rec)
+            cacheDType: kvType.rawValue, kvBytesPerToken: plan.kvBytesPerToken,
+            recurrentBytesPerSequence: plan.recurrentBytes, maxPositionEmbeddings: c.maxPositionEmbeddings,
+            budgetBytes: kvMemory.flatMap { $0 > 0 ? $0 : nil },
+            maxContextInBudget: kvMemory.flatMap { $0 > 0 ? plan.maxTokens(budget: $0) : nil })
 
         var notes: [String] = []
         let hasHead = store.entries.keys.contains { $0 == "lm_head.weight" }
@@ -198,8 +214,14 @@ struct InspectReport: Encodable {
         let dt = dtypes.sorted { $0.value > $1.value }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
         lines.append(("dtypes", dt + " (tensors)"))
         lines.append(("bytes to map", "\(Self.bytes(m.mappedBytes)) in \(m.files.count) file\(m.files.count == 1 ? "" : "s") (tensor data \(Self.bytes(m.tensorBytes)))"))
-        lines.append(("kv cache", "\(Self.bytes(m.kvBytesPerToken)) per token of context (\(Self.layers(a.layers)) × 2 × Hkv \(a.kvHeads) × D \(a.headDim) × 4 B, f32)"))
+        let element = KVType(rawValue: m.cacheDType).map { String(format: "%g", Double($0.bytes(elements: 32)) / 32) } ?? "?"
+        lines.append(("kv cache", "\(Self.bytes(m.kvBytesPerToken)) per token of context (\(Self.layers(a.layers)) × 2 × Hkv \(a.kvHeads) × D \(a.headDim) × \(element) B, \(m.cacheDType))"))
         lines.append(("recurrent state", "\(Self.bytes(m.recurrentBytesPerSequence)) per sequence (\(Self.layers(g.layers)) × (Hv·dk·dv + (K−1)·C) × 4 B, f32)"))
+        lines.append(("context", "\(Self.count(m.maxPositionEmbeddings)) tokens (max_position_embeddings): KV \(Self.bytes(m.kvBytesPerToken * m.maxPositionEmbeddings)) + state for one sequence"))
+        if let budget = m.budgetBytes, let fit = m.maxContextInBudget {
+            let limit = fit >= m.maxPositionEmbeddings ? " (the whole context)" : ""
+            lines.append(("kv budget", "\(Self.bytes(budget)) holds \(Self.count(min(fit, m.maxPositionEmbeddings))) tokens of context in one sequence\(limit)"))
+        }
         for n in notes { lines.append(("note", n)) }
         let width = lines.map(\.0.count).max() ?? 0
         return lines.map { $0.0.padding(toLength: width + 2, withPad: " ", startingAt: 0) + $0.1 }.joined(separator: "\n")

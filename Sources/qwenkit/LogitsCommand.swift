@@ -24,6 +24,9 @@ struct LogitsCommand: ParsableCommand {
     var decode: Int = 0
     @Option(name: .long, help: "Output .safetensors file.")
     var out: String
+    @Option(name: .customLong("kv-type"), help: KVOptionHelp.kvType)
+    var kvType = KVType.f32
+
     @Option(name: .long, help: "Threads (default: all cores).")
     var threads: Int?
 
@@ -47,7 +50,7 @@ struct LogitsCommand: ParsableCommand {
         try CLIChecks.applyThreads(threads)
         try CLIChecks.outputFile(out, modelDirectory: model)
         let url = URL(fileURLWithPath: model)
-        let m = url.pathExtension.lowercased() == "gguf" ? try Qwen35Model(gguf: url) : try Qwen35Model(directory: url)
+        let m = try openModel(url, kvType: kvType)
         try CLIChecks.fitsContext(prompt: tokens.count, extra: decode, extraOption: "--decode", context: m.maxContextLength)
         // decode_logits [N, vocab] f32 is held in memory until written.
         let maxLogitBytes = 4 << 30

@@ -27,6 +27,7 @@ struct ServeCommand: AsyncParsableCommand {
     var maxRunning = 16
     @Option(name: .customLong("max-batch-tokens"), help: "Prompt tokens read per step beside the decode tokens (at least one chunk).")
     var maxBatchTokens = 64
+    @Option(name: .customLong("kv-type"), help: KVOptionHelp.kvType) var kvType = KVType.f32
     @Option(name: .customLong("kv-memory"), help: "Memory for running sequences' KV caches and states, e.g. 4GiB, 512MiB or 0.25 (of RAM); 0 = no limit.")
     var kvMemory = "0"
     @Option(name: .customLong("prefix-cache-memory"), help: "Memory for cached prompt prefixes, e.g. 2GiB or 0.1 (of RAM); 0 = off.")
@@ -84,7 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
         // The port answers (/health 503) while the weights map; a model that fails to load ends the process.
         let loader = Thread {
             do {
-                let bundle = try ModelBundle(directory: directory)
+                let bundle = try ModelBundle(directory: directory, kvType: kvType)
                 let local = LocalInferenceService(bundle: bundle, modelID: modelID, options: scheduling)
                 service.loaded(local)
                 log.info("\(bundle.summary); serving as '\(modelID)' on http://\(host):\(port)")

@@ -1,5 +1,6 @@
 import Foundation
 import LanguageModels
+import TensorCore
 @testable import InferenceEngine
 import XCTest
 
@@ -15,8 +16,8 @@ final class BatchingTests: XCTestCase {
         var usage: Usage?
     }
 
-    func model(_ name: String) throws -> Qwen35Model {
-        try Qwen35Model(directory: Self.fixtures.appendingPathComponent("models/\(name)"))
+    func model(_ name: String, kvType: KVType = .f32) throws -> Qwen35Model {
+        try Qwen35Model(directory: Self.fixtures.appendingPathComponent("models/\(name)"), kvType: kvType)
     }
 
     func request(_ prompt: [Int], max: Int = 12, temperature: Float = 0, seed: UInt64 = 0) -> GenerationRequest {
@@ -53,8 +54,8 @@ final class BatchingTests: XCTestCase {
     }
 
     func testBatchedEqualsAloneEqualsGenerator() async throws {
-        for name in ["qwen35-dense-tiny", "qwen35-moe-tiny"] {
-            let m = try model(name)
+        for (fixture, kvType) in [("qwen35-dense-tiny", KVType.f32), ("qwen35-moe-tiny", .f32), ("qwen35-dense-tiny", .q8_0)] {
+            let m = try model(fixture, kvType: kvType), name = "\(fixture) \(kvType) KV"
             let requests = [request(prompt(150, salt: 1, vocab: m.vocabSize)),
                             request(prompt(7, salt: 2, vocab: m.vocabSize), temperature: 0.9, seed: 11),
                             request(prompt(70, salt: 3, vocab: m.vocabSize), max: 20),
@@ -90,8 +91,9 @@ final class BatchingTests: XCTestCase {
     }
 
     func testCachedEqualsFresh() async throws {
-        for name in ["qwen35-dense-tiny", "qwen35-moe-tiny-bf16"] {
-            let m = try model(name)
+        // q8_0: its 34-byte blocks are what a shared, partly filled page copies when a cached prefix is extended.
+        for (fixture, kvType) in [("qwen35-dense-tiny", KVType.f32), ("qwen35-moe-tiny-bf16", .f32), ("qwen35-dense-tiny", .q8_0)] {
+            let m = try model(fixture, kvType: kvType), name = "\(fixture) \(kvType) KV"
             let base = prompt(200, salt: 9, vocab: m.vocabSize)
             let sameStart = Array(base.prefix(140)) + prompt(30, salt: 5, vocab: m.vocabSize)
             // Fresh answers, each on a scheduler without a cache.

@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 import SafeTensors
+import TensorCore
 @testable import LanguageModels
 
 /// A sequence's logits are bit-identical alone or batched beside any other sequences, at any position in the
@@ -20,7 +21,23 @@ final class BatchInvarianceTests: XCTestCase {
 
     func testDecodeAndPrefillRowsAreBatchInvariant() throws {
         for name in Qwen35ReferenceTests.modelNames {
-            let model = try Qwen35ReferenceTests.fixture(name).model
+            try checkBatchInvariance(try Qwen35ReferenceTests.fixture(name).model, name)
+        }
+    }
+
+    /// The same on 16-bit and q8_0 caches: rows are stored per token, so what a sequence reads back does not
+    /// depend on its neighbours either.
+    func testTypedCachesAreBatchInvariant() throws {
+        let dir = Qwen35ReferenceTests.fixtures.appendingPathComponent("models/qwen35-dense-tiny")
+        for type in [KVType.bf16, .f16, .q8_0] {
+            let model = try Qwen35Model(directory: dir, kvType: type)
+            XCTAssertEqual(model.makeState().layers.compactMap { if case .attention(let kv) = $0 { kv.type } else { nil } }.first, type)
+            try checkBatchInvariance(model, "qwen35-dense-tiny \(type) KV")
+        }
+    }
+
+    func checkBatchInvariance(_ model: Qwen35Model, _ name: String) throws {
+        do {
             let v = model.vocabSize
             // Three sequences of different lengths, prefilled alone.
             let prompts = [Array(0..<70).map { ($0 * 37 + 5) % v }, [7, 8, 9], Array(0..<130).map { ($0 * 11 + 3) % v }]

@@ -11,7 +11,9 @@ import LanguageModels
 public final class Scheduler: @unchecked Sendable {
     private let model: any LanguageModel
     private let makeText: @Sendable () -> any StreamingTextDecoder
-    private let footprint: MemoryFootprint
+    private let footprint: MemoryPlan
+    /// The storage type of the model's KV caches, for the log ("f32" when it has none).
+    private let kvType: String
     public let options: SchedulerOptions
 
     // Guarded by `cond`.
@@ -38,17 +40,20 @@ public final class Scheduler: @unchecked Sendable {
                      "prefill chunks must fit the row-invariant kernel and prefix blocks be whole chunks")
         self.model = model
         self.options = options
-        footprint = MemoryFootprint(model.makeState())
+        let empty = model.makeState()
+        footprint = MemoryPlan(empty)
+        kvType = empty.layers.lazy.compactMap { if case .attention(let kv) = $0 { kv.type.rawValue } else { nil } }.first ?? "f32"
         self.makeText = makeText
     }
 
     /// Bytes per token of context and per sequence, and what the KV budget allows: for the startup log.
     public var memorySummary: String {
         let mib = { (b: Int) in String(format: "%.2f MiB", Double(b) / 1_048_576) }
-        var s = "KV \(footprint.perToken) bytes per token of context + \(mib(footprint.fixed)) recurrent state per sequence"
+        var s = "KV (\(kvType)) \(footprint.kvBytesPerToken) bytes per token of context + \(mib(footprint.recurrentBytes)) recurrent state per sequence"
         if options.kvMemoryBytes > 0 {
-            let tokens = max(0, (options.kvMemoryBytes - footprint.fixed) / max(1, footprint.perToken))
+            let tokens = footprint.maxTokens(budget: options.kvMemoryBytes)
             s += "; --kv-memory \(mib(options.kvMemoryBytes)) holds \(tokens) tokens of context in one sequence"
+            s += " (model context \(model.maxContextLength))"
         }
         if options.prefixCacheBytes > 0 { s += "; prefix cache \(mib(options.prefixCacheBytes)) in blocks of \(options.prefixBlockTokens) tokens" }
         return s

@@ -27,24 +27,6 @@ public struct SchedulerOptions: Sendable, Equatable {
     }
 }
 
-/// What a sequence's state costs: bytes per token of attention KV, plus the fixed recurrent state.
-struct MemoryFootprint: Sendable {
-    let perToken: Int
-    let fixed: Int
-    init(_ empty: SequenceState) {
-        var perToken = 0, fixed = 0
-        for layer in empty.layers {
-            switch layer {
-            case .attention(let kv): perToken += 2 * kv.kvHeads * kv.headDim * MemoryLayout<Float>.size
-            case .recurrent(let r): fixed += r.byteCount
-            }
-        }
-        self.perToken = perToken
-        self.fixed = fixed
-    }
-    func bytes(tokens: Int) -> Int { fixed + perToken * tokens }
-}
-
 /// The prompt-reading grid the CLI and the server share.
 public enum PrefillGrid {
     /// 64 = the Gated DeltaNet chunk and the largest token count of the GEMV kernel, so every prefill matmul

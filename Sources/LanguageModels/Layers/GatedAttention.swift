@@ -27,13 +27,21 @@ public struct GatedAttention: Sendable {
         qNorm = try RMSNorm(store: store, name: prefix + "q_norm.weight", dim: d, eps: config.rmsNormEps)
         kNorm = try RMSNorm(store: store, name: prefix + "k_norm.weight", dim: d, eps: config.rmsNormEps)
         rope = RotaryEmbedding(headDim: d, rotaryDim: config.rotaryDim, theta: config.ropeTheta, scaling: config.ropeScaling)
-        pagePool = KVPagePool(pageTokens: KVPagePool.defaultPageTokens, kvHeads: kvHeads, headDim: d)
+        var pools: [KVType: KVPagePool] = [:]
+        for type in KVType.allCases where d % type.blockElements == 0 {
+            pools[type] = KVPagePool(pageTokens: KVPagePool.defaultPageTokens, kvHeads: kvHeads, headDim: d, type: type)
+        }
+        pagePools = pools
     }
 
-    /// The layer's KV pages, shared by every sequence of the model.
-    let pagePool: KVPagePool
+    /// The layer's KV pages, one pool per storage type (empty until used), shared by every sequence of the model.
+    let pagePools: [KVType: KVPagePool]
 
-    public func makeCache() -> KVCache { KVCache(pool: pagePool) }
+    /// An empty cache storing K and V as `type` (the model checked at load that the head fits its blocks).
+    public func makeCache(type: KVType = .f32) -> KVCache {
+        guard let pool = pagePools[type] else { preconditionFailure("KV type \(type) does not fit head_dim \(headDim)") }
+        return KVCache(pool: pool)
+    }
 
     /// Intermediate tensors named after the reference fixtures (`p2.L<i>.attn.*`), for tests.
     struct Trace {

@@ -38,10 +38,10 @@ struct Qwen35DecoderLayer: Sendable {
         }
     }
 
-    func makeState() -> LayerState {
+    func makeState(kvType: KVType) -> LayerState {
         switch mixer {
         case .linear(let gdn): .recurrent(gdn.makeState())
-        case .full(let attn): .attention(attn.makeCache())
+        case .full(let attn): .attention(attn.makeCache(type: kvType))
         }
     }
 

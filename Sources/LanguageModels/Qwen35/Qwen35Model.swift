@@ -15,27 +15,33 @@ public final class Qwen35Model: LanguageModel, @unchecked Sendable {
     let lmHead: WeightTensor         // [V, H]; the embedding itself when tied
     /// The weight source keeps the file mappings alive (weights are views into them).
     public let weights: any WeightSource
+    /// How `makeState()` stores attention K and V (`--kv-type`).
+    public let kvType: KVType
 
     /// Loads `config.json` and the safetensors weights of `directory`, strictly: every tensor is taken with
     /// its expected shape, `mtp.*` / `model.visual.*` are skipped by rule, anything else left over is an error.
-    public convenience init(directory: URL, progress: (@Sendable (WeightStore.Progress) -> Void)? = nil) throws {
+    public convenience init(directory: URL, kvType: KVType = .f32,
+                            progress: (@Sendable (WeightStore.Progress) -> Void)? = nil) throws {
         let config = try Qwen35Config.load(directory: directory)
         let store = try WeightStore(directory: directory, progress: progress)
-        try self.init(config: config, store: store)
+        try self.init(config: config, store: store, kvType: kvType)
     }
 
     /// Loads a GGUF file of architecture `qwen35` / `qwen35moe` (llama.cpp's converter layout): the config
     /// from its metadata, the weights through `Qwen35GGUFSource`, as strictly as the safetensors path.
-    public convenience init(gguf url: URL) throws {
-        try self.init(gguf: GGUFFile(path: url.path))
+    public convenience init(gguf url: URL, kvType: KVType = .f32) throws {
+        try self.init(gguf: GGUFFile(path: url.path), kvType: kvType)
     }
 
-    public convenience init(gguf file: GGUFFile) throws {
+    public convenience init(gguf file: GGUFFile, kvType: KVType = .f32) throws {
         let config = try Qwen35Config.load(gguf: file)
-        try self.init(config: config, store: Qwen35GGUFSource(file: file, config: config))
+        try self.init(config: config, store: Qwen35GGUFSource(file: file, config: config), kvType: kvType)
     }
 
-    public init(config: Qwen35Config, store: any WeightSource) throws {
+    /// `kvType` must fit the attention head (q8_0 needs head_dim a multiple of 32): an error naming both if not.
+    public init(config: Qwen35Config, store: any WeightSource, kvType: KVType = .f32) throws {
+        try kvType.check(headDim: config.headDim)
+        self.kvType = kvType
         self.config = config
         weights = store
         let checkpoint = Qwen35Checkpoint(config: config)
@@ -60,8 +66,11 @@ public final class Qwen35Model: LanguageModel, @unchecked Sendable {
     public var maxContextLength: Int { config.contextLength }
     public var eosTokenIds: [Int] { config.eosTokenIds }
 
-    public func makeState() -> SequenceState {
-        SequenceState(layers: layers.map { $0.makeState() })
+    public func makeState() -> SequenceState { makeState(kvType: kvType) }
+
+    /// A state whose KV caches store `kvType` (another type than the model's: fidelity measurements, tests).
+    public func makeState(kvType: KVType) -> SequenceState {
+        SequenceState(layers: layers.map { $0.makeState(kvType: kvType) })
     }
 
     public func forward(_ ids: [Int], state: inout SequenceState, allLogits: Bool) -> [Float] {

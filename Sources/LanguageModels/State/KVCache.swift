@@ -1,4 +1,5 @@
 import Kernels
+import TensorCore
 
 /// Keys (after k_norm and RoPE) and values of one full-attention layer, for positions `0..<count`, in pages of
 /// the layer's `KVPagePool`. A value: a copy shares the pages, and whichever copy writes first gets its own page
@@ -8,6 +9,7 @@ public struct KVCache: Sendable, Equatable {
     public var kvHeads: Int { table.pool.kvHeads }
     public var headDim: Int { table.pool.headDim }
     public var pool: KVPagePool { table.pool }
+    public var type: KVType { table.pool.type }
     private var table: PageTable
     public private(set) var count = 0
 
@@ -17,10 +19,10 @@ public struct KVCache: Sendable, Equatable {
     public var byteCount: Int { table.pages.count * pool.pageBytes }
     public var pageCount: Int { table.pages.count }
 
-    /// Appends `tokens` rows of keys and values (`[tokens, Hkv, D]` each).
+    /// Appends `tokens` rows of keys and values (`[tokens, Hkv, D]` each, f32), stored in the pool's type.
     public mutating func append(keys: UnsafePointer<Float>, values: UnsafePointer<Float>, tokens: Int) {
         if !isKnownUniquelyReferenced(&table) { table = table.clone() }
-        let pt = pool.pageTokens, row = kvHeads * headDim
+        let pt = pool.pageTokens, row = kvHeads * headDim, rowBytes = pool.rowBytes, type = pool.type
         var done = 0
         while done < tokens {
             let slot = count % pt
@@ -29,14 +31,14 @@ public struct KVCache: Sendable, Equatable {
             } else if pool.isShared(table.pages[table.pages.count - 1]) {
                 // The partly filled last page is shared (a snapshot holds it): copy the filled rows first.
                 let old = table.pages[table.pages.count - 1], fresh = pool.allocate()
-                pool.keys(fresh).update(from: pool.keys(old), count: slot * row)
-                pool.values(fresh).update(from: pool.values(old), count: slot * row)
+                pool.keys(fresh).copyMemory(from: pool.keys(old), byteCount: slot * rowBytes)
+                pool.values(fresh).copyMemory(from: pool.values(old), byteCount: slot * rowBytes)
                 pool.release(old)
                 table.pages[table.pages.count - 1] = fresh
             }
             let take = min(pt - slot, tokens - done), page = table.pages[table.pages.count - 1]
-            (pool.keys(page) + slot * row).update(from: keys + done * row, count: take * row)
-            (pool.values(page) + slot * row).update(from: values + done * row, count: take * row)
+            type.encode(keys + done * row, into: pool.keys(page) + slot * rowBytes, count: take * row)
+            type.encode(values + done * row, into: pool.values(page) + slot * rowBytes, count: take * row)
             count += take
             done += take
         }
@@ -69,21 +71,21 @@ public struct KVCache: Sendable, Equatable {
         return c
     }
 
-    /// Contiguous `[count, Hkv, D]` copies (tests, inspection).
+    /// Contiguous `[count, Hkv, D]` f32 copies, widened from the stored type (tests, inspection).
     public var keys: [Float] { gather(pool.keys) }
     public var values: [Float] { gather(pool.values) }
 
-    private func gather(_ page: (Int) -> UnsafeMutablePointer<Float>) -> [Float] {
+    private func gather(_ page: (Int) -> UnsafeMutableRawPointer) -> [Float] {
         let row = kvHeads * headDim, pt = pool.pageTokens
         var out = [Float](repeating: 0, count: count * row)
         for (i, p) in table.pages.enumerated() {
             let n = min(pt, count - i * pt)
-            out.withUnsafeMutableBufferPointer { ($0.baseAddress! + i * pt * row).update(from: page(p), count: n * row) }
+            out.withUnsafeMutableBufferPointer { pool.type.decode(page(p), into: $0.baseAddress! + i * pt * row, count: n * row) }
         }
         return out
     }
 
     public static func == (a: KVCache, b: KVCache) -> Bool {
-        a.count == b.count && a.kvHeads == b.kvHeads && a.headDim == b.headDim && a.keys == b.keys && a.values == b.values
+        a.count == b.count && a.type == b.type && a.kvHeads == b.kvHeads && a.headDim == b.headDim && a.keys == b.keys && a.values == b.values
     }
 }

@@ -1,34 +1,44 @@
 import Foundation
 import Kernels
+import TensorCore
 
 /// Attention KV in fixed-size pages from one pool per attention layer, shared by every sequence of the model
 /// (vLLM's paged attention, llama.cpp's unified KV cells): sequences of different lengths take whole pages as
 /// they grow, and a cached prefix is shared by reference counting instead of copied. A page holds
-/// `pageTokens` rows of keys then as many of values, each row `[Hkv, D]` f32.
+/// `pageTokens` rows of keys then as many of values, each row `[Hkv, D]` stored as `type`.
 public final class KVPagePool: @unchecked Sendable {
     public let pageTokens: Int
     public let kvHeads: Int
     public let headDim: Int
+    public let type: KVType
+    /// Bytes of one token's keys (as many again for its values).
+    public let rowBytes: Int
     private let lock = NSLock()
-    private var storage: [UnsafeMutablePointer<Float>] = []
+    private var storage: [UnsafeMutableRawPointer] = []
     private var refs: [Int] = []
     private var free: [Int] = []
 
     /// 64 tokens: the prefill chunk, so cached prefixes (whole chunks) are whole pages.
     public static let defaultPageTokens = 64
 
-    public init(pageTokens: Int, kvHeads: Int, headDim: Int) {
-        precondition(pageTokens > 0 && kvHeads > 0 && headDim > 0, "KVPagePool: bad geometry")
+    /// `headDim` must be whole blocks of `type` (`KVType.check(headDim:)` says why not).
+    public init(pageTokens: Int, kvHeads: Int, headDim: Int, type: KVType = .f32) {
+        precondition(pageTokens > 0 && kvHeads > 0 && headDim > 0 && headDim % type.blockElements == 0,
+                     "KVPagePool: bad geometry for \(type)")
         self.pageTokens = pageTokens
         self.kvHeads = kvHeads
         self.headDim = headDim
+        self.type = type
+        rowBytes = kvHeads * type.bytes(elements: headDim)
     }
 
     deinit { for p in storage { p.deallocate() } }
 
     var rowFloats: Int { kvHeads * headDim }
     /// Bytes of one page (keys and values).
-    public var pageBytes: Int { 2 * pageTokens * rowFloats * MemoryLayout<Float>.size }
+    public var pageBytes: Int { 2 * pageTokens * rowBytes }
+    /// Bytes of KV one token of context takes in this pool.
+    public var bytesPerToken: Int { 2 * rowBytes }
     /// Pages held by some sequence or cache entry.
     public var pagesInUse: Int { lock.withLock { storage.count - free.count } }
 
@@ -36,7 +46,7 @@ public final class KVPagePool: @unchecked Sendable {
     func allocate() -> Int {
         lock.withLock {
             if let p = free.popLast() { refs[p] = 1; return p }
-            storage.append(.allocate(capacity: 2 * pageTokens * rowFloats))
+            storage.append(.allocate(byteCount: pageBytes, alignment: 64))
             refs.append(1)
             return storage.count - 1
         }
@@ -53,17 +63,17 @@ public final class KVPagePool: @unchecked Sendable {
 
     func isShared(_ p: Int) -> Bool { lock.withLock { refs[p] > 1 } }
 
-    func keys(_ p: Int) -> UnsafeMutablePointer<Float> { lock.withLock { storage[p] } }
+    func keys(_ p: Int) -> UnsafeMutableRawPointer { lock.withLock { storage[p] } }
 
     /// Key and value pointers of `ids` for the attention kernel, under one lock.
     func pages(_ ids: [Int]) -> KVPages {
         lock.withLock {
-            let off = pageTokens * rowFloats
-            return KVPages(keys: ids.map { UnsafePointer(storage[$0]) }, values: ids.map { UnsafePointer(storage[$0] + off) },
-                           pageTokens: pageTokens)
+            let off = pageTokens * rowBytes
+            return KVPages(keys: ids.map { UnsafeRawPointer(storage[$0]) }, values: ids.map { UnsafeRawPointer(storage[$0] + off) },
+                           pageTokens: pageTokens, type: type)
         }
     }
-    func values(_ p: Int) -> UnsafeMutablePointer<Float> { lock.withLock { storage[p] + pageTokens * rowFloats } }
+    func values(_ p: Int) -> UnsafeMutableRawPointer { lock.withLock { storage[p] + pageTokens * rowBytes } }
 }
 
 /// One sequence's pages of one layer; releases them when the last holder goes.
