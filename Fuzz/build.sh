@@ -39,11 +39,15 @@ modules() {
     module Tokenization Sources/Tokenization/*.swift
     module TensorCore Sources/TensorCore/*.swift
     module SafeTensors Sources/SafeTensors/*.swift
-    module LanguageModels Sources/LanguageModels/Qwen35/Qwen35Config.swift Sources/LanguageModels/Qwen35/Qwen35Config+Loading.swift
+    module GGUF Sources/GGUF/*.swift
+    module Grammar Sources/Grammar/*.swift
+    module LanguageModels Sources/LanguageModels/Qwen35/Qwen35Config.swift Sources/LanguageModels/Qwen35/Qwen35Config+Loading.swift \
+        Sources/LanguageModels/Qwen35/Qwen35Config+GGUF.swift
     module InferenceEngine Sources/InferenceEngine/Reply/*.swift Sources/InferenceEngine/Generation/*.swift \
-        Sources/InferenceEngine/{SamplingParameters,SequenceDecoder,StopStrings,ThinkingSplitter,CandidateSelection,Sampler}.swift
+        Sources/InferenceEngine/{SamplingParameters,SequenceDecoder,StopStrings,CandidateSelection,Sampler,TokenConstraint}.swift
     module OpenAIServer Sources/OpenAIServer/Wire/FieldReader.swift Sources/OpenAIServer/Wire/ChatCompletionRequest.swift \
-        Sources/OpenAIServer/Wire/CompletionRequest.swift Sources/OpenAIServer/Wire/SamplingFields.swift Fuzz/Support/APIError.swift
+        Sources/OpenAIServer/Wire/CompletionRequest.swift Sources/OpenAIServer/Wire/SamplingFields.swift \
+        Sources/OpenAIServer/Wire/ConstraintFields.swift Fuzz/Support/APIError.swift
 }
 
 # Which modules each target links (in dependency order).
@@ -52,10 +56,12 @@ deps() {
     json) echo JSON ;;
     jinja|chat-json) echo JSON Templating ;;
     tokenizer) echo JSON Tokenization ;;
-    config) echo JSON LanguageModels ;;
+    config) echo JSON TensorCore GGUF LanguageModels ;;
+    gguf) echo JSON TensorCore GGUF Tokenization LanguageModels ;;
+    json-schema) echo JSON Grammar ;;
     safetensors|shard-index) echo JSON TensorCore SafeTensors ;;
-    reply-parser) echo JSON Templating InferenceEngine ;;
-    server-request) echo JSON Templating InferenceEngine OpenAIServer ;;
+    reply-parser) echo JSON Templating Tokenization Grammar InferenceEngine ;;
+    server-request) echo JSON Templating Tokenization Grammar InferenceEngine OpenAIServer ;;
     *) echo "unknown fuzz target $1" >&2; exit 2 ;;
     esac
 }
@@ -67,7 +73,11 @@ for t in "${targets[@]}"; do
     objs=()
     for m in $(deps "$t"); do objs+=("$OUT/$m.o"); done
     support=()
-    case $t in safetensors|shard-index) support=(Fuzz/Support/ScratchFile.swift) ;; esac
+    case $t in
+    safetensors|shard-index) support=(Fuzz/Support/ScratchFile.swift) ;;
+    # The GGUF tokenizer lives in the engine; it alone is compiled into the harness (no model code).
+    gguf) support=(Fuzz/Support/ScratchFile.swift Sources/InferenceEngine/GGUFTokenizer.swift) ;;
+    esac
     echo "linking $t" >&2
     "$SWIFTC" "${FLAGS[@]}" Fuzz/Targets/"$t"/main.swift ${support[@]+"${support[@]}"} "${objs[@]}" -o "$OUT/$t"
 done
