@@ -31,8 +31,12 @@ struct StackGuard {
     /// The lowest address and size of the calling thread's stack.
     static func currentStack() -> (low: UInt, size: UInt)? {
         #if canImport(Glibc)
+        // pthread_getattr_np is a GNU extension the Glibc module does not import: looked up by name.
+        typealias GetAttr = @convention(c) (pthread_t, UnsafeMutablePointer<pthread_attr_t>) -> Int32
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "pthread_getattr_np") else { return nil }
+        let getattr = unsafeBitCast(symbol, to: GetAttr.self)
         var attr = pthread_attr_t()
-        guard pthread_getattr_np(pthread_self(), &attr) == 0 else { return nil }
+        guard getattr(pthread_self(), &attr) == 0 else { return nil }
         defer { pthread_attr_destroy(&attr) }
         var base: UnsafeMutableRawPointer?
         var bytes = 0
