@@ -13,8 +13,9 @@ import Darwin
 /// with a render error while `reserve` bytes remain (room for the deepest non-evaluator work below a level:
 /// a filter's own recursion such as `tojson` on a 512-deep value).
 struct StackGuard {
-    /// Levels below this are not measured: ordinary templates never pay for the check.
-    static let checkedDepth = 64
+    /// Levels below this are not measured (unoptimised builds spend kilobytes per level, so measuring starts
+    /// early: a 512 KiB thread must not overflow before the first check).
+    static let checkedDepth = 8
     /// The stack's lowest address, and the lowest one evaluation may reach (it grows down); nil when the
     /// bounds are unknown.
     let low: UInt

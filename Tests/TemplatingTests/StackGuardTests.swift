@@ -31,8 +31,9 @@ final class StackGuardTests: XCTestCase {
     }
 
     func testSmallStackErrorsInsteadOfOverflowing() throws {
-        // 256 KiB holds far fewer than 1024 levels in any build: the stack guard must stop it.
-        let message = try renderError(Self.deep, stackSize: 256 << 10)
+        // 512 KiB (a macOS secondary thread's default) holds far fewer than 1024 levels in any build: the
+        // stack guard must stop it.
+        let message = try renderError(Self.deep, stackSize: 512 << 10)
         XCTAssertTrue(message?.contains("template evaluation nests too deeply for this thread's stack") == true, "\(message ?? "rendered")")
     }
 
@@ -43,7 +44,7 @@ final class StackGuardTests: XCTestCase {
     }
 
     func testOrdinaryNestingOnASmallStack() throws {
-        // 60 levels of macro recursion (a few hundred evaluation levels: measured past the first 64) still
+        // 60 levels of macro recursion (a few hundred evaluation levels, measured past the first 8) still
         // render on a main-thread-sized stack.
         let source = "{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{% endif %}{{ n }}{% endmacro %}{{ f(60) }}"
         XCTAssertNil(try renderError(source, stackSize: 8 << 20))
