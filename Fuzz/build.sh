@@ -18,7 +18,9 @@ FLAGS=(-sanitize=fuzzer,address -parse-as-library ${FUZZ_OPT:--O -g} -enable-tes
 sources() {
     case $1 in
     JSON|Templating|Tokenization|TensorCore|SafeTensors|GGUF|Grammar) echo Sources/"$1"/*.swift ;;
-    LanguageModels) echo Sources/LanguageModels/Qwen35/Qwen35Config{,+Loading,+GGUF}.swift ;;
+    # The config alone (every Qwen35Config*.swift), and of Kernels only the RoPE scaling type it stores.
+    LanguageModels) echo Sources/LanguageModels/Qwen35/Qwen35Config*.swift ;;
+    Kernels) echo Sources/Kernels/RoPEScaling.swift ;;
     InferenceEngine) echo Sources/InferenceEngine/Reply/*.swift Sources/InferenceEngine/Generation/*.swift \
         Sources/InferenceEngine/{SamplingParameters,SequenceDecoder,StopStrings,CandidateSelection,Sampler,TokenConstraint}.swift ;;
     OpenAIServer) echo Sources/OpenAIServer/Wire/{FieldReader,ChatCompletionRequest,CompletionRequest,SamplingFields,ConstraintFields}.swift \
@@ -26,12 +28,15 @@ sources() {
     esac
 }
 
+# Once the config stores a RoPE scaling (Sources/Kernels/RoPEScaling.swift), it imports Kernels for it.
+kernels=$([[ -f Sources/Kernels/RoPEScaling.swift ]] && echo Kernels || true)
+
 # The modules each module imports (of those above).
 imports() {
     case $1 in
     Templating|Tokenization|Grammar) echo JSON ;;
     SafeTensors|GGUF) echo JSON TensorCore ;;
-    LanguageModels) echo JSON TensorCore GGUF ;;
+    LanguageModels) echo JSON TensorCore GGUF $kernels ;;
     InferenceEngine) echo JSON Templating Tokenization Grammar ;;
     OpenAIServer) echo JSON Templating Tokenization Grammar InferenceEngine ;;
     esac
@@ -43,8 +48,8 @@ deps() {
     json) echo JSON ;;
     jinja|chat-json) echo JSON Templating ;;
     tokenizer) echo JSON Tokenization ;;
-    config) echo JSON TensorCore GGUF LanguageModels ;;
-    gguf) echo JSON TensorCore GGUF Tokenization LanguageModels ;;
+    config) echo JSON TensorCore GGUF $kernels LanguageModels ;;
+    gguf) echo JSON TensorCore GGUF Tokenization $kernels LanguageModels ;;
     json-schema) echo JSON Grammar ;;
     safetensors|shard-index) echo JSON TensorCore SafeTensors ;;
     reply-parser) echo JSON Templating Tokenization Grammar InferenceEngine ;;
