@@ -13,61 +13,85 @@ SWIFTC=${SWIFTC:-swiftc}
 # -O keeps the runs fast; -enable-testing lets harnesses reach internal entry points (`@testable import`).
 FLAGS=(-sanitize=fuzzer,address -parse-as-library ${FUZZ_OPT:--O -g} -enable-testing -I "$OUT")
 
-# module NAME FILE... : compiles one module (object + swiftmodule) unless it is up to date: same file list
-# and flags as last time, no file newer than its object, no module compiled before it (its dependencies come
-# earlier in `modules`) newer either.
-built=()
-module() {
-    local name=$1; shift
-    local obj="$OUT/$name.o" stamp="$OUT/$name.args" args="${FLAGS[*]} $*"
-    if [[ -f "$obj" && "$(cat "$stamp" 2>/dev/null)" == "$args" ]] \
-        && [[ -z "$(find "$@" ${built[@]+"${built[@]}"} -newer "$obj" 2>/dev/null | head -1)" ]]; then
-        built+=("$obj"); return
-    fi
-    echo "compiling module $name" >&2
-    rm -f "$stamp"
-    "$SWIFTC" "${FLAGS[@]}" -wmo -c -module-name "$name" -emit-module -emit-module-path "$OUT/$name.swiftmodule" "$@" -o "$obj"
-    echo "$args" > "$stamp"
-    built+=("$obj")
-}
-
 # The parsers and just enough of their modules to reach them: the engine's reply parser and the server's
 # request readers are compiled without the model code and Hummingbird they do not use.
-modules() {
-    module JSON Sources/JSON/*.swift
-    module Templating Sources/Templating/*.swift
-    module Tokenization Sources/Tokenization/*.swift
-    module TensorCore Sources/TensorCore/*.swift
-    module SafeTensors Sources/SafeTensors/*.swift
-    module LanguageModels Sources/LanguageModels/Qwen35/Qwen35Config.swift Sources/LanguageModels/Qwen35/Qwen35Config+Loading.swift
-    module InferenceEngine Sources/InferenceEngine/Reply/*.swift Sources/InferenceEngine/Generation/*.swift \
-        Sources/InferenceEngine/{SamplingParameters,SequenceDecoder,StopStrings,ThinkingSplitter,CandidateSelection,Sampler}.swift
-    module OpenAIServer Sources/OpenAIServer/Wire/FieldReader.swift Sources/OpenAIServer/Wire/ChatCompletionRequest.swift \
-        Sources/OpenAIServer/Wire/CompletionRequest.swift Sources/OpenAIServer/Wire/SamplingFields.swift Fuzz/Support/APIError.swift
+sources() {
+    case $1 in
+    JSON|Templating|Tokenization|TensorCore|SafeTensors|GGUF|Grammar) echo Sources/"$1"/*.swift ;;
+    # The config alone (every Qwen35Config*.swift), and of Kernels only the RoPE scaling type it stores.
+    LanguageModels) echo Sources/LanguageModels/Qwen35/Qwen35Config*.swift ;;
+    Kernels) echo Sources/Kernels/RoPEScaling.swift ;;
+    InferenceEngine) echo Sources/InferenceEngine/Reply/*.swift Sources/InferenceEngine/Generation/*.swift \
+        Sources/InferenceEngine/{SamplingParameters,SequenceDecoder,StopStrings,CandidateSelection,Sampler,TokenConstraint}.swift ;;
+    OpenAIServer) echo Sources/OpenAIServer/Wire/{FieldReader,ChatCompletionRequest,CompletionRequest,SamplingFields,ConstraintFields}.swift \
+        Fuzz/Support/APIError.swift ;;
+    esac
 }
 
-# Which modules each target links (in dependency order).
+# Once the config stores a RoPE scaling (Sources/Kernels/RoPEScaling.swift), it imports Kernels for it.
+kernels=$([[ -f Sources/Kernels/RoPEScaling.swift ]] && echo Kernels || true)
+
+# The modules each module imports (of those above).
+imports() {
+    case $1 in
+    Templating|Tokenization|Grammar) echo JSON ;;
+    SafeTensors|GGUF) echo JSON TensorCore ;;
+    LanguageModels) echo JSON TensorCore GGUF $kernels ;;
+    InferenceEngine) echo JSON Templating Tokenization Grammar ;;
+    OpenAIServer) echo JSON Templating Tokenization Grammar InferenceEngine ;;
+    esac
+}
+
+# Which modules each target links (in dependency order: a module's imports come before it).
 deps() {
     case $1 in
     json) echo JSON ;;
     jinja|chat-json) echo JSON Templating ;;
     tokenizer) echo JSON Tokenization ;;
-    config) echo JSON LanguageModels ;;
+    config) echo JSON TensorCore GGUF $kernels LanguageModels ;;
+    gguf) echo JSON TensorCore GGUF Tokenization $kernels LanguageModels ;;
+    json-schema) echo JSON Grammar ;;
     safetensors|shard-index) echo JSON TensorCore SafeTensors ;;
-    reply-parser) echo JSON Templating InferenceEngine ;;
-    server-request) echo JSON Templating InferenceEngine OpenAIServer ;;
+    reply-parser) echo JSON Templating Tokenization Grammar InferenceEngine ;;
+    server-request) echo JSON Templating Tokenization Grammar InferenceEngine OpenAIServer ;;
     *) echo "unknown fuzz target $1" >&2; exit 2 ;;
     esac
 }
 
+# module NAME: compiles one module (object + swiftmodule) unless it is up to date: same file list and flags
+# as last time, and neither its files nor the modules it imports are newer than its object. Only the modules
+# the requested targets link are compiled.
+done_modules=" "
+module() {
+    local name=$1
+    [[ $done_modules == *" $name "* ]] && return
+    local files=($(sources "$name")) imported=() m
+    for m in $(imports "$name"); do imported+=("$OUT/$m.o"); done
+    local obj="$OUT/$name.o" stamp="$OUT/$name.args" args="${FLAGS[*]} ${files[*]}"
+    if ! [[ -f "$obj" && "$(cat "$stamp" 2>/dev/null)" == "$args" ]] \
+        || [[ -n "$(find "${files[@]}" ${imported[@]+"${imported[@]}"} -newer "$obj" 2>/dev/null | head -1)" ]]; then
+        echo "compiling module $name" >&2
+        rm -f "$stamp"
+        "$SWIFTC" "${FLAGS[@]}" -wmo -c -module-name "$name" -emit-module -emit-module-path "$OUT/$name.swiftmodule" \
+            "${files[@]}" -o "$obj"
+        echo "$args" > "$stamp"
+    fi
+    done_modules+="$name "
+}
+
 targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=($(ls Fuzz/Targets))
-modules
 for t in "${targets[@]}"; do
     objs=()
-    for m in $(deps "$t"); do objs+=("$OUT/$m.o"); done
+    for m in $(deps "$t"); do module "$m"; objs+=("$OUT/$m.o"); done
     support=()
-    case $t in safetensors|shard-index) support=(Fuzz/Support/ScratchFile.swift) ;; esac
+    case $t in
+    safetensors|shard-index) support=(Fuzz/Support/ScratchFile.swift) ;;
+    # The GGUF tokenizer lives in the engine; it alone is compiled into the harness (no model code).
+    gguf) support=(Fuzz/Support/ScratchFile.swift Sources/InferenceEngine/GGUFTokenizer.swift) ;;
+    esac
+    inputs=(Fuzz/Targets/"$t"/main.swift ${support[@]+"${support[@]}"} "${objs[@]}")
+    if [[ -f "$OUT/$t" && -z "$(find "${inputs[@]}" -newer "$OUT/$t" | head -1)" ]]; then continue; fi
     echo "linking $t" >&2
-    "$SWIFTC" "${FLAGS[@]}" Fuzz/Targets/"$t"/main.swift ${support[@]+"${support[@]}"} "${objs[@]}" -o "$OUT/$t"
+    "$SWIFTC" "${FLAGS[@]}" "${inputs[@]}" -o "$OUT/$t"
 done

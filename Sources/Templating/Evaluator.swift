@@ -2,13 +2,14 @@ import Foundation
 
 /// Expression evaluation with Python / jinja2 semantics.
 extension Interpreter {
-    /// Evaluates `expr`, refusing to nest deeper than `maxEvaluationDepth` (macro recursion stacks up the
-    /// nesting of each macro body, so the parser's limit alone does not bound the stack).
+    /// Evaluates `expr`, refusing to nest deeper than `maxEvaluationDepth` or than the thread's stack holds
+    /// (macro recursion stacks up the nesting of each macro body, so the parser's limit alone does not bound
+    /// the stack).
     func eval(_ expr: Expr, _ scope: Scope) throws -> Value {
         evalDepth += 1
         defer { evalDepth -= 1 }
-        guard evalDepth <= budget.limits.maxEvaluationDepth else {
-            throw runtimeError("template evaluation nests deeper than \(budget.limits.maxEvaluationDepth) levels", expr.pos)
+        guard evalDepth <= budget.limits.maxEvaluationDepth, hasStackRoom() else {
+            throw runtimeError(depthMessage, expr.pos)
         }
         let value = try evaluate(expr, scope)
         // Every string or list a step builds stays within the output limit, so no later step can multiply

@@ -26,6 +26,8 @@ final class Interpreter {
     var callDepth = 0
     /// Statements and expressions being evaluated right now (macro recursion included): bounds the stack.
     var evalDepth = 0
+    /// The thread's stack, measured when a render first nests past `StackGuard.checkedDepth`.
+    lazy var stack = StackGuard()
 
     init(templateName: String, limits: TemplateLimits = .default) {
         self.templateName = templateName
@@ -62,9 +64,8 @@ final class Interpreter {
         // 200 times would otherwise stack 50,000 frames.
         evalDepth += 1
         defer { evalDepth -= 1 }
-        guard evalDepth <= budget.limits.maxEvaluationDepth else {
-            throw TemplateError(template: templateName, kind: .limit(
-                message: "template evaluation nests deeper than \(budget.limits.maxEvaluationDepth) levels"))
+        guard evalDepth <= budget.limits.maxEvaluationDepth, hasStackRoom() else {
+            throw TemplateError(template: templateName, kind: .limit(message: depthMessage))
         }
         switch node {
         case .text(let s):
@@ -136,6 +137,18 @@ final class Interpreter {
             return .continueLoop
         }
         return .normal
+    }
+
+    /// Whether one more level fits the thread's stack (see `StackGuard`; not measured below `checkedDepth`).
+    func hasStackRoom() -> Bool {
+        evalDepth <= StackGuard.checkedDepth || stack.hasRoom()
+    }
+
+    /// The error for a level past `maxEvaluationDepth`, or past what the thread's stack holds.
+    var depthMessage: String {
+        evalDepth > budget.limits.maxEvaluationDepth
+            ? "template evaluation nests deeper than \(budget.limits.maxEvaluationDepth) levels"
+            : "template evaluation nests too deeply for this thread's stack (\(evalDepth) levels)"
     }
 
     /// `out += text`, refused past the output limit (a loop printing a long string must end in an error,

@@ -21,6 +21,12 @@ final class EngineTests: XCTestCase {
         return nil
     }
 
+    func testNewlinesNormalised() throws {
+        // jinja2: \r\n and lone \r become \n (in text and inside tags), one trailing newline is dropped.
+        XCTAssertEqual(try render("x\r\ny\rz\r\r\n{{ 1\r\n+ 1 }}\r\n"), "x\ny\nz\n\n2")
+        XCTAssertEqual(try render("{% if true %}\r\nA\r{% endif %}\r\n\r\n"), "A\n")
+    }
+
     func testTrimAndLstripBlocks() throws {
         XCTAssertEqual(try render("{% if true %}\nA\n{% endif %}\nB\n"), "A\nB")
         XCTAssertEqual(try render("x\n    {% if true %}\n    y\n    {% endif %}\nz"), "x\n    y\nz")

@@ -14,12 +14,26 @@ extension Qwen35Config {
         }
         func int(_ k: String) throws -> Int { try f.int("\(arch).\(k)") }
         func optInt(_ k: String) -> Int? { f.metadata["\(arch).\(k)"]?.int }
+        // Values that are divided by or counted up to here, before `validate()` sees the config: positive and
+        // within the config's size limit (`field`), so no division by zero, overflow or huge loop comes first.
+        func count(_ k: String, field: String, _ value: Int? = nil) throws -> Int {
+            let v = try value ?? int(k)
+            let limit = Self.sizeLimits[field] ?? Int(Int32.max)
+            guard v > 0, v <= limit else {
+                throw GGUFError.invalidMetadata(file: f.path, key: "\(arch).\(k)", reason: "must be in 1…\(limit), found \(v)")
+            }
+            return v
+        }
         let moe = arch == "qwen35moe"
         // block_count includes the MTP blocks appended after the trunk.
-        let layers = try int("block_count") - (optInt("nextn_predict_layers") ?? 0)
-        let heads = try int("attention.head_count")
+        let mtp = optInt("nextn_predict_layers") ?? 0
+        guard (0...64).contains(mtp) else {
+            throw GGUFError.invalidMetadata(file: f.path, key: "\(arch).nextn_predict_layers", reason: "must be in 0…64, found \(mtp)")
+        }
+        let layers = try count("block_count", field: "num_hidden_layers", max(try int("block_count"), 0) - mtp)
+        let heads = try count("attention.head_count", field: "num_attention_heads")
         let headDim = try optInt("attention.key_length") ?? int("embedding_length") / heads
-        let valueHeads = try int("ssm.time_step_rank")
+        let valueHeads = try count("ssm.time_step_rank", field: "linear_num_value_heads")
         let layerTypes: [LayerType]
         if let recurrent = f.metadata["\(arch).attention.recurrent_layers"]?.array {
             guard recurrent.count >= layers, recurrent.allSatisfy({ $0.bool != nil }) else {
@@ -27,7 +41,7 @@ extension Qwen35Config {
             }
             layerTypes = recurrent.prefix(layers).map { $0.bool! ? .linearAttention : .fullAttention }
         } else {
-            let interval = optInt("full_attention_interval") ?? 4
+            let interval = try count("full_attention_interval", field: "num_hidden_layers", optInt("full_attention_interval") ?? 4)
             layerTypes = (0..<layers).map { ($0 + 1) % interval == 0 ? .fullAttention : .linearAttention }
         }
         guard let embd = f.tensor("token_embd.weight"), embd.shape.count == 2 else {
