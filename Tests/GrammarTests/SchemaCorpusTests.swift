@@ -68,3 +68,19 @@ extension SchemaCorpusTests {
         XCTAssertFalse(accepts(g, bytes: Array(#""y""#.utf8)), "valid under no branch")
     }
 }
+
+extension SchemaCorpusTests {
+    /// A schema whose bounded repetitions would expand past `Grammar.maxNodes` is refused while the grammar is
+    /// built, before the per-node vocabulary walks (`maxLength: 4096` took ~100 s to compile before the bound);
+    /// one just inside stays accepted.
+    func testOversizedRepetitionIsRefusedBeforeCompiling() throws {
+        let start = Date()
+        for schema in [#"{"type":"string","maxLength":100000}"#, #"{"type":"array","items":{"type":"integer"},"minItems":50000}"#] {
+            XCTAssertThrowsError(try JSONSchemaCompiler.grammar(try JSONValue.parse(schema)), schema) { error in
+                XCTAssertTrue("\(error)".contains("grammar too large"), "\(error)")
+            }
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 30, "the refusal must come from the bound, not after the work")
+        XCTAssertNoThrow(try JSONSchemaCompiler.grammar(try JSONValue.parse(#"{"type":"string","maxLength":200}"#)))
+    }
+}
