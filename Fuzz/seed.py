@@ -112,7 +112,8 @@ def seeds(target):
         yield from [b'{"a": [1, -0.5e-3, 12345678901234567890, "\\ud83d\\ude00", null, true]}', b"[[[[]]]]", b'"\\u00e9"']
     if target == "tokenizer":
         for m in MODELS:
-            yield open(os.path.join(m, "tokenizer.json"), "rb").read()
+            if os.path.exists(os.path.join(m, "tokenizer.json")):   # the YaRN fixture has no tokenizer
+                yield open(os.path.join(m, "tokenizer.json"), "rb").read()
     if target == "jinja":
         for m in MODELS:
             if os.path.exists(os.path.join(m, "chat_template.jinja")):   # the YaRN fixture has no template
