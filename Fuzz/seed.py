@@ -4,7 +4,8 @@ import glob, hashlib, json, os, struct, sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 FIX = os.path.join(ROOT, "Tests", "Fixtures")
-MODELS = sorted(glob.glob(os.path.join(FIX, "models", "*")))
+# Models with a tokenizer and a chat template (the YaRN fixture has only config and weights).
+MODELS = sorted(m for m in glob.glob(os.path.join(FIX, "models", "*")) if os.path.exists(os.path.join(m, "tokenizer.json")))
 
 
 def load(path):
