@@ -141,6 +141,10 @@ public struct Grammar: Sendable {
             }
             return end
         case .rep(let inner, let min, let max):
+            // Front ends check their counts; this keeps a bad one an error rather than a trap on the range below.
+            guard min >= 0, max.map({ $0 >= min }) ?? true else {
+                throw GrammarError("bad repetition {\(min),\(max.map(String.init) ?? "")}")
+            }
             var at = from
             for _ in 0..<min { at = try compile(inner, from: at) }
             if let max {

@@ -86,7 +86,9 @@ struct RegexCompiler {
             guard peek == "}" else { throw error("unterminated {") }
             i += 1
             let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard let lo = Int(parts[0]), parts.count <= 2 else { throw error("bad quantifier {\(text)}") }
+            // Counts are digits only: `Int` would also read "-2" or "+2", and a negative count is no repetition.
+            guard parts.count <= 2, parts.allSatisfy({ $0.unicodeScalars.allSatisfy { ("0"..."9").contains($0) } }),
+                  let lo = Int(parts[0]) else { throw error("bad quantifier {\(text)}") }
             if parts.count == 1 { return (lo, lo) }
             if parts[1].isEmpty { return (lo, nil) }
             guard let hi = Int(parts[1]), hi >= lo else { throw error("bad quantifier {\(text)}") }

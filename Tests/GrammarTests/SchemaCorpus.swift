@@ -57,6 +57,9 @@ enum SchemaCorpus {
         (#"{"type":"object","minProperties":1}"#, "minProperties"),
         (#"{"type":"string","format":"hostname"}"#, "hostname"),
         (#"{"type":"string","pattern":"(?=a)b"}"#, "lookaround"),
+        // Fuzz finding (json-schema target): a negative count trapped on `0..<min` in the grammar builder.
+        (#"{"type":"string","pattern":"^[:]Z{-2}-G\\d23"}"#, "bad quantifier"),
+        (#"{"type":"string","pattern":"a{+2}"}"#, "bad quantifier"),
         (#"{"$ref":"http://x/y"}"#, "local references"),
         (#"{"allOf":[{"type":"string"},{"maxLength":2}]}"#, "allOf"),
     ]
