@@ -241,8 +241,21 @@ VNNI static void dot4_q8_0_vnni(const uint8_t *w, const act_q8_0 *const a[4], lo
     }
 }
 
-VNNI static float dot_q4_K_vnni(const uint8_t *w, const act_q8_k *a, long nb) {
+/// Q4_K group g (64 weights): the 32 bytes of elements 64g..64g+31 (low nibbles) and 64g+32..64g+63 (high), as
+/// one 64-byte row of u8; and that group's two sub-block scales, one per 256-bit half. Shared by the single-token
+/// and 4-token dots so both read the block the same way.
+VNNI INLINE __m512i q4_K_nibbles(const uint8_t *qs, int g) {
     const __m256i low4 = _mm256_set1_epi8(0x0F);
+    __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * g));
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, low4)),
+                              _mm256_and_si256(_mm256_srli_epi16(q, 4), low4), 1);
+}
+
+VNNI INLINE __m512i q4_K_group_scales(const int sc[8], int g) {
+    return _mm512_inserti64x4(_mm512_set1_epi32(sc[2 * g]), _mm256_set1_epi32(sc[2 * g + 1]), 1);
+}
+
+VNNI static float dot_q4_K_vnni(const uint8_t *w, const act_q8_k *a, long nb) {
     float sum = 0;
     for (long b = 0; b < nb; b++, w += 144) {
         const uint8_t *qs = w + 16;
@@ -251,12 +264,10 @@ VNNI static float dot_q4_K_vnni(const uint8_t *w, const act_q8_k *a, long nb) {
         __m512i sumi = _mm512_setzero_si512();
         for (int g = 0; g < 4; g++) {
             // 32 bytes hold elements 64g..64g+31 (low nibbles) and 64g+32..64g+63 (high): one 64-byte row.
-            __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * g));
-            __m512i wq = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, low4)),
-                                            _mm256_and_si256(_mm256_srli_epi16(q, 4), low4), 1);
+            __m512i wq = q4_K_nibbles(qs, g);
             __m512i xq = _mm512_loadu_si512((const void *)(a[b].q + 64 * g));
             __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wq, xq);
-            __m512i s = _mm512_inserti64x4(_mm512_set1_epi32(sc[2 * g]), _mm256_set1_epi32(sc[2 * g + 1]), 1);
+            __m512i s = q4_K_group_scales(sc, g);
             sumi = _mm512_add_epi32(sumi, _mm512_mullo_epi32(dot, s));
         }
         sum += q4_K_block(w, a + b, m, _mm512_reduce_add_epi32(sumi));
@@ -266,7 +277,6 @@ VNNI static float dot_q4_K_vnni(const uint8_t *w, const act_q8_k *a, long nb) {
 
 /// Prefill tile for Q4_K: nibbles and scales unpacked once per block for 4 tokens.
 VNNI static void dot4_q4_K_vnni(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]) {
-    const __m256i low4 = _mm256_set1_epi8(0x0F);
     for (int j = 0; j < 4; j++) out[j] = 0;
     for (long b = 0; b < nb; b++, w += 144) {
         const uint8_t *qs = w + 16;
@@ -274,10 +284,8 @@ VNNI static void dot4_q4_K_vnni(const uint8_t *w, const act_q8_k *const a[4], lo
         q4_K_scales(w, sc, m);
         __m512i sumi[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
         for (int g = 0; g < 4; g++) {
-            __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * g));
-            __m512i wq = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, low4)),
-                                            _mm256_and_si256(_mm256_srli_epi16(q, 4), low4), 1);
-            __m512i s = _mm512_inserti64x4(_mm512_set1_epi32(sc[2 * g]), _mm256_set1_epi32(sc[2 * g + 1]), 1);
+            __m512i wq = q4_K_nibbles(qs, g);
+            __m512i s = q4_K_group_scales(sc, g);
             for (int j = 0; j < 4; j++) {
                 __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wq, _mm512_loadu_si512((const void *)(a[j][b].q + 64 * g)));
                 sumi[j] = _mm512_add_epi32(sumi[j], _mm512_mullo_epi32(dot, s));
