@@ -24,6 +24,11 @@ public func matmul(
     precondition(tokens >= 0, "\(w.name): negative token count \(tokens)")
     let n = w.shape[0], k = w.shape[1]
     if tokens == 0 || n == 0 { return }
+    if let p = w.packed, w.shape.count == 2 {
+        // One kernel whatever the token count: already row-invariant (quant_x16.c).
+        packedMatmul(x, w, p, y, tokens: tokens, pool: pool)
+        return
+    }
     let code: Int32
     switch MatmulFormat.kernel(w.format) {
     case .plain(let c): code = c

@@ -9,15 +9,22 @@ public struct WeightTensor: @unchecked Sendable {
     public let shape: [Int]
     public let data: UnsafeRawPointer
     private let owner: AnyObject?
+    /// The same weights in a matmul kernel's repacked layout, when the loader made one (`packedForMatmul`);
+    /// matmul then reads only this, and `data` serves row lookups (whose pages may have been released).
+    public let packed: PackedWeight?
 
-    public init(name: String, format: WeightFormat, shape: [Int], data: UnsafeRawPointer, owner: AnyObject?) {
+    public init(name: String, format: WeightFormat, shape: [Int], data: UnsafeRawPointer, owner: AnyObject?,
+                packed: PackedWeight? = nil) {
         precondition(format.rowBytes(shape.last ?? 1) != nil,
                      "\(name): rows of \(shape.last ?? 1) are not whole \(format) blocks of \(format.blockElements)")
+        precondition(packed == nil || (shape.count >= 2 && shape.dropLast().reduce(1, *) % PackedWeight.groupRows == 0),
+                     "\(name): a packed weight needs whole groups of \(PackedWeight.groupRows) rows, shape \(shape)")
         self.name = name
         self.format = format
         self.shape = shape
         self.data = data
         self.owner = owner
+        self.packed = packed
     }
 
     public init(name: String, dtype: DType, shape: [Int], data: UnsafeRawPointer, owner: AnyObject?) {
@@ -72,9 +79,16 @@ public struct WeightTensor: @unchecked Sendable {
 
     /// The same bytes under another shape with the same innermost axis blocks (e.g. `[H]` as `[1, H]`).
     public func reshaped(_ newShape: [Int], name newName: String? = nil) -> WeightTensor {
-        let out = WeightTensor(name: newName ?? name, format: format, shape: newShape, data: data, owner: owner)
+        let keepsRows = newShape.last == shape.last && (newShape.dropLast().reduce(1, *)) % PackedWeight.groupRows == 0
+        let out = WeightTensor(name: newName ?? name, format: format, shape: newShape, data: data, owner: owner,
+                               packed: keepsRows ? packed : nil)
         precondition(out.byteCount == byteCount, "\(name): cannot view \(shape) as \(newShape)")
         return out
+    }
+
+    /// The same tensor with a repacked copy attached (made by the kernels' `packedForMatmul`).
+    public func withPacked(_ p: PackedWeight) -> WeightTensor {
+        WeightTensor(name: name, format: format, shape: shape, data: data, owner: owner, packed: p)
     }
 
     /// A view of `count` consecutive rows starting at `row` of the leading axis (e.g. one expert of a
@@ -84,9 +98,36 @@ public struct WeightTensor: @unchecked Sendable {
         let rowsPerLeading = shape.count > 1 ? shape.dropFirst().dropLast().reduce(1, *) : 1
         let stride = shape.count > 1 ? rowsPerLeading * rowBytes : format.blockBytes / format.blockElements
         let newShape = dropLeading && count == 1 ? Array(shape.dropFirst()) : [count] + shape.dropFirst()
-        return WeightTensor(name: name, format: format, shape: newShape, data: data + row * stride, owner: owner)
+        // The packed copy slices along with it when the rows start and end on whole groups (one expert of a
+        // packed [E, out, in] tensor); otherwise the slice runs on the ggml bytes.
+        let g = PackedWeight.groupRows
+        let firstRow = shape.count > 1 ? row * rowsPerLeading : row, rows = shape.count > 1 ? count * rowsPerLeading : count
+        let packedSlice = packed.flatMap { p in
+            shape.count > 1 && firstRow % g == 0 && rows % g == 0 ? p.advanced(byGroups: firstRow / g) : nil
+        }
+        return WeightTensor(name: name, format: format, shape: newShape, data: data + row * stride, owner: owner,
+                            packed: packedSlice)
     }
 }
+/// A weight in a kernel's repacked layout (`CKernels/quant_x16.c`): rows in groups of 16 interleaved block by
+/// block, `groupBytes` per group. Made once at load from the ggml blocks; matmul reads it in their place.
+public struct PackedWeight: @unchecked Sendable {
+    public static let groupRows = 16
+    public let data: UnsafeRawPointer
+    public let groupBytes: Int
+    private let owner: AnyObject
+
+    public init(data: UnsafeRawPointer, groupBytes: Int, owner: AnyObject) {
+        self.data = data
+        self.groupBytes = groupBytes
+        self.owner = owner
+    }
+
+    func advanced(byGroups n: Int) -> PackedWeight {
+        PackedWeight(data: data + n * groupBytes, groupBytes: groupBytes, owner: owner)
+    }
+}
+
 /// Owns a block of f32 memory (for tensors built in memory, e.g. in tests or by converters).
 public final class OwnedBuffer: @unchecked Sendable {
     public let pointer: UnsafeMutableRawPointer

@@ -84,4 +84,24 @@ void qk_qgemv_ref(int type, const void *w, long k, const void *xq, long tokens, 
 int qk_attn_scores4(const float *q, long d, const float *k, long ks, long len, float scale, float *s, long ldS);
 int qk_attn_accumulate4(const float *p, long ldP, long d, const float *v, long vs, long len, float *o);
 
+// MARK: - Repacked quantised weights (quant_x16.c)
+
+/// 1 when weights of ggml `type` have a repacked kernel on this CPU (16 rows interleaved per block; AVX-512 VNNI).
+int qk_x16_supported(int type);
+/// Bytes of `rows` rows (a multiple of 16) of `k` columns in the repacked layout of `type`.
+long qk_x16_bytes(int type, long rows, long k);
+/// Repacks row groups [group0, group1) (rows 16·group0 ..< 16·group1) of the ggml tensor `src` ([rows, k]) into `dst`
+/// (the whole packed tensor); qk_x16_unpack is the exact inverse (tests).
+void qk_x16_repack(int type, const void *src, long k, void *dst, long group0, long group1);
+void qk_x16_unpack(int type, const void *packed, long k, void *dst, long group0, long group1);
+/// Activation bytes per token for the repacked kernel, and the quantiser (the same 8-bit blocks as
+/// qk_quantize_act, plus per-block terms the layout needs).
+long qk_x16_act_bytes(int type, long k);
+void qk_x16_quantize_act(int type, const float *x, long k, long tokens, void *out);
+/// y[t*ldy + o] = dot(W[o], x_t) for rows o of groups [group0, group1), every token t < tokens. Each output is
+/// computed by the same operations whatever `tokens` is (batch- and chunk-invariant).
+void qk_x16_gemm(int type, const void *packed, long k, const void *xq, long tokens, float *y, long ldy, long group0, long group1);
+/// Its plain twin: scalar code over the packed layout, the same operations per output (bit-identical).
+void qk_x16_gemm_ref(int type, const void *packed, long k, const void *xq, long tokens, float *y, long ldy, long group0, long group1);
+
 #endif

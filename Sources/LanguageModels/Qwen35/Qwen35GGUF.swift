@@ -1,5 +1,6 @@
 import Foundation
 import GGUF
+import Kernels
 import TensorCore
 
 // Qwen3.5 from a GGUF file as llama.cpp's converter writes it (`conversion/qwen.py`: `Qwen3NextModel`,
@@ -89,10 +90,25 @@ public final class Qwen35GGUFSource: WeightSource, @unchecked Sendable {
             throw GGUFError.invalidTensor(file: source, tensor: name, reason: "not a routed experts' gate_up tensor")
         }
         let half = [experts, width, hidden]
-        return .split(gate: try stored(g, shape: half), up: try stored(g.replacingOccurrences(of: "gate_exps", with: "up_exps"), shape: half))
+        return .split(gate: packed(try stored(g, shape: half), name: name),
+                      up: packed(try stored(g.replacingOccurrences(of: "gate_exps", with: "up_exps"), shape: half), name: name))
     }
 
     public func take(_ name: String, shape: [Int]) throws -> WeightTensor {
+        packed(try takeStored(name, shape: shape), name: name)
+    }
+
+    /// Quantised projection weights get the repacked copy the integer kernels read (`packedForMatmul`), and
+    /// their mapped pages are released so that RSS counts the weights once. The embedding is read by row, not
+    /// by matmul: it is packed only when it is also the (tied) lm_head.
+    private func packed(_ t: WeightTensor, name: String) -> WeightTensor {
+        if name == "model.embed_tokens.weight" && !config.tieWordEmbeddings { return t }
+        let p = packedForMatmul(t)
+        if p.packed != nil { file.releasePages(of: t) }   // no-op for copies made above (not in the mapping)
+        return p
+    }
+
+    private func takeStored(_ name: String, shape: [Int]) throws -> WeightTensor {
         guard let g = Self.ggufName(name) else { throw GGUFError.invalidTensor(file: source, tensor: name, reason: "no GGUF name for this checkpoint tensor") }
         if name.hasSuffix("mlp.experts.gate_up_proj") {
             // [E, 2Im, H] = per expert the gate rows then the up rows (the converter's split on dim -2, undone).

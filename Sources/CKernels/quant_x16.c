@@ -1,0 +1,207 @@
+// Repacked ("x16") quantised weights: 16 rows interleaved per block so that one 64-byte load holds 4 weights
+// of each of 16 rows, and one vpdpbusd against a broadcast 4-byte word of activations advances 16 dot products
+// at once (the layout llama.cpp's CPU "repack" buffers use for the same reason). The ggml layout (quant.c) gives
+// one row's 32 weights per load instead, so every block's int32 lanes must be reduced and rescaled per row and
+// per token; here one int32 lane is one row's block sum, the scale is applied once per block per 16 rows, and
+// the loads stream through one contiguous buffer (decode) or stay in L1 across a tile of tokens (prefill).
+//
+// Every output is the same sequence of operations whatever the token count or the token's place in the tile,
+// so results are bit-identical alone or batched, in one forward or in chunks. The plain twin
+// (qk_x16_gemm_ref) reads the packed layout with scalar code; qk_x16_unpack restores the ggml bytes exactly.
+#include "CKernels.h"
+#include "quant_internal.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+// MARK: - Q8_0 x16
+//
+// One group (16 rows) × one block (32 columns), 544 bytes — the size of the 16 ggml blocks it replaces:
+//   d[16]     f16 scales, row r at d[r]                                     32 bytes
+//   q[8][64]  chunk j (columns 4j..4j+3): row r's 4 weights at q[j][4r..], stored as u8 = w + 128 (= w ^ 0x80)
+// vpdpbusd multiplies u8 × s8, so the +128 comes back per token and block as −128·Σx (act_q8_0c.c).
+
+#define X16_Q8_0_BLOCK 544
+
+typedef struct { float d; int32_t c; int8_t q[32]; } act_q8_0c; // c = −128 · Σ q
+
+int qk_x16_supported(int type) {
+    switch (type) {
+    case QK_Q8_0: return qk_has_avx512_vnni();
+    default: return 0;
+    }
+}
+
+long qk_x16_bytes(int type, long rows, long k) {
+    switch (type) {
+    case QK_Q8_0: return rows / 16 * (k / 32) * X16_Q8_0_BLOCK;
+    default: qk_unknown_type("qk_x16_bytes", type);
+    }
+}
+
+long qk_x16_act_bytes(int type, long k) {
+    switch (type) {
+    case QK_Q8_0: return k / 32 * (long)sizeof(act_q8_0c);
+    default: qk_unknown_type("qk_x16_act_bytes", type);
+    }
+}
+
+void qk_x16_quantize_act(int type, const float *x, long k, long tokens, void *out) {
+    switch (type) {
+    case QK_Q8_0: {
+        // Same per-block quantisation as qk_quantize_act (its act_q8_0 blocks), plus the offset term.
+        act_q8_0 tmp;
+        for (long t = 0; t < tokens; t++) {
+            act_q8_0c *a = (act_q8_0c *)out + t * (k / 32);
+            for (long b = 0; b < k / 32; b++) {
+                qk_quantize_act(QK_Q8_0, x + t * k + b * 32, 32, 1, &tmp);
+                int s = 0;
+                for (int i = 0; i < 32; i++) s += tmp.q[i];
+                a[b].d = tmp.d;
+                a[b].c = -128 * s;
+                memcpy(a[b].q, tmp.q, 32);
+            }
+        }
+        break;
+    }
+    default: qk_unknown_type("qk_x16_quantize_act", type);
+    }
+}
+
+/// Group pointer of row group `g` (rows 16g..16g+15).
+static const uint8_t *x16_group(int type, const void *packed, long k, long g) {
+    return (const uint8_t *)packed + g * qk_x16_bytes(type, 16, k);
+}
+
+void qk_x16_repack(int type, const void *src, long k, void *dst, long group0, long group1) {
+    switch (type) {
+    case QK_Q8_0: {
+        long nb = k / 32, rb = nb * 34;
+        for (long g = group0; g < group1; g++) {
+            uint8_t *o = (uint8_t *)x16_group(type, dst, k, g);
+            for (long b = 0; b < nb; b++, o += X16_Q8_0_BLOCK) {
+                for (int r = 0; r < 16; r++) {
+                    const uint8_t *blk = (const uint8_t *)src + (16 * g + r) * rb + b * 34;
+                    memcpy(o + 2 * r, blk, 2);
+                    for (int j = 0; j < 8; j++)
+                        for (int e = 0; e < 4; e++) o[32 + 64 * j + 4 * r + e] = blk[2 + 4 * j + e] ^ 0x80;
+                }
+            }
+        }
+        break;
+    }
+    default: qk_unknown_type("qk_x16_repack", type);
+    }
+}
+
+void qk_x16_unpack(int type, const void *packed, long k, void *dst, long group0, long group1) {
+    switch (type) {
+    case QK_Q8_0: {
+        long nb = k / 32, rb = nb * 34;
+        for (long g = group0; g < group1; g++) {
+            const uint8_t *p = x16_group(type, packed, k, g);
+            for (long b = 0; b < nb; b++, p += X16_Q8_0_BLOCK) {
+                for (int r = 0; r < 16; r++) {
+                    uint8_t *blk = (uint8_t *)dst + (16 * g + r) * rb + b * 34;
+                    memcpy(blk, p + 2 * r, 2);
+                    for (int j = 0; j < 8; j++)
+                        for (int e = 0; e < 4; e++) blk[2 + 4 * j + e] = p[32 + 64 * j + 4 * r + e] ^ 0x80;
+                }
+            }
+        }
+        break;
+    }
+    default: qk_unknown_type("qk_x16_unpack", type);
+    }
+}
+
+// MARK: - Plain twin
+
+/// The packed layout read one scalar at a time, in the kernel's order of operations per output: the block's
+/// integer sum (offset included) to f32, times d_w·d_x, added to the running sum block by block.
+void qk_x16_gemm_ref(int type, const void *packed, long k, const void *xq, long tokens, float *y, long ldy,
+                     long group0, long group1) {
+    switch (type) {
+    case QK_Q8_0: {
+        long nb = k / 32;
+        for (long g = group0; g < group1; g++) {
+            const uint8_t *gp = x16_group(type, packed, k, g);
+            for (long t = 0; t < tokens; t++) {
+                const act_q8_0c *a = (const act_q8_0c *)xq + t * nb;
+                for (int r = 0; r < 16; r++) {
+                    float acc = 0;
+                    for (long b = 0; b < nb; b++) {
+                        const uint8_t *blk = gp + b * X16_Q8_0_BLOCK;
+                        uint16_t dh;
+                        memcpy(&dh, blk + 2 * r, 2);
+                        int32_t s = a[b].c;
+                        for (int j = 0; j < 8; j++)
+                            for (int e = 0; e < 4; e++) s += (int)blk[32 + 64 * j + 4 * r + e] * a[b].q[4 * j + e];
+                        acc = fmaf((float)s, qk_f16_to_f32(dh) * a[b].d, acc);
+                    }
+                    y[t * ldy + 16 * g + r] = acc;
+                }
+            }
+        }
+        break;
+    }
+    default: qk_unknown_type("qk_x16_gemm_ref", type);
+    }
+}
+
+// MARK: - AVX-512 VNNI
+
+#if defined(__x86_64__)
+
+/// NT tokens × 16 rows over all blocks of one group. The weights of a block (8 × 64 bytes) are loaded once for
+/// the NT tokens; per token: int32 lanes start at the offset term, take 8 vpdpbusd with broadcast activation
+/// words, then one fmadd with d_w·d_x. `nt` is a compile-time constant at each call site.
+VNNI INLINE void x16_q8_0_tile(const uint8_t *gp, long nb, const act_q8_0c *a, long tokenStride, int nt,
+                               float *y, long ldy) {
+    __m512 acc[8];
+    for (int t = 0; t < nt; t++) acc[t] = _mm512_setzero_ps();
+    for (long b = 0; b < nb; b++) {
+        const uint8_t *blk = gp + b * X16_Q8_0_BLOCK;
+        for (int o = 0; o < X16_Q8_0_BLOCK; o += 64) _mm_prefetch((const char *)blk + 8 * X16_Q8_0_BLOCK + o, _MM_HINT_T0);
+        __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)blk));
+        __m512i w[8];
+        for (int j = 0; j < 8; j++) w[j] = _mm512_loadu_si512((const void *)(blk + 32 + 64 * j));
+        for (int t = 0; t < nt; t++) {
+            const act_q8_0c *x = a + t * tokenStride + b;
+            __m512i s = _mm512_set1_epi32(x->c);
+            for (int j = 0; j < 8; j++) {
+                int32_t word;
+                memcpy(&word, x->q + 4 * j, 4);
+                s = _mm512_dpbusd_epi32(s, w[j], _mm512_set1_epi32(word));
+            }
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_set1_ps(x->d)), acc[t]);
+        }
+    }
+    for (int t = 0; t < nt; t++) _mm512_storeu_ps(y + t * ldy, acc[t]);
+}
+
+VNNI static void x16_q8_0_gemm(const void *packed, long k, const void *xq, long tokens, float *y, long ldy,
+                               long group0, long group1) {
+    long nb = k / 32;
+    const act_q8_0c *a = (const act_q8_0c *)xq;
+    for (long g = group0; g < group1; g++) {
+        const uint8_t *gp = x16_group(QK_Q8_0, packed, k, g);
+        long t = 0;
+        for (; t + 8 <= tokens; t += 8) x16_q8_0_tile(gp, nb, a + t * nb, nb, 8, y + t * ldy + 16 * g, ldy);
+        for (; t < tokens; t++) x16_q8_0_tile(gp, nb, a + t * nb, nb, 1, y + t * ldy + 16 * g, ldy);
+    }
+}
+#endif
+
+void qk_x16_gemm(int type, const void *packed, long k, const void *xq, long tokens, float *y, long ldy,
+                 long group0, long group1) {
+#if defined(__x86_64__)
+    if (qk_has_avx512_vnni()) {
+        switch (type) {
+        case QK_Q8_0: x16_q8_0_gemm(packed, k, xq, tokens, y, ldy, group0, group1); return;
+        default: qk_unknown_type("qk_x16_gemm", type);
+        }
+    }
+#endif
+    qk_x16_gemm_ref(type, packed, k, xq, tokens, y, ldy, group0, group1);
+}

@@ -1,0 +1,86 @@
+import XCTest
+import CKernels
+import TensorCore
+@testable import Kernels
+
+/// The 16-row interleaved ("x16") kernels of quant_x16.c: the layout is lossless (repack then unpack gives the
+/// ggml bytes back), the VNNI kernel equals its plain twin over the packed layout bit for bit, each token's
+/// result does not depend on how many tokens share the call, and the whole packed matmul agrees with the
+/// ggml-layout kernels' plain twin (same integer dots; only the f32 order of the block sums differs).
+final class PackedMatmulTests: XCTestCase {
+    typealias Rng = QuantMatmulTests.Rng
+
+    static let formats: [WeightFormat] = [.q8_0]
+
+    func testRepackThenUnpackGivesTheBlocksBack() {
+        for format in Self.formats {
+            let code = Int32(format.rawValue), rows = 48, k = 512
+            let w = QuantMatmulTests.randomWeight(format, rows: rows, k: k, seed: 3, hugeScale: true)
+            let packed = UnsafeMutableRawPointer.allocate(byteCount: qk_x16_bytes(code, rows, k), alignment: 64)
+            defer { packed.deallocate() }
+            qk_x16_repack(code, w.data, k, packed, 0, rows / 16)
+            var back = [UInt8](repeating: 0, count: w.byteCount)
+            back.withUnsafeMutableBytes { qk_x16_unpack(code, packed, k, $0.baseAddress!, 0, rows / 16) }
+            XCTAssertEqual(back, Array(UnsafeRawBufferPointer(start: w.data, count: w.byteCount)), "\(format)")
+            XCTAssertEqual(qk_x16_bytes(code, rows, k), w.byteCount, "\(format): the packed copy is the same size")
+        }
+    }
+
+    /// y for `tokens` tokens through the kernel (`plain`: its twin) on a packed copy of `w`.
+    func run(_ w: WeightTensor, _ x: [Float], tokens: Int, plain: Bool) -> [Float] {
+        let code = Int32(w.format.rawValue), rows = w.shape[0], k = w.shape[1]
+        let packed = UnsafeMutableRawPointer.allocate(byteCount: qk_x16_bytes(code, rows, k), alignment: 64)
+        defer { packed.deallocate() }
+        qk_x16_repack(code, w.data, k, packed, 0, rows / 16)
+        var xq = [UInt8](repeating: 0, count: tokens * qk_x16_act_bytes(code, k))
+        xq.withUnsafeMutableBytes { qk_x16_quantize_act(code, x, k, tokens, $0.baseAddress!) }
+        var y = [Float](repeating: .nan, count: tokens * rows)
+        xq.withUnsafeBytes { q in
+            if plain { qk_x16_gemm_ref(code, packed, k, q.baseAddress!, tokens, &y, rows, 0, rows / 16) }
+            else { qk_x16_gemm(code, packed, k, q.baseAddress!, tokens, &y, rows, 0, rows / 16) }
+        }
+        return y
+    }
+
+    func testKernelEqualsPlainTwinAndIsTokenCountInvariant() throws {
+        try XCTSkipIf(Self.formats.allSatisfy { qk_x16_supported(Int32($0.rawValue)) == 0 },
+                      "no repacked kernel on this CPU (needs AVX-512 VNNI): nothing to pin against the twin")
+        for format in Self.formats where qk_x16_supported(Int32(format.rawValue)) != 0 {
+            for (rows, k, tokens) in [(16, 256, 1), (32, 1024, 13), (48, 512, 8)] {
+                let w = QuantMatmulTests.randomWeight(format, rows: rows, k: k, seed: UInt64(rows + k), hugeScale: true)
+                var rng = Rng(state: 11)
+                let x = (0..<(tokens * k)).map { _ in rng.unit() }
+                let fast = run(w, x, tokens: tokens, plain: false), twin = run(w, x, tokens: tokens, plain: true)
+                XCTAssertEqual(fast, twin, "\(format) \(rows)×\(k) T=\(tokens): kernel and twin differ")
+                for t in [0, tokens - 1] {
+                    let alone = run(w, Array(x[(t * k)..<((t + 1) * k)]), tokens: 1, plain: false)
+                    XCTAssertEqual(alone, Array(fast[(t * rows)..<((t + 1) * rows)]), "\(format) token \(t) alone vs in \(tokens)")
+                }
+            }
+        }
+    }
+
+    func testPackedMatmulAgreesWithGGMLLayoutTwin() {
+        for format in Self.formats {
+            let code = Int32(format.rawValue), rows = 64, k = 768, tokens = 5
+            let w = QuantMatmulTests.randomWeight(format, rows: rows, k: k, seed: 9)
+            var rng = Rng(state: 5)
+            let x = (0..<(tokens * k)).map { _ in rng.unit() }
+            var xq = [UInt8](repeating: 0, count: tokens * qk_act_bytes(code, k))
+            xq.withUnsafeMutableBytes { qk_quantize_act(code, x, k, tokens, $0.baseAddress!) }
+            var expected = [Float](repeating: 0, count: tokens * rows)
+            xq.withUnsafeBytes { qk_qgemv_ref(code, w.data, k, $0.baseAddress!, tokens, &expected, rows, 0, rows) }
+            let p = packedForMatmul(w)
+            if qk_x16_supported(code) != 0 { XCTAssertNotNil(p.packed, "\(format): supported but not packed") }
+            let y = matmul(x, p, tokens: tokens)
+            for i in y.indices {
+                XCTAssertEqual(y[i], expected[i], accuracy: 1e-5 * max(1, abs(expected[i])), "\(format) [\(i)]")
+            }
+            // A slice of whole groups (one "expert") keeps the packed copy and gives the same rows.
+            let rows2 = p.slice(row: 16, count: 32, dropLeading: false)
+            if p.packed != nil { XCTAssertNotNil(rows2.packed, "\(format): a slice of whole groups lost the packed copy") }
+            let y2 = matmul(x, rows2, tokens: tokens)
+            for t in 0..<tokens { XCTAssertEqual(Array(y2[(t * 32)..<((t + 1) * 32)]), Array(y[(t * rows + 16)..<(t * rows + 48)])) }
+        }
+    }
+}
