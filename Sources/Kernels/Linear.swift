@@ -24,6 +24,13 @@ public func matmul(
     precondition(tokens >= 0, "\(w.name): negative token count \(tokens)")
     let n = w.shape[0], k = w.shape[1]
     if tokens == 0 || n == 0 { return }
+    if let source = w.columnSource {
+        // x in the weight's stored column order, then the plain product (see WeightTensor.columnSource).
+        let xs = gatherColumns(x, source, tokens: tokens)   // [T, in], stored order
+        defer { xs.deallocate() }
+        matmul(xs, w.inStoredColumnOrder, y, tokens: tokens, rowwise: rowwise, pool: pool)
+        return
+    }
     if let p = w.packed, w.shape.count == 2 {
         // One kernel whatever the token count: already row-invariant (quant_x16.c).
         packedMatmul(x, w, p, y, tokens: tokens, pool: pool)
@@ -82,10 +89,28 @@ public func matmul(_ x: [Float], _ w: WeightTensor, tokens: Int, rowwise: Bool =
     }
 }
 
+/// xs[t, j] = x[t, source[j]]: an input in the checkpoint's column order put into a weight's stored order.
+func gatherColumns(_ x: UnsafePointer<Float>, _ source: [Int32], tokens: Int) -> UnsafeMutablePointer<Float> {
+    let k = source.count
+    let xs = UnsafeMutablePointer<Float>.allocate(capacity: tokens * k)   // [T, in]
+    source.withUnsafeBufferPointer { src in
+        for t in 0..<tokens {
+            for j in 0..<k { xs[t * k + j] = x[t * k + Int(src[j])] }
+        }
+    }
+    return xs
+}
+
 /// Plain reference twin of `matmul`: one scalar dot product per output, f32 accumulation.
 public func matmulReference(
     _ x: UnsafePointer<Float>, _ w: WeightTensor, _ y: UnsafeMutablePointer<Float>, tokens: Int
 ) {
+    if let source = w.columnSource {
+        let xs = gatherColumns(x, source, tokens: tokens)
+        defer { xs.deallocate() }
+        matmulReference(xs, w.inStoredColumnOrder, y, tokens: tokens)
+        return
+    }
     let n = w.shape[0], k = w.shape[1]
     for t in 0..<tokens {
         for o in 0..<n {

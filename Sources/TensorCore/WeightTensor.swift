@@ -12,9 +12,12 @@ public struct WeightTensor: @unchecked Sendable {
     /// The same weights in a matmul kernel's repacked layout, when the loader made one (`packedForMatmul`);
     /// matmul then reads only this, and `data` serves row lookups (whose pages may have been released).
     public let packed: PackedWeight?
+    /// Stored column j holds the checkpoint's column `columnSource[j]` (a layout change that cannot be undone by
+    /// moving stored blocks, e.g. V heads narrower than a K-quant block); matmul gathers its input to match.
+    public let columnSource: [Int32]?
 
     public init(name: String, format: WeightFormat, shape: [Int], data: UnsafeRawPointer, owner: AnyObject?,
-                packed: PackedWeight? = nil) {
+                packed: PackedWeight? = nil, columnSource: [Int32]? = nil) {
         precondition(format.rowBytes(shape.last ?? 1) != nil,
                      "\(name): rows of \(shape.last ?? 1) are not whole \(format) blocks of \(format.blockElements)")
         precondition(packed == nil || (shape.count >= 2 && shape.dropLast().reduce(1, *) % PackedWeight.groupRows == 0),
@@ -23,8 +26,10 @@ public struct WeightTensor: @unchecked Sendable {
         self.format = format
         self.shape = shape
         self.data = data
+        precondition(columnSource.map { $0.count == (shape.last ?? 1) } ?? true, "\(name): column order of the wrong length")
         self.owner = owner
         self.packed = packed
+        self.columnSource = columnSource
     }
 
     public init(name: String, dtype: DType, shape: [Int], data: UnsafeRawPointer, owner: AnyObject?) {
@@ -81,14 +86,25 @@ public struct WeightTensor: @unchecked Sendable {
     public func reshaped(_ newShape: [Int], name newName: String? = nil) -> WeightTensor {
         let keepsRows = newShape.last == shape.last && (newShape.dropLast().reduce(1, *)) % PackedWeight.groupRows == 0
         let out = WeightTensor(name: newName ?? name, format: format, shape: newShape, data: data, owner: owner,
-                               packed: keepsRows ? packed : nil)
+                               packed: keepsRows ? packed : nil, columnSource: newShape.last == shape.last ? columnSource : nil)
+        precondition(columnSource == nil || out.columnSource != nil, "\(name): reshaping would lose its column order")
         precondition(out.byteCount == byteCount, "\(name): cannot view \(shape) as \(newShape)")
         return out
     }
 
     /// The same tensor with a repacked copy attached (made by the kernels' `packedForMatmul`).
     public func withPacked(_ p: PackedWeight) -> WeightTensor {
-        WeightTensor(name: name, format: format, shape: shape, data: data, owner: owner, packed: p)
+        WeightTensor(name: name, format: format, shape: shape, data: data, owner: owner, packed: p, columnSource: columnSource)
+    }
+
+    /// The same tensor whose stored column j is the checkpoint's column `source[j]`.
+    public func withColumnSource(_ source: [Int32]) -> WeightTensor {
+        WeightTensor(name: name, format: format, shape: shape, data: data, owner: owner, packed: packed, columnSource: source)
+    }
+
+    /// The stored bytes in stored column order (for the kernels, after their input was gathered).
+    public var inStoredColumnOrder: WeightTensor {
+        WeightTensor(name: name, format: format, shape: shape, data: data, owner: owner, packed: packed)
     }
 
     /// A view of `count` consecutive rows starting at `row` of the leading axis (e.g. one expert of a
@@ -106,7 +122,7 @@ public struct WeightTensor: @unchecked Sendable {
             shape.count > 1 && firstRow % g == 0 && rows % g == 0 ? p.advanced(byGroups: firstRow / g) : nil
         }
         return WeightTensor(name: name, format: format, shape: newShape, data: data + row * stride, owner: owner,
-                            packed: packedSlice)
+                            packed: packedSlice, columnSource: shape.count > 1 ? columnSource : nil)
     }
 }
 /// A weight in a kernel's repacked layout (`CKernels/quant_x16.c`): rows in groups of 16 interleaved block by

@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 import GGUF
+import Kernels
 import SafeTensors
 import TensorCore
 @testable import LanguageModels
@@ -30,7 +31,7 @@ final class KQuantModelTests: XCTestCase {
     }
 
     /// A checkpoint directory for the fixture `name` with K-quantisable widths.
-    static func wideCheckpoint(_ name: String, in tmp: URL) throws -> URL {
+    static func wideCheckpoint(_ name: String, in tmp: URL, valueHeadDim: Int? = nil) throws -> URL {
         let fixture = Qwen35ReferenceTests.fixtures.appendingPathComponent("models/\(name)")
         let dir = tmp.appendingPathComponent(name)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -40,6 +41,7 @@ final class KQuantModelTests: XCTestCase {
                            ("\"shared_expert_intermediate_size\": 48,", "\"shared_expert_intermediate_size\": 256,")] {
             text = text.replacingOccurrences(of: from, with: to)
         }
+        if let d = valueHeadDim { text = text.replacingOccurrences(of: "\"linear_value_head_dim\": 32,", with: "\"linear_value_head_dim\": \(d),") }
         try text.write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
         let config = try Qwen35Config.load(directory: dir)
         XCTAssertEqual(config.hiddenSize, 256)
@@ -86,5 +88,40 @@ final class KQuantModelTests: XCTestCase {
             let mixed = model.forwardBatch([[9], chunk], states: &pair)
             XCTAssertEqual(Array(mixed[0..<v]), single, "\(name) Q4_K_M: decode row beside a prefill chunk")
         }
+    }
+
+    /// The released 35B-A3B has 32 value heads of 128 over 16 key heads, and llama.cpp tiles the value heads of
+    /// ssm_out's input columns: in Q4_K (256-column blocks) two heads share a block, so the columns cannot be
+    /// moved back block by block (loading failed). The weight now keeps its stored order and matmul gathers its
+    /// input: out_proj through the GGUF must equal the f32 checkpoint's product up to Q4_K rounding, where a
+    /// wrong column order would be uncorrelated with it.
+    func testTiledValueHeadsNarrowerThanAKQuantBlock() throws {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("kquant-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let dir = try Self.wideCheckpoint("qwen35-dense-tiny", in: tmp, valueHeadDim: 128)
+        let config = try Qwen35Config.load(directory: dir)
+        XCTAssertGreaterThan(config.linearNumValueHeads, config.linearNumKeyHeads, "the fixture must have tiled V heads")
+        let url = tmp.appendingPathComponent("tiled-Q4_K_M.gguf")
+        let store = try WeightStore(directory: dir)
+        try Qwen35GGUFExport.writer(config: config, store: store, mix: .q4_K_M).write(to: url)
+        let file = try GGUFFile(path: url.path)
+        XCTAssertEqual(file.tensor("blk.0.ssm_out.weight")?.format, .q4_K)
+        let source = Qwen35GGUFSource(file: file, config: config)
+        let name = "model.layers.0.linear_attn.out_proj.weight"
+        let shape = [config.hiddenSize, config.linearNumValueHeads * config.linearValueHeadDim]
+        let w = try source.take(name, shape: shape)
+        XCTAssertNotNil(w.columnSource)
+        let exact = try store.take(Qwen35Checkpoint(config: config).backbone + "layers.0.linear_attn.out_proj.weight", shape: shape)
+        var rng: UInt64 = 5
+        let x = (0..<(3 * shape[1])).map { _ -> Float in
+            rng = rng &* 6364136223846793005 &+ 1442695040888963407
+            return Float(rng >> 40) / Float(1 << 24) - 0.5
+        }
+        let y = matmul(x, w, tokens: 3), yExact = matmul(x, exact, tokens: 3)   // [3, H]
+        let err = zip(y, yExact).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
+        let norm = yExact.map { $0 * $0 }.reduce(0, +).squareRoot()
+        XCTAssertLessThan(err / norm, 0.1, "Q4_K out_proj with tiled V heads vs f32: relative L2 \(err / norm)")
+        _ = try Qwen35Model(gguf: url)   // the whole model loads
     }
 }

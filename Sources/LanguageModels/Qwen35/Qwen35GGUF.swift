@@ -146,7 +146,7 @@ public final class Qwen35GGUFSource: WeightSource, @unchecked Sendable {
         if name.hasSuffix("in_proj_qkv.weight") { return try permuteRows(t, prefixRows: 2 * hk * dk, headRows: dv) }
         if name.hasSuffix("in_proj_z.weight") { return try permuteRows(t, prefixRows: 0, headRows: dv) }
         if name.hasSuffix("in_proj_a.weight") || name.hasSuffix("in_proj_b.weight") { return try permuteRows(t, prefixRows: 0, headRows: 1) }
-        if name.hasSuffix("linear_attn.out_proj.weight") { return try permuteColumns(t, headWidth: dv) }
+        if name.hasSuffix("linear_attn.out_proj.weight") { return tiledColumns(t, headWidth: dv) }
         return t
     }
 
@@ -218,21 +218,17 @@ public final class Qwen35GGUFSource: WeightSource, @unchecked Sendable {
         return WeightTensor(name: t.name, format: t.format, shape: t.shape, data: UnsafeRawPointer(buffer.pointer), owner: buffer)
     }
 
-    /// Columns come in whole blocks, so a head of `headWidth` columns must be whole blocks of the format.
-    private func permuteColumns(_ t: WeightTensor, headWidth: Int) throws -> WeightTensor {
-        guard headWidth % t.format.blockElements == 0 else {
-            throw GGUFError.invalidTensor(file: source, tensor: t.name, reason: "V-head reorder of \(t.format) columns needs head width \(headWidth) to be whole blocks of \(t.format.blockElements)")
-        }
+    /// The converter tiled the V heads of out_proj's input columns. Moving them back would move parts of
+    /// blocks when a head is narrower than the format's block (Q4_K: 256 columns, two 128-wide heads of the
+    /// 35B-A3B), so the weight stays as stored and says which checkpoint column each stored column holds;
+    /// matmul gathers its input into that order (exact: the same products, summed in the stored order).
+    private func tiledColumns(_ t: WeightTensor, headWidth: Int) -> WeightTensor {
         let heads = config.linearNumValueHeads, perm = untileMap(heads: heads)
-        let headBytes = headWidth / t.format.blockElements * t.format.blockBytes, rb = t.rowBytes
-        let buffer = OwnedBuffer(byteCount: t.byteCount)
-        for row in 0..<t.rowCount {
-            for h in 0..<heads {
-                (buffer.pointer + row * rb + h * headBytes).copyMemory(from: t.data + row * rb + perm[h] * headBytes, byteCount: headBytes)
-            }
+        var source = [Int32](repeating: 0, count: heads * headWidth)
+        for h in 0..<heads {
+            for i in 0..<headWidth { source[perm[h] * headWidth + i] = Int32(h * headWidth + i) }
         }
-        file.releasePages(of: t)
-        return WeightTensor(name: t.name, format: t.format, shape: t.shape, data: UnsafeRawPointer(buffer.pointer), owner: buffer)
+        return t.withColumnSource(source)
     }
 
     /// Per expert, `a`'s rows then `b`'s rows (`[E, n, H]` twice → `[E, 2n, H]`), in the stored format.
