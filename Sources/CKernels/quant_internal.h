@@ -79,10 +79,10 @@ float qk_dot_q5_K_vnni(const uint8_t *w, const act_q8_k *a, long nb);
 // MARK: - Repacked Q4_K / Q6_K (quant_x16_k.c): 16 rows × one super-block per packed block
 
 #define X16_Q4_K_BLOCK 2304 // 16 × 144
-#define X16_Q6_K_BLOCK 3360 // 16 × 210
+#define X16_Q6_K_BLOCK 3328 // 16 × 208: the 16 scales d of each super-block (32 bytes) follow the group's blocks
 
-void qk_x16_k_block(int type, uint8_t *packed, int r, uint8_t *row, int unpack);
-float qk_x16_k_dot_ref(int type, const uint8_t *packed, int r, const act_q8_k *a, float acc);
+void qk_x16_k_block(int type, uint8_t *group, long nb, long b, int r, uint8_t *row, int unpack);
+float qk_x16_k_dot_ref(int type, const uint8_t *group, long nb, long b, int r, const act_q8_k *a, float acc);
 #if defined(__x86_64__)
 void qk_x16_k_gemm_vnni(int type, const void *packed, long k, const void *xq, long tokens, float *y, long ldy,
                         long group0, long group1);

@@ -37,7 +37,7 @@ long qk_x16_bytes(int type, long rows, long k) {
     switch (type) {
     case QK_Q8_0: return rows / 16 * (k / 32) * X16_Q8_0_BLOCK;
     case QK_Q4_K: return rows / 16 * (k / 256) * X16_Q4_K_BLOCK;
-    case QK_Q6_K: return rows / 16 * (k / 256) * X16_Q6_K_BLOCK;
+    case QK_Q6_K: return rows / 16 * (k / 256) * (X16_Q6_K_BLOCK + 32);
     default: qk_unknown_type("qk_x16_bytes", type);
     }
 }
@@ -80,11 +80,11 @@ static const uint8_t *x16_group(int type, const void *packed, long k, long g) {
 
 /// Q4_K / Q6_K: every row's ggml block to (unpack = 0) or from (1) its place in the packed blocks.
 static void x16_k_move(int type, void *ggml, long k, void *packed, long group0, long group1, int unpack) {
-    long nb = k / 256, bb = type == QK_Q4_K ? 144 : 210, pb = qk_x16_bytes(type, 16, 256);
+    long nb = k / 256, bb = type == QK_Q4_K ? 144 : 210;
     for (long g = group0; g < group1; g++)
         for (long b = 0; b < nb; b++)
             for (int r = 0; r < 16; r++)
-                qk_x16_k_block(type, (uint8_t *)packed + (g * nb + b) * pb, r, (uint8_t *)ggml + ((16 * g + r) * nb + b) * bb, unpack);
+                qk_x16_k_block(type, (uint8_t *)x16_group(type, packed, k, g), nb, b, r, (uint8_t *)ggml + ((16 * g + r) * nb + b) * bb, unpack);
 }
 
 void qk_x16_repack(int type, const void *src, long k, void *dst, long group0, long group1) {
@@ -162,13 +162,13 @@ void qk_x16_gemm_ref(int type, const void *packed, long k, const void *xq, long 
         break;
     }
     case QK_Q4_K: case QK_Q6_K: {
-        long nb = k / 256, pb = qk_x16_bytes(type, 16, 256);
+        long nb = k / 256;
         for (long g = group0; g < group1; g++)
             for (long t = 0; t < tokens; t++)
                 for (int r = 0; r < 16; r++) {
                     float acc = 0;
                     for (long b = 0; b < nb; b++)
-                        acc = qk_x16_k_dot_ref(type, x16_group(type, packed, k, g) + b * pb, r, (const act_q8_k *)xq + t * nb + b, acc);
+                        acc = qk_x16_k_dot_ref(type, x16_group(type, packed, k, g), nb, b, r, (const act_q8_k *)xq + t * nb + b, acc);
                     y[t * ldy + 16 * g + r] = acc;
                 }
         break;

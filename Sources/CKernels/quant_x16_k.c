@@ -6,13 +6,14 @@
 //   scales[12][16]   byte i of row r's 12 packed 6-bit scales/mins at [i][r] (unpacked in-kernel)    192 bytes
 //   qs[4][8][64]     pair p (columns 64p..64p+63), chunk j: byte 4r+e = row r's ggml qs[32p+4j+e], i.e.
 //                    low nibble = column 64p+4j+e, high nibble = column 64p+32+4j+e                2048 bytes
-// Q6_K (3360 bytes = 16 × 210), q+32 ∈ [0, 63] kept as ggml's 4-bit plane + 2-bit plane:
-//   ql[2][16][64]    half h, chunk c: byte 4r+e = row r's ql[64h+4c+e] (low nibble column 128h+4c+e,
-//                    high nibble column 128h+64+4c+e)                                             2048 bytes
-//   qh[2][8][64]     half h, chunk c: byte 4r+e = row r's qh[32h+4c+e] (bits 2s..2s+1: column
-//                    128h+32s+4c+e)                                                               1024 bytes
+// Q6_K (16 × 210 bytes: 3328 per super-block, a multiple of 64 so every load stays within one cache line, and
+// the 16 scales d of all super-blocks, 32 bytes each, after the group's last block), q+32 ∈ [0, 63] kept as
+// ggml's 4-bit plane + 2-bit plane, in the order the kernel reads them (one sequential stream):
+//   [2][8] × 192     half h, chunk c (c = 0..7), 64 bytes each, byte 4r+e of:
+//                      qh: row r's qh[32h+4c+e] (bits 2s..2s+1: column 128h+32s+4c+e)
+//                      ql: row r's ql[64h+4c+e] (low nibble column 128h+4c+e, high 128h+64+4c+e)
+//                      ql: row r's ql[64h+32+4c+e] (low nibble column 128h+32+4c+e, high 128h+96+4c+e)  3072 bytes
 //   scales[8][16][2] int8: pair i, row r: sc[2i], sc[2i+1] (one int16 pair per lane once widened)   256 bytes
-//   d[16]            f16                                                                             32 bytes
 // Activations are qk_quantize_act's act_q8_k blocks as they are: their int16 sums per 16 columns give the
 // Q4_K mins term and the Q6_K −32 offset term with one vpdpwssd per pair of sums.
 //
@@ -24,9 +25,10 @@
 #include <math.h>
 #include <string.h>
 
-/// Moves one row's ggml block to (unpack = 0) or from (1) its bytes in a packed block: `packed` is the packed
-/// block of 16 rows, `row` the ggml block of row r. Repack, unpack and the plain twin all read through this map.
-void qk_x16_k_block(int type, uint8_t *packed, int r, uint8_t *row, int unpack) {
+/// Moves row r's ggml block b to (unpack = 0) or from (1) its bytes in the packed group `group` (16 rows × nb
+/// super-blocks). Repack, unpack and the plain twin all read through this map.
+void qk_x16_k_block(int type, uint8_t *group, long nb, long b, int r, uint8_t *row, int unpack) {
+    uint8_t *packed = group + b * (type == QK_Q4_K ? X16_Q4_K_BLOCK : X16_Q6_K_BLOCK);
 #define MOVE(P, G) do { if (unpack) row[G] = packed[P]; else packed[P] = row[G]; } while (0)
     switch (type) {
     case QK_Q4_K:
@@ -41,13 +43,16 @@ void qk_x16_k_block(int type, uint8_t *packed, int r, uint8_t *row, int unpack) 
         break;
     case QK_Q6_K:
         for (int h = 0; h < 2; h++)
-            for (int c = 0; c < 16; c++)
+            for (int c = 0; c < 8; c++)
                 for (int e = 0; e < 4; e++) {
-                    MOVE(1024 * h + 64 * c + 4 * r + e, 64 * h + 4 * c + e);
-                    if (c < 8) MOVE(2048 + 512 * h + 64 * c + 4 * r + e, 128 + 32 * h + 4 * c + e);
+                    int o = 192 * (8 * h + c) + 4 * r + e;
+                    MOVE(o, 128 + 32 * h + 4 * c + e);
+                    MOVE(o + 64, 64 * h + 4 * c + e);
+                    MOVE(o + 128, 64 * h + 32 + 4 * c + e);
                 }
         for (int g = 0; g < 16; g++) MOVE(3072 + 32 * (g / 2) + 2 * r + g % 2, 192 + g);
-        for (int i = 0; i < 2; i++) MOVE(3328 + 2 * r + i, 208 + i);
+        packed = group + nb * X16_Q6_K_BLOCK + 32 * b; // the scales d after the last block
+        for (int i = 0; i < 2; i++) MOVE(2 * r + i, 208 + i);
         break;
     default: qk_unknown_type("qk_x16_k_block", type);
     }
@@ -56,11 +61,11 @@ void qk_x16_k_block(int type, uint8_t *packed, int r, uint8_t *row, int unpack) 
 
 // MARK: - Plain twin
 
-/// One super-block of row r (read back from the packed block) against one token, added to `acc` with the
+/// Super-block b of row r (read back from the packed group) against one token, added to `acc` with the
 /// kernel's float operations.
-float qk_x16_k_dot_ref(int type, const uint8_t *packed, int r, const act_q8_k *a, float acc) {
+float qk_x16_k_dot_ref(int type, const uint8_t *group, long nb, long b, int r, const act_q8_k *a, float acc) {
     uint8_t w[210];
-    qk_x16_k_block(type, (uint8_t *)packed, r, w, 1);
+    qk_x16_k_block(type, (uint8_t *)group, nb, b, r, w, 1);
     uint16_t dh, mh;
     if (type == QK_Q4_K) {
         int sc[8], m[8], sumi = 0, summ = 0;
@@ -200,9 +205,10 @@ VNNI INLINE void x16_q6_K_tile(const uint8_t *gp, long nb, const act_q8_k *a, lo
                 for (int t = 0; t < nt; t++) s[t][0] = s[t][1] = s[t][2] = s[t][3] = _mm512_setzero_si512();
                 for (int cc = 0; cc < 4; cc++) {
                     int c = 4 * qt + cc;
-                    __m512i H = _mm512_loadu_si512((const void *)(blk + 2048 + 512 * h + 64 * c));
-                    __m512i L0 = _mm512_loadu_si512((const void *)(blk + 1024 * h + 64 * c));
-                    __m512i L1 = _mm512_loadu_si512((const void *)(blk + 1024 * h + 64 * (c + 8)));
+                    const uint8_t *chunk = blk + 192 * (8 * h + c);
+                    __m512i H = _mm512_loadu_si512((const void *)chunk);
+                    __m512i L0 = _mm512_loadu_si512((const void *)(chunk + 64));
+                    __m512i L1 = _mm512_loadu_si512((const void *)(chunk + 128));
                     __m512i w[4] = { // columns 128h + 32s + 4c + e, s = 0..3
                         _mm512_or_si512(_mm512_and_si512(L0, low4), _mm512_and_si512(_mm512_slli_epi16(H, 4), top)),
                         _mm512_or_si512(_mm512_and_si512(L1, low4), _mm512_and_si512(_mm512_slli_epi16(H, 2), top)),
@@ -221,7 +227,7 @@ VNNI INLINE void x16_q6_K_tile(const uint8_t *gp, long nb, const act_q8_k *a, lo
                 }
             }
         }
-        __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(blk + 3328)));
+        __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(gp + nb * X16_Q6_K_BLOCK + 32 * b)));
         for (int t = 0; t < nt; t++)
             acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(d, _mm512_set1_ps(a[t * stride + b].d)), acc[t]);
     }
@@ -231,7 +237,7 @@ VNNI INLINE void x16_q6_K_tile(const uint8_t *gp, long nb, const act_q8_k *a, lo
 /// Groups [group0, group1) × every token: tiles of X16_TILE tokens, then single tokens through the same code.
 VNNI void qk_x16_k_gemm_vnni(int type, const void *packed, long k, const void *xq, long tokens, float *y, long ldy,
                             long group0, long group1) {
-    long nb = k / 256, gb = nb * (type == QK_Q4_K ? X16_Q4_K_BLOCK : X16_Q6_K_BLOCK);
+    long nb = k / 256, gb = qk_x16_bytes(type, 16, k);
     const act_q8_k *a = (const act_q8_k *)xq;
     for (long g = group0; g < group1; g++) {
         const uint8_t *gp = (const uint8_t *)packed + g * gb;
