@@ -83,6 +83,11 @@ void qk_qgemv_ref(int type, const void *w, long k, const void *xq, long tokens, 
 /// without AVX-512 or when d is not a multiple of 16; the caller then runs its own loop.
 int qk_attn_scores4(const float *q, long d, const float *k, long ks, long len, float scale, float *s, long ldS);
 int qk_attn_accumulate4(const float *p, long ldP, long d, const float *v, long vs, long len, float *o);
+/// The same over rows stored as QK_F32, QK_BF16 or QK_F16 (strides in elements of that type), widened in
+/// registers (exact), so bit-identical to widening the rows first. qk_attn_typed_supported says whether they run.
+int qk_attn_typed_supported(int type, long d);
+int qk_attn_scores4_typed(int type, const float *q, long d, const void *k, long ks, long len, float scale, float *s, long ldS);
+int qk_attn_accumulate4_typed(int type, const float *p, long ldP, long d, const void *v, long vs, long len, float *o);
 
 // MARK: - Repacked quantised weights (quant_x16.c)
 
