@@ -1,4 +1,4 @@
-// Shared between the quantised-weight kernel files (quant.c, quant_formats.c): activation block layouts,
+// Shared between the quantised-weight kernel files (quant.c, quant_formats.c, quant_x16*.c): activation block layouts,
 // K-quant scale helpers and target attributes. Not part of the module's public header.
 #ifndef QWENKIT_QUANT_INTERNAL_H
 #define QWENKIT_QUANT_INTERNAL_H
@@ -74,6 +74,18 @@ float qk_dot_q4_0_avx2(const uint8_t *w, const act_q8_0 *a, long nb);
 float qk_dot_q4_0_vnni(const uint8_t *w, const act_q8_0 *a, long nb);
 float qk_dot_q5_K_avx2(const uint8_t *w, const act_q8_k *a, long nb);
 float qk_dot_q5_K_vnni(const uint8_t *w, const act_q8_k *a, long nb);
+#endif
+
+// MARK: - Repacked Q4_K / Q6_K (quant_x16_k.c): 16 rows × one super-block per packed block
+
+#define X16_Q4_K_BLOCK 2304 // 16 × 144
+#define X16_Q6_K_BLOCK 3360 // 16 × 210
+
+void qk_x16_k_block(int type, uint8_t *packed, int r, uint8_t *row, int unpack);
+float qk_x16_k_dot_ref(int type, const uint8_t *packed, int r, const act_q8_k *a, float acc);
+#if defined(__x86_64__)
+void qk_x16_k_gemm_vnni(int type, const void *packed, long k, const void *xq, long tokens, float *y, long ldy,
+                        long group0, long group1);
 #endif
 
 #endif

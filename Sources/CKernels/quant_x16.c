@@ -8,6 +8,7 @@
 // Every output is the same sequence of operations whatever the token count or the token's place in the tile,
 // so results are bit-identical alone or batched, in one forward or in chunks. The plain twin
 // (qk_x16_gemm_ref) reads the packed layout with scalar code; qk_x16_unpack restores the ggml bytes exactly.
+// Q4_K and Q6_K layouts and tiles are in quant_x16_k.c.
 #include "CKernels.h"
 #include "quant_internal.h"
 #include <math.h>
@@ -27,7 +28,7 @@ typedef struct { float d; int32_t c; int8_t q[32]; } act_q8_0c; // c = −128 ·
 
 int qk_x16_supported(int type) {
     switch (type) {
-    case QK_Q8_0: return qk_has_avx512_vnni();
+    case QK_Q8_0: case QK_Q4_K: case QK_Q6_K: return qk_has_avx512_vnni();
     default: return 0;
     }
 }
@@ -35,6 +36,8 @@ int qk_x16_supported(int type) {
 long qk_x16_bytes(int type, long rows, long k) {
     switch (type) {
     case QK_Q8_0: return rows / 16 * (k / 32) * X16_Q8_0_BLOCK;
+    case QK_Q4_K: return rows / 16 * (k / 256) * X16_Q4_K_BLOCK;
+    case QK_Q6_K: return rows / 16 * (k / 256) * X16_Q6_K_BLOCK;
     default: qk_unknown_type("qk_x16_bytes", type);
     }
 }
@@ -42,6 +45,7 @@ long qk_x16_bytes(int type, long rows, long k) {
 long qk_x16_act_bytes(int type, long k) {
     switch (type) {
     case QK_Q8_0: return k / 32 * (long)sizeof(act_q8_0c);
+    case QK_Q4_K: case QK_Q6_K: return qk_act_bytes(type, k); // act_q8_k as it is: its sums per 16 suffice
     default: qk_unknown_type("qk_x16_act_bytes", type);
     }
 }
@@ -64,6 +68,7 @@ void qk_x16_quantize_act(int type, const float *x, long k, long tokens, void *ou
         }
         break;
     }
+    case QK_Q4_K: case QK_Q6_K: qk_quantize_act(type, x, k, tokens, out); break;
     default: qk_unknown_type("qk_x16_quantize_act", type);
     }
 }
@@ -71,6 +76,15 @@ void qk_x16_quantize_act(int type, const float *x, long k, long tokens, void *ou
 /// Group pointer of row group `g` (rows 16g..16g+15).
 static const uint8_t *x16_group(int type, const void *packed, long k, long g) {
     return (const uint8_t *)packed + g * qk_x16_bytes(type, 16, k);
+}
+
+/// Q4_K / Q6_K: every row's ggml block to (unpack = 0) or from (1) its place in the packed blocks.
+static void x16_k_move(int type, void *ggml, long k, void *packed, long group0, long group1, int unpack) {
+    long nb = k / 256, bb = type == QK_Q4_K ? 144 : 210, pb = qk_x16_bytes(type, 16, 256);
+    for (long g = group0; g < group1; g++)
+        for (long b = 0; b < nb; b++)
+            for (int r = 0; r < 16; r++)
+                qk_x16_k_block(type, (uint8_t *)packed + (g * nb + b) * pb, r, (uint8_t *)ggml + ((16 * g + r) * nb + b) * bb, unpack);
 }
 
 void qk_x16_repack(int type, const void *src, long k, void *dst, long group0, long group1) {
@@ -90,6 +104,7 @@ void qk_x16_repack(int type, const void *src, long k, void *dst, long group0, lo
         }
         break;
     }
+    case QK_Q4_K: case QK_Q6_K: x16_k_move(type, (void *)src, k, dst, group0, group1, 0); break;
     default: qk_unknown_type("qk_x16_repack", type);
     }
 }
@@ -111,6 +126,7 @@ void qk_x16_unpack(int type, const void *packed, long k, void *dst, long group0,
         }
         break;
     }
+    case QK_Q4_K: case QK_Q6_K: x16_k_move(type, dst, k, (void *)packed, group0, group1, 1); break;
     default: qk_unknown_type("qk_x16_unpack", type);
     }
 }
@@ -143,6 +159,18 @@ void qk_x16_gemm_ref(int type, const void *packed, long k, const void *xq, long 
                 }
             }
         }
+        break;
+    }
+    case QK_Q4_K: case QK_Q6_K: {
+        long nb = k / 256, pb = qk_x16_bytes(type, 16, 256);
+        for (long g = group0; g < group1; g++)
+            for (long t = 0; t < tokens; t++)
+                for (int r = 0; r < 16; r++) {
+                    float acc = 0;
+                    for (long b = 0; b < nb; b++)
+                        acc = qk_x16_k_dot_ref(type, x16_group(type, packed, k, g) + b * pb, r, (const act_q8_k *)xq + t * nb + b, acc);
+                    y[t * ldy + 16 * g + r] = acc;
+                }
         break;
     }
     default: qk_unknown_type("qk_x16_gemm_ref", type);
@@ -199,6 +227,7 @@ void qk_x16_gemm(int type, const void *packed, long k, const void *xq, long toke
     if (qk_has_avx512_vnni()) {
         switch (type) {
         case QK_Q8_0: x16_q8_0_gemm(packed, k, xq, tokens, y, ldy, group0, group1); return;
+        case QK_Q4_K: case QK_Q6_K: qk_x16_k_gemm_vnni(type, packed, k, xq, tokens, y, ldy, group0, group1); return;
         default: qk_unknown_type("qk_x16_gemm", type);
         }
     }

@@ -10,7 +10,7 @@ import TensorCore
 final class PackedMatmulTests: XCTestCase {
     typealias Rng = QuantMatmulTests.Rng
 
-    static let formats: [WeightFormat] = [.q8_0]
+    static let formats: [WeightFormat] = [.q8_0, .q4_K, .q6_K]
 
     func testRepackThenUnpackGivesTheBlocksBack() {
         for format in Self.formats {
