@@ -41,13 +41,18 @@ void qk_keep_large_allocations(void);
 
 // MARK: - Quantised weights (quant.c)
 
-/// ggml block formats with integer-dot kernels (codes are ggml_type values). Any other code aborts.
+/// ggml block formats with integer-dot kernels (codes are ggml_type values). Any other code aborts. Q4_1, Q5_0,
+/// Q5_1 and IQ4_NL have only the repacked kernels (qk_x16_*, quant_x16_legacy.c), not the ggml-layout ones.
 enum {
     QK_Q4_0 = 2,
+    QK_Q4_1 = 3,
+    QK_Q5_0 = 6,
+    QK_Q5_1 = 7,
     QK_Q8_0 = 8,
     QK_Q4_K = 12,
     QK_Q5_K = 13,
     QK_Q6_K = 14,
+    QK_IQ4_NL = 20,
 };
 
 /// IEEE half → float (exact, subnormals included).
