@@ -114,13 +114,15 @@ def main():
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--streams", default="1,4,8,16")
     ap.add_argument("--serve-args", default="", help="extra `qwenkit serve` flags")
+    ap.add_argument("--config-from", help="a checkpoint directory whose config.json gives vocab and EOS ids (for a .gguf --model)")
     args = ap.parse_args()
-    config = json.load(open(f"{args.model}/config.json"))
+    meta = args.config_from or args.model
+    config = json.load(open(f"{meta}/config.json"))
     text = config.get("text_config", config)
     vocab = min(text["vocab_size"], 240000)
     eos = text.get("eos_token_id", [])
     eos = eos if isinstance(eos, list) else [eos]
-    gen_cfg = json.load(open(f"{args.model}/generation_config.json")) if __import__("os").path.exists(f"{args.model}/generation_config.json") else {}
+    gen_cfg = json.load(open(f"{meta}/generation_config.json")) if __import__("os").path.exists(f"{meta}/generation_config.json") else {}
     g = gen_cfg.get("eos_token_id", [])
     eos = sorted(set(eos) | set(g if isinstance(g, list) else [g]))
 

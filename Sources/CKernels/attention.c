@@ -12,14 +12,31 @@ static int avx512 = -1;
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
 #define AHEAD 6 // rows prefetched ahead
 
+#define INLINE static inline __attribute__((always_inline))
+
+// KV rows are read in their stored type (QK_F32, QK_BF16, QK_F16) and widened in registers: bf16 and f16 widen
+// to f32 exactly, so each type gives what its rows widened into memory first would give, bit for bit, while
+// reading half the bytes. `ks` / `vs` strides count elements of that type.
+AVX512 INLINE __m512 load16(int type, const void *p, long i) {
+    switch (type) {
+    case QK_BF16:
+        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)((const uint16_t *)p + i))), 16));
+    case QK_F16: return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)p + i)));
+    default: return _mm512_loadu_ps((const float *)p + i);
+    }
+}
+
+INLINE long elem_bytes(int type) { return type == QK_F32 ? 4 : 2; }
+
 // s[g·ldS + i] = (q_g · k_i) · scale for 4 heads; d a multiple of 16.
-AVX512 static void scores4(const float *q, long d, const float *k, long ks, long len, float scale, float *s, long ldS) {
+AVX512 INLINE void scores4_t(int type, const float *q, long d, const void *k, long ks, long len, float scale, float *s, long ldS) {
+    const long eb = elem_bytes(type);
     for (long i = 0; i < len; i++) {
-        const float *kr = k + i * ks, *pf = k + (i + AHEAD < len ? i + AHEAD : i) * ks;
+        const char *kr = (const char *)k + i * ks * eb, *pf = (const char *)k + (i + AHEAD < len ? i + AHEAD : i) * ks * eb;
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         for (long c = 0; c < d; c += 16) {
-            _mm_prefetch((const char *)(pf + c), _MM_HINT_T0);
-            __m512 kv = _mm512_loadu_ps(kr + c);
+            if ((c * eb) % 64 == 0) _mm_prefetch(pf + c * eb, _MM_HINT_T0);
+            __m512 kv = load16(type, kr, c);
             a0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + c), kv, a0);
             a1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + d + c), kv, a1);
             a2 = _mm512_fmadd_ps(_mm512_loadu_ps(q + 2 * d + c), kv, a2);
@@ -32,22 +49,30 @@ AVX512 static void scores4(const float *q, long d, const float *k, long ks, long
     }
 }
 
+AVX512 static void scores4(int type, const float *q, long d, const void *k, long ks, long len, float scale, float *s, long ldS) {
+    switch (type) {
+    case QK_BF16: scores4_t(QK_BF16, q, d, k, ks, len, scale, s, ldS); break;
+    case QK_F16: scores4_t(QK_F16, q, d, k, ks, len, scale, s, ldS); break;
+    default: scores4_t(QK_F32, q, d, k, ks, len, scale, s, ldS); break;
+    }
+}
+
 // o[g·d + c] += Σ_i p[g·ldP + i] · v_i[c] for 4 heads, over J·16 columns from c0: 4·J accumulators held in
 // registers across the run, so each value row is read in d / (J·16) pieces (a run's pieces stay in L1).
-#define INLINE static inline __attribute__((always_inline))
-AVX512 INLINE void accumulate_cols(const int J, const float *p, long ldP, long d, const float *v, long vs, long len,
+AVX512 INLINE void accumulate_cols(int type, const int J, const float *p, long ldP, long d, const void *v, long vs, long len,
                                    float *o, long c0) {
+    const long eb = elem_bytes(type);
     __m512 a[4][4];
     for (int h = 0; h < 4; h++)
         for (int j = 0; j < J; j++) a[h][j] = _mm512_loadu_ps(o + h * d + c0 + 16 * j);
     for (long i = 0; i < len; i++) {
         if (c0 == 0 && i + AHEAD < len)
-            for (long l = 0; l < d; l += 16) _mm_prefetch((const char *)(v + (i + AHEAD) * vs + l), _MM_HINT_T0);
-        const float *vr = v + i * vs + c0;
+            for (long l = 0; l < d * eb; l += 64) _mm_prefetch((const char *)v + ((i + AHEAD) * vs) * eb + l, _MM_HINT_T0);
+        const char *vr = (const char *)v + (i * vs + c0) * eb;
         __m512 ph[4];
         for (int h = 0; h < 4; h++) ph[h] = _mm512_set1_ps(p[h * ldP + i]);
         for (int j = 0; j < J; j++) {
-            __m512 vv = _mm512_loadu_ps(vr + 16 * j);
+            __m512 vv = load16(type, vr, 16 * j);
             for (int h = 0; h < 4; h++) a[h][j] = _mm512_fmadd_ps(ph[h], vv, a[h][j]);
         }
     }
@@ -55,14 +80,22 @@ AVX512 INLINE void accumulate_cols(const int J, const float *p, long ldP, long d
         for (int j = 0; j < J; j++) _mm512_storeu_ps(o + h * d + c0 + 16 * j, a[h][j]);
 }
 
-AVX512 static void accumulate4(const float *p, long ldP, long d, const float *v, long vs, long len, float *o) {
+AVX512 INLINE void accumulate4_t(int type, const float *p, long ldP, long d, const void *v, long vs, long len, float *o) {
     for (long c0 = 0; c0 < d; c0 += 64) {
         switch ((d - c0) / 16) {
-        case 1: accumulate_cols(1, p, ldP, d, v, vs, len, o, c0); break;
-        case 2: accumulate_cols(2, p, ldP, d, v, vs, len, o, c0); break;
-        case 3: accumulate_cols(3, p, ldP, d, v, vs, len, o, c0); break;
-        default: accumulate_cols(4, p, ldP, d, v, vs, len, o, c0); break;
+        case 1: accumulate_cols(type, 1, p, ldP, d, v, vs, len, o, c0); break;
+        case 2: accumulate_cols(type, 2, p, ldP, d, v, vs, len, o, c0); break;
+        case 3: accumulate_cols(type, 3, p, ldP, d, v, vs, len, o, c0); break;
+        default: accumulate_cols(type, 4, p, ldP, d, v, vs, len, o, c0); break;
         }
+    }
+}
+
+AVX512 static void accumulate4(int type, const float *p, long ldP, long d, const void *v, long vs, long len, float *o) {
+    switch (type) {
+    case QK_BF16: accumulate4_t(QK_BF16, p, ldP, d, v, vs, len, o); break;
+    case QK_F16: accumulate4_t(QK_F16, p, ldP, d, v, vs, len, o); break;
+    default: accumulate4_t(QK_F32, p, ldP, d, v, vs, len, o); break;
     }
 }
 #endif
@@ -70,21 +103,37 @@ AVX512 static void accumulate4(const float *p, long ldP, long d, const float *v,
 // Returns 0 when the caller must use its own loop (no AVX-512, d not a multiple of 16): the caller's Swift loop
 // is then the only path, so the result never depends on which path ran for a given machine and shape.
 int qk_attn_scores4(const float *q, long d, const float *k, long ks, long len, float scale, float *s, long ldS) {
+    return qk_attn_scores4_typed(QK_F32, q, d, k, ks, len, scale, s, ldS);
+}
+
+int qk_attn_accumulate4(const float *p, long ldP, long d, const float *v, long vs, long len, float *o) {
+    return qk_attn_accumulate4_typed(QK_F32, p, ldP, d, v, vs, len, o);
+}
+
+int qk_attn_typed_supported(int type, long d) {
 #if defined(__x86_64__)
     if (avx512 < 0) avx512 = qk_has_avx512();
-    if (d % 16 == 0 && avx512) {
-        scores4(q, d, k, ks, len, scale, s, ldS);
+    return avx512 && d % 16 == 0 && (type == QK_F32 || type == QK_BF16 || type == QK_F16);
+#else
+    (void)type; (void)d;
+    return 0;
+#endif
+}
+
+int qk_attn_scores4_typed(int type, const float *q, long d, const void *k, long ks, long len, float scale, float *s, long ldS) {
+#if defined(__x86_64__)
+    if (qk_attn_typed_supported(type, d)) {
+        scores4(type, q, d, k, ks, len, scale, s, ldS);
         return 1;
     }
 #endif
     return 0;
 }
 
-int qk_attn_accumulate4(const float *p, long ldP, long d, const float *v, long vs, long len, float *o) {
+int qk_attn_accumulate4_typed(int type, const float *p, long ldP, long d, const void *v, long vs, long len, float *o) {
 #if defined(__x86_64__)
-    if (avx512 < 0) avx512 = qk_has_avx512();
-    if (d % 16 == 0 && avx512) {
-        accumulate4(p, ldP, d, v, vs, len, o);
+    if (qk_attn_typed_supported(type, d)) {
+        accumulate4(type, p, ldP, d, v, vs, len, o);
         return 1;
     }
 #endif

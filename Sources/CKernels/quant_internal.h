@@ -88,4 +88,19 @@ void qk_x16_k_gemm_vnni(int type, const void *packed, long k, const void *xq, lo
                         long group0, long group1);
 #endif
 
+// MARK: - Repacked 32-column legacy formats (quant_x16_legacy.c), reached through quant_x16.c's qk_x16_* switches
+
+#define QK_X16_LEGACY QK_Q4_0: case QK_Q4_1: case QK_Q5_0: case QK_Q5_1: case QK_IQ4_NL
+long qk_x16l_bytes(int type, long rows, long k);
+long qk_x16l_act_bytes(long k);
+void qk_x16l_quantize_act(int type, const float *x, long k, long tokens, void *out);
+void qk_x16l_repack(int type, const void *src, long k, void *dst, long group0, long group1);
+void qk_x16l_unpack(int type, const void *packed, long k, void *dst, long group0, long group1);
+void qk_x16l_gemm_ref(int type, const void *packed, long k, const void *xq, long tokens, float *y, long ldy,
+                      long group0, long group1);
+#if defined(__x86_64__)
+void qk_x16l_gemm(int type, const void *packed, long k, const void *xq, long tokens, float *y, long ldy,
+                  long group0, long group1);
+#endif
+
 #endif

@@ -29,6 +29,7 @@ typedef struct { float d; int32_t c; int8_t q[32]; } act_q8_0c; // c = −128 ·
 int qk_x16_supported(int type) {
     switch (type) {
     case QK_Q8_0: case QK_Q4_K: case QK_Q6_K: return qk_has_avx512_vnni();
+    case QK_X16_LEGACY: return qk_has_avx512_vnni();
     default: return 0;
     }
 }
@@ -38,6 +39,7 @@ long qk_x16_bytes(int type, long rows, long k) {
     case QK_Q8_0: return rows / 16 * (k / 32) * X16_Q8_0_BLOCK;
     case QK_Q4_K: return rows / 16 * (k / 256) * X16_Q4_K_BLOCK;
     case QK_Q6_K: return rows / 16 * (k / 256) * (X16_Q6_K_BLOCK + 32);
+    case QK_X16_LEGACY: return qk_x16l_bytes(type, rows, k);
     default: qk_unknown_type("qk_x16_bytes", type);
     }
 }
@@ -46,6 +48,7 @@ long qk_x16_act_bytes(int type, long k) {
     switch (type) {
     case QK_Q8_0: return k / 32 * (long)sizeof(act_q8_0c);
     case QK_Q4_K: case QK_Q6_K: return qk_act_bytes(type, k); // act_q8_k as it is: its sums per 16 suffice
+    case QK_X16_LEGACY: return qk_x16l_act_bytes(k);
     default: qk_unknown_type("qk_x16_act_bytes", type);
     }
 }
@@ -69,6 +72,7 @@ void qk_x16_quantize_act(int type, const float *x, long k, long tokens, void *ou
         break;
     }
     case QK_Q4_K: case QK_Q6_K: qk_quantize_act(type, x, k, tokens, out); break;
+    case QK_X16_LEGACY: qk_x16l_quantize_act(type, x, k, tokens, out); break;
     default: qk_unknown_type("qk_x16_quantize_act", type);
     }
 }
@@ -105,6 +109,7 @@ void qk_x16_repack(int type, const void *src, long k, void *dst, long group0, lo
         break;
     }
     case QK_Q4_K: case QK_Q6_K: x16_k_move(type, (void *)src, k, dst, group0, group1, 0); break;
+    case QK_X16_LEGACY: qk_x16l_repack(type, src, k, dst, group0, group1); break;
     default: qk_unknown_type("qk_x16_repack", type);
     }
 }
@@ -127,6 +132,7 @@ void qk_x16_unpack(int type, const void *packed, long k, void *dst, long group0,
         break;
     }
     case QK_Q4_K: case QK_Q6_K: x16_k_move(type, dst, k, (void *)packed, group0, group1, 1); break;
+    case QK_X16_LEGACY: qk_x16l_unpack(type, packed, k, dst, group0, group1); break;
     default: qk_unknown_type("qk_x16_unpack", type);
     }
 }
@@ -173,6 +179,7 @@ void qk_x16_gemm_ref(int type, const void *packed, long k, const void *xq, long 
                 }
         break;
     }
+    case QK_X16_LEGACY: qk_x16l_gemm_ref(type, packed, k, xq, tokens, y, ldy, group0, group1); break;
     default: qk_unknown_type("qk_x16_gemm_ref", type);
     }
 }
@@ -228,6 +235,7 @@ void qk_x16_gemm(int type, const void *packed, long k, const void *xq, long toke
         switch (type) {
         case QK_Q8_0: x16_q8_0_gemm(packed, k, xq, tokens, y, ldy, group0, group1); return;
         case QK_Q4_K: case QK_Q6_K: qk_x16_k_gemm_vnni(type, packed, k, xq, tokens, y, ldy, group0, group1); return;
+        case QK_X16_LEGACY: qk_x16l_gemm(type, packed, k, xq, tokens, y, ldy, group0, group1); return;
         default: qk_unknown_type("qk_x16_gemm", type);
         }
     }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import TensorCore
 
@@ -98,7 +99,12 @@ func causalAttentionDecode(
     var partMax = [Float](repeating: 0, count: kvHeads * splits * group)
     var partSum = [Float](repeating: 0, count: kvHeads * splits * group)
     var partOut = [Float](repeating: 0, count: kvHeads * splits * group * d)
-    let scratchFloats = KVRowReader.scratchFloats(pages.type, rows: min(pages.pageTokens, decodeSplitKeys), headDim: d)
+    // bf16 / f16 rows are read in place and widened in registers (half the bytes of f32, nothing widened into
+    // a scratch) when the C kernels run for this shape: the same values as widening first, so the same result.
+    let typed = KVRowReader.typedKernelCode(pages.type).flatMap { code in
+        pages.type != .f32 && group % 4 == 0 && qk_attn_typed_supported(code, d) != 0 ? code : nil
+    }
+    let scratchFloats = typed != nil ? 0 : KVRowReader.scratchFloats(pages.type, rows: min(pages.pageTokens, decodeSplitKeys), headDim: d)
     partMax.withUnsafeMutableBufferPointer { mp in partSum.withUnsafeMutableBufferPointer { lp in
         partOut.withUnsafeMutableBufferPointer { op in
             let (mb, lb, ob) = (mp.baseAddress!, lp.baseAddress!, op.baseAddress!)
@@ -113,8 +119,16 @@ func causalAttentionDecode(
                     let kv = KVRowReader(pages, kvHead: kvh, kvHeads: kvHeads, headDim: d, scratch: xp.baseAddress)
                     var j = j0
                     while j < j1 {
-                        let run = kv.run(j, end: j1), (k, ks) = kv.rows(j, run, values: false)
-                        groupScores(q: qg, group: group, d: d, k: k, kStride: ks, len: run, scale: scale, s: s + j - j0, ldS: len)
+                        let run = kv.run(j, end: j1)
+                        if let code = typed {
+                            let (k, ks) = kv.storedRows(j, values: false)
+                            for g in stride(from: 0, to: group, by: 4) {
+                                _ = qk_attn_scores4_typed(code, qg + g * d, d, k, ks, run, scale, s + g * len + j - j0, len)
+                            }
+                        } else {
+                            let (k, ks) = kv.rows(j, run, values: false)
+                            groupScores(q: qg, group: group, d: d, k: k, kStride: ks, len: run, scale: scale, s: s + j - j0, ldS: len)
+                        }
                         j += run
                     }
                     let base = (kvh * splits + sp) * group
@@ -123,8 +137,16 @@ func causalAttentionDecode(
                     o.initialize(repeating: 0, count: group * d)
                     j = j0
                     while j < j1 {
-                        let run = kv.run(j, end: j1), (v, vs) = kv.rows(j, run, values: true)
-                        groupAccumulate(p: s + j - j0, ldP: len, group: group, d: d, v: v, vStride: vs, len: run, o: o)
+                        let run = kv.run(j, end: j1)
+                        if let code = typed {
+                            let (v, vs) = kv.storedRows(j, values: true)
+                            for g in stride(from: 0, to: group, by: 4) {
+                                _ = qk_attn_accumulate4_typed(code, s + g * len + j - j0, len, d, v, vs, run, o + g * d)
+                            }
+                        } else {
+                            let (v, vs) = kv.rows(j, run, values: true)
+                            groupAccumulate(p: s + j - j0, ldP: len, group: group, d: d, v: v, vStride: vs, len: run, o: o)
+                        }
                         j += run
                     }
                 } }

@@ -1,3 +1,4 @@
+import CKernels
 import TensorCore
 
 /// Keys and values stored in fixed-size pages (token-major `[pageTokens, Hkv, D]` each, in `type`): key j lives
@@ -56,6 +57,24 @@ struct KVRowReader {
         }
         for i in 0..<count { pages.type.decode(first + i * tokenBytes, into: s + i * headDim, count: headDim) }
         return (UnsafePointer(s), headDim)
+    }
+
+    /// Rows `j ..< j + count` (within one page) as stored, with their stride in elements of `pages.type`: for
+    /// the kernels that widen in registers (`typedKernelCode`).
+    func storedRows(_ j: Int, values: Bool) -> (UnsafeRawPointer, Int) {
+        let pt = pages.pageTokens, page = (values ? pages.values : pages.keys)[j / pt]
+        return (page + (j % pt) * kvHeads * headBytes + kvHead * headBytes, kvHeads * headDim)
+    }
+
+    /// The C kernels' code for reading this type in place (f32, bf16, f16), nil for block types (q8_0), which
+    /// are widened into the scratch.
+    static func typedKernelCode(_ type: KVType) -> Int32? {
+        switch type {
+        case .f32: Int32(QK_F32)
+        case .bf16: Int32(QK_BF16)
+        case .f16: Int32(QK_F16)
+        case .q8_0: nil
+        }
     }
 
     /// Length of the run starting at key `j` that stays in one page and before `end`.

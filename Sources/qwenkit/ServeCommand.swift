@@ -81,12 +81,12 @@ struct ServeCommand: AsyncParsableCommand {
         scheduling.prefixCacheBytes = try parseMemory(prefixCacheMemory, "--prefix-cache-memory")
         scheduling.prefixBlockTokens = prefixBlock
         scheduling.prefillChunk = prefillChunk
-        let modelID = service.modelID, log = logger
+        let modelID = service.modelID, log = logger, schedulerOptions = scheduling
         // The port answers (/health 503) while the weights map; a model that fails to load ends the process.
         let loader = Thread {
             do {
                 let bundle = try ModelBundle(directory: directory, kvType: kvType)
-                let local = LocalInferenceService(bundle: bundle, modelID: modelID, options: scheduling)
+                let local = LocalInferenceService(bundle: bundle, modelID: modelID, options: schedulerOptions)
                 service.loaded(local)
                 log.info("\(bundle.summary); serving as '\(modelID)' on http://\(host):\(port)")
                 log.info("memory: \(local.memorySummary)")

@@ -1,4 +1,6 @@
 import XCTest
+import CKernels
+import TensorCore
 @testable import Kernels
 
 /// The decode-attention inner loops (one KV head, a run of strided key/value rows, all heads of its group)
@@ -36,6 +38,32 @@ final class AttentionDecodeKernelTests: XCTestCase {
             let err = zip(o, or).map { abs($0 - $1) }.reduce(0, max)
             XCTAssertFalse(o.contains { $0.isNaN })
             XCTAssertLessThanOrEqual(err, 1e-4, "accumulate group=\(group) d=\(d) len=\(len)")
+        }
+    }
+
+    /// bf16 and f16 rows read in place (widened in registers) give exactly what the f32 kernels give on the same
+    /// rows widened into memory first: decode with a 16-bit cache is bit-identical to the scratch path it replaced.
+    func testTypedRowsEqualWidenedRows() throws {
+        try XCTSkipIf(qk_attn_typed_supported(Int32(QK_BF16), 256) == 0, "no AVX-512: the typed kernels do not run here")
+        for type in [KVType.bf16, .f16] {
+            let code = KVRowReader.typedKernelCode(type)!
+            for (d, len, stride) in [(256, 70, 512), (64, 9, 128), (16, 33, 16)] {
+                let q = random(4 * d, seed: 1), k = random(len * stride, seed: 2), v = random(len * stride, seed: 3)
+                var kStored = [UInt16](repeating: 0, count: len * stride), vStored = kStored
+                var kWide = [Float](repeating: 0, count: len * stride), vWide = kWide
+                kStored.withUnsafeMutableBytes { type.encode(k, into: $0.baseAddress!, count: k.count) }
+                vStored.withUnsafeMutableBytes { type.encode(v, into: $0.baseAddress!, count: v.count) }
+                kStored.withUnsafeBytes { type.decode($0.baseAddress!, into: &kWide, count: k.count) }
+                vStored.withUnsafeBytes { type.decode($0.baseAddress!, into: &vWide, count: v.count) }
+                var s = [Float](repeating: .nan, count: 4 * len), sw = s
+                XCTAssertEqual(qk_attn_scores4_typed(code, q, d, kStored, stride, len, 0.1, &s, len), 1)
+                XCTAssertEqual(qk_attn_scores4(q, d, kWide, stride, len, 0.1, &sw, len), 1)
+                XCTAssertEqual(s, sw, "\(type) scores d=\(d) len=\(len)")
+                var o = random(4 * d, seed: 4), ow = o
+                XCTAssertEqual(qk_attn_accumulate4_typed(code, s, len, d, vStored, stride, len, &o), 1)
+                XCTAssertEqual(qk_attn_accumulate4(sw, len, d, vWide, stride, len, &ow), 1)
+                XCTAssertEqual(o, ow, "\(type) accumulate d=\(d) len=\(len)")
+            }
         }
     }
 }

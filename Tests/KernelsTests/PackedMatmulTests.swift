@@ -6,11 +6,12 @@ import TensorCore
 /// The 16-row interleaved ("x16") kernels of quant_x16.c: the layout is lossless (repack then unpack gives the
 /// ggml bytes back), the VNNI kernel equals its plain twin over the packed layout bit for bit, each token's
 /// result does not depend on how many tokens share the call, and the whole packed matmul agrees with the
-/// ggml-layout kernels' plain twin (same integer dots; only the f32 order of the block sums differs).
+/// ggml-layout kernels' plain twin (same integer dots; only the f32 order of the block sums differs) where the
+/// format has one, and with f32 math on the dequantised rows (within the 8-bit activation rounding) for all.
 final class PackedMatmulTests: XCTestCase {
     typealias Rng = QuantMatmulTests.Rng
 
-    static let formats: [WeightFormat] = [.q8_0, .q4_K, .q6_K]
+    static let formats: [WeightFormat] = [.q8_0, .q4_K, .q6_K, .q4_0, .q4_1, .q5_0, .q5_1, .iq4_nl]
 
     func testRepackThenUnpackGivesTheBlocksBack() {
         for format in Self.formats {
@@ -62,6 +63,7 @@ final class PackedMatmulTests: XCTestCase {
 
     func testPackedMatmulAgreesWithGGMLLayoutTwin() {
         for format in Self.formats {
+            guard case .quantized = MatmulFormat.kernel(format) else { continue }   // Q4_1, Q5_x, IQ4_NL: none
             let code = Int32(format.rawValue), rows = 64, k = 768, tokens = 5
             let w = QuantMatmulTests.randomWeight(format, rows: rows, k: k, seed: 9)
             var rng = Rng(state: 5)
@@ -81,6 +83,35 @@ final class PackedMatmulTests: XCTestCase {
             if p.packed != nil { XCTAssertNotNil(rows2.packed, "\(format): a slice of whole groups lost the packed copy") }
             let y2 = matmul(x, rows2, tokens: tokens)
             for t in 0..<tokens { XCTAssertEqual(Array(y2[(t * 32)..<((t + 1) * 32)]), Array(y[(t * rows + 16)..<(t * rows + 48)])) }
+        }
+    }
+
+    /// Every format, twin or not: `matmul` on the packed copy (tiles of 8 and a tail) against f32 math on the
+    /// dequantised rows (`dequantizeRow`, pinned to gguf-py). A wrong nibble order, fifth bit, table entry,
+    /// offset or min term moves outputs far past the bound.
+    func testPackedMatmulMatchesDequantisedF32() {
+        for format in Self.formats {
+            let rows = 32, k = 512
+            let w = QuantMatmulTests.randomWeight(format, rows: rows, k: k, seed: 21)
+            let p = packedForMatmul(w)
+            if qk_x16_supported(Int32(format.rawValue)) != 0 { XCTAssertNotNil(p.packed, "\(format): supported but not packed") }
+            var wf = [Float](repeating: 0, count: rows * k)   // [rows, k]
+            wf.withUnsafeMutableBufferPointer { b in for o in 0..<rows { w.dequantizeRow(o, into: b.baseAddress! + o * k) } }
+            let dense = WeightTensor.f32(wf, shape: [rows, k])
+            for tokens in [1, 11] {
+                var rng = Rng(state: 4)
+                let x = (0..<(tokens * k)).map { _ in rng.unit() }   // [tokens, k]
+                let got = matmul(x, p, tokens: tokens)               // [tokens, rows]
+                var ref = [Float](repeating: 0, count: tokens * rows)
+                x.withUnsafeBufferPointer { matmulReference($0.baseAddress!, dense, &ref, tokens: tokens) }
+                for t in 0..<tokens {
+                    for o in 0..<rows {
+                        // 8-bit activations: error ≤ Σ|w|·(max|x| of its block)/254 ≤ Σ|w|/254 here (|x| ≤ 1).
+                        let bound = (0..<k).reduce(Float(0)) { $0 + abs(wf[o * k + $1]) } / 254 * 1.01 + 1e-3
+                        XCTAssertEqual(got[t * rows + o], ref[t * rows + o], accuracy: bound, "\(format) T=\(tokens) row \(o)")
+                    }
+                }
+            }
         }
     }
 }

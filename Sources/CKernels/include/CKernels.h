@@ -41,13 +41,18 @@ void qk_keep_large_allocations(void);
 
 // MARK: - Quantised weights (quant.c)
 
-/// ggml block formats with integer-dot kernels (codes are ggml_type values). Any other code aborts.
+/// ggml block formats with integer-dot kernels (codes are ggml_type values). Any other code aborts. Q4_1, Q5_0,
+/// Q5_1 and IQ4_NL have only the repacked kernels (qk_x16_*, quant_x16_legacy.c), not the ggml-layout ones.
 enum {
     QK_Q4_0 = 2,
+    QK_Q4_1 = 3,
+    QK_Q5_0 = 6,
+    QK_Q5_1 = 7,
     QK_Q8_0 = 8,
     QK_Q4_K = 12,
     QK_Q5_K = 13,
     QK_Q6_K = 14,
+    QK_IQ4_NL = 20,
 };
 
 /// IEEE half → float (exact, subnormals included).
@@ -83,6 +88,11 @@ void qk_qgemv_ref(int type, const void *w, long k, const void *xq, long tokens, 
 /// without AVX-512 or when d is not a multiple of 16; the caller then runs its own loop.
 int qk_attn_scores4(const float *q, long d, const float *k, long ks, long len, float scale, float *s, long ldS);
 int qk_attn_accumulate4(const float *p, long ldP, long d, const float *v, long vs, long len, float *o);
+/// The same over rows stored as QK_F32, QK_BF16 or QK_F16 (strides in elements of that type), widened in
+/// registers (exact), so bit-identical to widening the rows first. qk_attn_typed_supported says whether they run.
+int qk_attn_typed_supported(int type, long d);
+int qk_attn_scores4_typed(int type, const float *q, long d, const void *k, long ks, long len, float scale, float *s, long ldS);
+int qk_attn_accumulate4_typed(int type, const float *p, long ldP, long d, const void *v, long vs, long len, float *o);
 
 // MARK: - Repacked quantised weights (quant_x16.c)
 
