@@ -4,24 +4,39 @@ import TensorCore
 @testable import LanguageModels
 
 /// The per-tensor formats of `Qwen35QuantPlan` against llama-quantize's own choices for the same tensors
-/// (`Tests/Fixtures/gguf/bench-0.8b-Q4_K_M.types.txt`: name, type and ggml dims of every tensor of a 24-layer
-/// qwen35 Q4_K_M file llama.cpp wrote), and the rules the dense file does not reach (8 experts, fallbacks).
+/// (`Tests/Fixtures/gguf/*-Q4_K_M.types.txt`: name, type and ggml dims of every tensor of a Q4_K_M file llama.cpp
+/// wrote: the 24-layer dense bench-0.8b and the 4-layer, 256-expert bench-35b-a3b-L4, each with its MTP block as
+/// one extra layer), and the rules those files do not reach (8 experts, fallbacks).
 final class QuantMixTests: XCTestCase {
-    func testQ4_K_MMatchesLlamaQuantizeOnBench08B() throws {
-        let url = Qwen35ReferenceTests.fixtures.appendingPathComponent("gguf/bench-0.8b-Q4_K_M.types.txt")
+    /// Every tensor of the file in its order, with the file's block count (trunk + MTP: llama.cpp's `n_layer_all`).
+    private func checkAgainstLlamaQuantize(_ file: String, experts: Int) throws -> [WeightFormat: Int] {
+        let url = Qwen35ReferenceTests.fixtures.appendingPathComponent("gguf/\(file)")
         let rows = try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
-        // llama.cpp's file has the MTP block as blk.24 (QwenKit does not write it); the trunk is numbered alike,
-        // and with 24 instead of 25 attn_v / ffn_down tensors use_more_bits picks the same trunk layers.
-        let trunk = rows.filter { !$0[0].hasPrefix("blk.24.") }
-        var plan = Qwen35QuantPlan(mix: .q4_K_M, layers: 24, experts: 0, names: trunk.map { $0[0] })
+        let blocks = rows.compactMap { Qwen35QuantPlan.layerIndex($0[0]) }.max()! + 1
+        var plan = Qwen35QuantPlan(mix: .q4_K_M, layers: blocks, experts: experts, names: rows.map { $0[0] })
         var seen: [WeightFormat: Int] = [:]
-        for r in trunk {
+        for r in rows {
             let shape = r[2].split(separator: ",").map { Int($0)! }.reversed().map { $0 }   // PyTorch order
             let got = plan.format(for: r[0], shape: shape)
-            XCTAssertEqual(got.description, r[1], r[0])
+            XCTAssertEqual(got.description, r[1], "\(file): \(r[0])")
             seen[got, default: 0] += 1
         }
+        return seen
+    }
+
+    func testQ4_K_MMatchesLlamaQuantizeOnBench08B() throws {
+        let seen = try checkAgainstLlamaQuantize("bench-0.8b-Q4_K_M.types.txt", experts: 0)
         XCTAssertEqual(Set(seen.keys), [.f32, .q4_K, .q6_K], "the file mixes these three")
+    }
+
+    /// With 5 blocks (4 + MTP) use_more_bits picks layer 4 for ffn_down_exps / attn_v, not layer 3: the MTP block
+    /// counts in `n_layer_all` and among the attn_v tensors.
+    func testQ4_K_MMatchesLlamaQuantizeOnBench35BL4() throws {
+        let seen = try checkAgainstLlamaQuantize("bench-35b-a3b-L4-Q4_K_M.types.txt", experts: 256)
+        XCTAssertEqual(Set(seen.keys), [.f32, .q4_K, .q6_K], "the file mixes these three")
+        var trunkOnly = Qwen35QuantPlan(mix: .q4_K_M, layers: 4, experts: 256, names: [])
+        XCTAssertEqual(trunkOnly.format(for: "blk.3.ffn_down_exps.weight", shape: [256, 2048, 512]), .q6_K,
+                       "without the MTP block layer 3 would be the last eighth")
     }
 
     func testExpertAndFallbackRules() {

@@ -67,6 +67,56 @@ final class Qwen35GGUFTests: XCTestCase {
         XCTAssertThrowsError(try Qwen35Model(gguf: odd)) { XCTAssertTrue("\($0)".contains("qwen35.rope.scaling.yarn_ext_factor"), "\($0)") }
     }
 
+    /// The MTP block is written as llama.cpp's converter writes it (`_QwenMtpMixin`): one extra layer `blk.<L>`
+    /// with the trunk's tensor names plus `nextn.*`, `+1` on every norm, the MoE layer's per-expert tensors
+    /// stacked, `block_count` = L + 1, `nextn_predict_layers` = 1 and a full-attention entry in
+    /// `recurrent_layers`; the loader still takes the trunk only (strictly: every tensor consumed or skipped).
+    func testMTPBlockIsWrittenLikeTheConverter() throws {
+        for name in ["qwen35-dense-tiny", "qwen35-moe-tiny"] {
+            let dir = Qwen35ReferenceTests.fixtures.appendingPathComponent("models/\(name)")
+            let config = try Qwen35Config.load(directory: dir)
+            let store = try WeightStore(directory: dir)
+            let file = try GGUFFile(path: try exportGGUF(name).path)
+            let arch = config.isMoE ? "qwen35moe" : "qwen35", L = config.numHiddenLayers
+            XCTAssertEqual(file.metadata["\(arch).block_count"]?.int, L + 1, name)
+            XCTAssertEqual(file.metadata["\(arch).nextn_predict_layers"]?.int, 1, name)
+            let recurrent = file.metadata["\(arch).attention.recurrent_layers"]?.array?.compactMap(\.bool)
+            XCTAssertEqual(recurrent, config.layerTypes.map { $0 == .linearAttention } + [false], name)
+            XCTAssertEqual(file.metadata["\(arch).full_attention_interval"]?.int, 4, name)
+
+            var expected = ["attn_k.weight", "attn_k_norm.weight", "attn_norm.weight", "attn_output.weight", "attn_q.weight",
+                            "attn_q_norm.weight", "attn_v.weight", "post_attention_norm.weight", "nextn.eh_proj.weight",
+                            "nextn.enorm.weight", "nextn.shared_head_norm.weight"]
+            expected += config.isMoE
+                ? ["ffn_down_exps.weight", "ffn_gate_exps.weight", "ffn_up_exps.weight", "ffn_gate_inp.weight",
+                   "ffn_down_shexp.weight", "ffn_gate_shexp.weight", "ffn_up_shexp.weight", "ffn_gate_inp_shexp.weight"]
+                : ["ffn_down.weight", "ffn_gate.weight", "ffn_up.weight"]
+            if store.entries["mtp.pre_fc_norm_hidden.weight"] != nil { expected.append("nextn.hnorm.weight") }
+            let mtpNames = file.tensors.map(\.name).filter { $0.hasPrefix("blk.\(L).") }
+            XCTAssertEqual(Set(mtpNames), Set(expected.map { "blk.\(L).\($0)" }), name)
+
+            func stored(_ g: String) throws -> [Float] { try XCTUnwrap(file.tensor(g), g).toFloats() }
+            func checkpoint(_ n: String) throws -> [Float] { try store.take(n, shape: store.entries[n]!.shape).toFloats() }
+            XCTAssertEqual(try stored("blk.\(L).nextn.eh_proj.weight"), try checkpoint("mtp.fc.weight"), name)
+            XCTAssertEqual(try stored("blk.\(L).attn_q.weight"), try checkpoint("mtp.layers.0.self_attn.q_proj.weight"), name)
+            for (g, n) in [("nextn.enorm", "mtp.pre_fc_norm_embedding"), ("nextn.shared_head_norm", "mtp.norm"),
+                           ("attn_norm", "mtp.layers.0.input_layernorm"), ("attn_q_norm", "mtp.layers.0.self_attn.q_norm")] {
+                XCTAssertEqual(try stored("blk.\(L).\(g).weight"), try checkpoint("\(n).weight").map { $0 + 1 }, "\(name) \(g): +1")
+            }
+            if let experts = config.numExperts {
+                for (g, proj) in [("ffn_gate_exps", "gate_proj"), ("ffn_up_exps", "up_proj"), ("ffn_down_exps", "down_proj")] {
+                    let t = try XCTUnwrap(file.tensor("blk.\(L).\(g).weight"))
+                    let one = store.entries["mtp.layers.0.mlp.experts.0.\(proj).weight"]!.shape
+                    XCTAssertEqual(t.shape, [experts] + one, "\(name) \(g)")
+                    let stacked = try (0..<experts).flatMap { try checkpoint("mtp.layers.0.mlp.experts.\($0).\(proj).weight") }
+                    XCTAssertEqual(t.toFloats(), stacked, "\(name) \(g): experts in order")
+                }
+                XCTAssertEqual(file.tensor("blk.\(L).ffn_gate_inp_shexp.weight")?.shape, [config.hiddenSize])
+            }
+            XCTAssertNoThrow(try Qwen35Model(gguf: URL(fileURLWithPath: file.path)), name)
+        }
+    }
+
     func testConfigFromMetadataAndStrictness() throws {
         let url = try exportGGUF("qwen35-dense-tiny")
         let file = try GGUFFile(path: url.path)

@@ -76,6 +76,15 @@ public final class Qwen35GGUFSource: WeightSource, @unchecked Sendable {
             "mlp.shared_expert.up_proj.weight": "ffn_up_shexp.weight",
             "mlp.shared_expert.down_proj.weight": "ffn_down_shexp.weight",
             "mlp.shared_expert_gate.weight": "ffn_gate_inp_shexp.weight",
+            // Experts stored one per expert (the MoE checkpoints' MTP layer), stacked by the converter.
+            "mlp.experts.gate_proj.weight": "ffn_gate_exps.weight",
+            "mlp.experts.up_proj.weight": "ffn_up_exps.weight",
+            "mlp.experts.down_proj.weight": "ffn_down_exps.weight",
+            // The MTP block's own tensors under the converter's layer-L names (`Qwen35GGUFExport.converterName`).
+            "eh_proj.weight": "nextn.eh_proj.weight",
+            "enorm.weight": "nextn.enorm.weight",
+            "hnorm.weight": "nextn.hnorm.weight",
+            "shared_head.norm.weight": "nextn.shared_head_norm.weight",
         ]
         return table[suffix].map { "blk.\(i).\($0)" }
     }

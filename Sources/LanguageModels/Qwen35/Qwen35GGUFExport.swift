@@ -5,8 +5,9 @@ import TensorCore
 
 /// Writes a Qwen3.5 safetensors checkpoint as a GGUF in llama.cpp's converter layout (the inverse of
 /// `Qwen35GGUFSource`): GGUF names, `+1` folded into the zero-centred norms, `ssm_a = -exp(A_log)`, squeezed
-/// conv, V heads in tiled order, split `ffn_gate_exps` / `ffn_up_exps`, and the `<arch>.*` metadata that
-/// `convert_hf_to_gguf.py` writes. Each tensor's format comes from `mix` as `llama-quantize` would choose it
+/// conv, V heads in tiled order, split `ffn_gate_exps` / `ffn_up_exps`, the MTP block as extra layers after the
+/// trunk (`blk.<L>.*` with `nextn.eh_proj` / `enorm` / `hnorm` / `shared_head_norm`), and the `<arch>.*` metadata
+/// that `convert_hf_to_gguf.py` writes. Each tensor's format comes from `mix` as `llama-quantize` would choose it
 /// (`Qwen35QuantPlan`): norms, `ssm_a`, `ssm_dt`, the conv taps and the router stay F32.
 public enum Qwen35GGUFExport {
     /// `progress(done, total)` counts elements written.
@@ -14,13 +15,16 @@ public enum Qwen35GGUFExport {
                               pool: ThreadPool = .shared, progress: ((Int, Int) -> Void)? = nil) throws -> GGUFWriter {
         var w = GGUFWriter()
         let arch = c.isMoE ? "qwen35moe" : "qwen35"
+        // The converter appends the MTP layers to the trunk: block_count = L + nextn_predict_layers.
+        let mtp = mtpLayerCount(store.entries.keys)
         func u32(_ k: String, _ v: Int) { w.add("\(arch).\(k)", .uint32(UInt32(v))) }
         w.add("general.architecture", .string(arch))
         if mix != .f32 {
             w.add("general.file_type", .uint32(mix.fileType))
             w.add("general.quantization_version", .uint32(2)) // GGML_QNT_VERSION
         }
-        u32("block_count", c.numHiddenLayers)
+        u32("block_count", c.numHiddenLayers + mtp)
+        if mtp > 0 { u32("nextn_predict_layers", mtp) }
         u32("context_length", c.maxPositionEmbeddings)
         u32("embedding_length", c.hiddenSize)
         if let i = c.intermediateSize { u32("feed_forward_length", i) }
@@ -38,7 +42,10 @@ public enum Qwen35GGUFExport {
         u32("ssm.group_count", c.linearNumKeyHeads)
         u32("ssm.time_step_rank", c.linearNumValueHeads)
         u32("ssm.inner_size", c.linearValueHeadDim * c.linearNumValueHeads)
-        w.add("\(arch).attention.recurrent_layers", .array(.bool, c.layerTypes.map { .bool($0 == .linearAttention) }))
+        // One entry per block: the MTP layers are full attention (`recurrent += [False] * (block_count - n_layer)`).
+        let recurrent = c.layerTypes.map { $0 == .linearAttention } + Array(repeating: false, count: mtp)
+        w.add("\(arch).attention.recurrent_layers", .array(.bool, recurrent.map { .bool($0) }))
+        u32("full_attention_interval", fullAttentionInterval(c.layerTypes))
         if let e = c.numExperts, let k = c.numExpertsPerTok, let im = c.moeIntermediateSize, let s = c.sharedExpertIntermediateSize {
             u32("expert_count", e); u32("expert_used_count", k)
             u32("expert_feed_forward_length", im); u32("expert_shared_feed_forward_length", s)
@@ -69,23 +76,12 @@ public enum Qwen35GGUFExport {
             return out
         }
 
-        func flatName(_ name: String) -> String { name.replacingOccurrences(of: "model.language_model.", with: "model.") }
-        // Layers in numeric order (as the converter writes them): the mixture numbers attn_v / ffn_down tensors
-        // in file order, so `layers.10` must not come before `layers.2`.
-        func layer(_ name: String) -> Int {
-            let flat = flatName(name)
-            guard flat.hasPrefix("model.layers.") else { return -1 }
-            return Int(flat.dropFirst("model.layers.".count).prefix { $0 != "." }) ?? -1
-        }
-        let names = store.entries.keys.filter { !Qwen35Checkpoint.isSkipped($0) }
-            .sorted { (layer($0), $0) < (layer($1), $1) }
-        // First pass over the names only: llama.cpp's mixture counts attn_v / attn_qkv tensors beforehand.
-        let ggufNames = names.flatMap { name -> [String] in
-            guard let g = Qwen35GGUFSource.ggufName(flatName(name)) else { return [] }
-            return g.hasSuffix("ffn_gate_exps.weight") ? [g, g.replacingOccurrences(of: "gate_exps", with: "up_exps")] : [g]
-        }
-        var plan = Qwen35QuantPlan(mix: mix, layers: c.numHiddenLayers, experts: c.numExperts ?? 0, names: ggufNames)
-        let total = names.reduce(0) { $0 + store.entries[$1]!.elementCount }
+        let sources = try sourceTensors(store: store, config: c)
+        // llama.cpp's mixture counts attn_v / attn_qkv tensors in a first pass and numbers ffn_down over all
+        // blocks, the MTP ones included (`n_ffn_down = n_layer_all`).
+        var plan = Qwen35QuantPlan(mix: mix, layers: c.numHiddenLayers + mtp, experts: c.numExperts ?? 0,
+                                   names: sources.flatMap(\.gguf))
+        let total = sources.reduce(0) { $0 + $1.parts.reduce(0) { $0 + store.entries[$1]!.elementCount } }
         var done = 0
         func add(_ g: String, shape: [Int], values: [Float]) {
             let format = plan.format(for: g, shape: shape)
@@ -97,16 +93,13 @@ public enum Qwen35GGUFExport {
             done += values.count
             progress?(done, total)
         }
-        for (done, name) in names.enumerated() {
-            progress?(done, names.count)
-            let e = store.entries[name]!
-            // Flat-export names: the multimodal wrapper's backbone prefix is dropped.
-            let flat = name.replacingOccurrences(of: "model.language_model.", with: "model.")
-            guard let g = Qwen35GGUFSource.ggufName(flat) else {
-                throw GGUFError.invalidTensor(file: store.source, tensor: name, reason: "no GGUF name")
-            }
-            var v = try store.take(name, shape: e.shape).toFloats()
-            var shape = e.shape
+        for source in sources {
+            let flat = source.flat, g = source.gguf[0]
+            var shape = store.entries[source.parts[0]]!.shape
+            var v: [Float] = []
+            for part in source.parts { v += try store.take(part, shape: shape).toFloats() }
+            // Experts stored one per expert: `torch.stack(datas, dim=0)`.
+            if source.parts.count > 1 { shape = [source.parts.count] + shape }
             switch true {
             case flat.hasSuffix("experts.gate_up_proj"):
                 let (ex, two, h) = (shape[0], shape[1], shape[2]), half = two / 2
@@ -116,9 +109,10 @@ public enum Qwen35GGUFExport {
                     up += v[(x * two + half) * h..<(x * two + two) * h]
                 }
                 add(g, shape: [ex, half, h], values: gate)
-                add(g.replacingOccurrences(of: "gate_exps", with: "up_exps"), shape: [ex, half, h], values: up)
+                add(source.gguf[1], shape: [ex, half, h], values: up)
                 continue
             case flat.hasSuffix("norm.weight") && !flat.hasSuffix("linear_attn.norm.weight"):
+                // Also the MTP block's enorm / hnorm / shared_head.norm (their converter names end in norm.weight).
                 v = v.map { $0 + 1 }
             case flat.hasSuffix("A_log"):
                 v = tile(v.map { -Float(Foundation.exp(Double($0))) }, rowWidth: 1, prefixRows: 0, headRows: 1)
