@@ -39,11 +39,13 @@ long qk_act_bytes(int type, long k) {
     }
 }
 
-static float quantize_block(const float *x, int n, int8_t *q) {
+float qk_quantize_block(const float *x, int n, int8_t *q, int *sum) {
     float amax = 0;
     for (int i = 0; i < n; i++) amax = fmaxf(amax, fabsf(x[i]));
     float d = amax / 127.0f, id = d > 0 ? 1.0f / d : 0;
-    for (int i = 0; i < n; i++) q[i] = (int8_t)lrintf(x[i] * id);
+    int s = 0;
+    for (int i = 0; i < n; i++) s += q[i] = (int8_t)lrintf(x[i] * id);
+    if (sum) *sum = s;
     return d;
 }
 
@@ -55,13 +57,13 @@ void qk_quantize_act(int type, const float *x, long k, long tokens, void *out) {
         case QK_Q8_0: case QK_Q4_0:
             for (long b = 0; b < k / 32; b++) {
                 act_q8_0 *a = (act_q8_0 *)o + b;
-                a->d = quantize_block(xt + b * 32, 32, a->q);
+                a->d = qk_quantize_block(xt + b * 32, 32, a->q, NULL);
             }
             break;
         case QK_Q4_K: case QK_Q5_K: case QK_Q6_K:
             for (long b = 0; b < k / 256; b++) {
                 act_q8_k *a = (act_q8_k *)o + b;
-                a->d = quantize_block(xt + b * 256, 256, a->q);
+                a->d = qk_quantize_block(xt + b * 256, 256, a->q, NULL);
                 for (int j = 0; j < 16; j++) {
                     int s = 0;
                     for (int i = 0; i < 16; i++) s += a->q[16 * j + i];

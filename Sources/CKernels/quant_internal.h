@@ -16,6 +16,9 @@ _Noreturn void qk_unknown_type(const char *where, int type);
 
 // MARK: - Activation blocks
 
+/// One block of n activations to int8: d = max|x|/127, q = round(x/d) (quant.c). Returns d; *sum = Σ q.
+float qk_quantize_block(const float *x, int n, int8_t *q, int *sum);
+
 typedef struct { float d; int8_t q[32]; } act_q8_0;                    // 36 bytes
 typedef struct { float d; int16_t sums[16]; int8_t q[256]; } act_q8_k; // 292 bytes; sums per 16
 
@@ -63,6 +66,20 @@ AVX2 INLINE int hsum256i(__m256i v) {
     return _mm_cvtsi128_si32(s);
 }
 
+/// Broadcast of the 4-byte activation word at q (4 columns) for vpdpbusd / vpdpwssd.
+VNNI INLINE __m512i x16_word(const int8_t *q) {
+    int32_t v;
+    memcpy(&v, q, 4);
+    return _mm512_set1_epi32(v);
+}
+
+/// One 32-column block of 16 packed rows against one token: int32 lanes start at the offset term c and take 8
+/// vpdpbusd (w[j] = columns 4j..4j+3 of the 16 rows as u8, q the token's 32 int8 activations).
+VNNI INLINE __m512i x16_block_dot(int32_t c, const __m512i w[8], const int8_t *q) {
+    __m512i s = _mm512_set1_epi32(c);
+    for (int j = 0; j < 8; j++) s = _mm512_dpbusd_epi32(s, w[j], x16_word(q + 4 * j));
+    return s;
+}
 #endif
 
 // MARK: - Q4_0 and Q5_K dots (quant_formats.c): plain twin, AVX2, AVX-512 VNNI

@@ -26,10 +26,16 @@
 
 typedef struct { float d; int32_t c; int8_t q[32]; } act_q8_0c; // c = −128 · Σ q
 
+/// The CPU check once, not on every matmul call (qk_x16_gemm runs per projection per token).
+static int x16_vnni(void) {
+    static int vnni = -1;
+    if (vnni < 0) vnni = qk_has_avx512_vnni();
+    return vnni;
+}
+
 int qk_x16_supported(int type) {
     switch (type) {
-    case QK_Q8_0: case QK_Q4_K: case QK_Q6_K: return qk_has_avx512_vnni();
-    case QK_X16_LEGACY: return qk_has_avx512_vnni();
+    case QK_Q8_0: case QK_Q4_K: case QK_Q6_K: case QK_X16_LEGACY: return x16_vnni();
     default: return 0;
     }
 }
@@ -57,16 +63,12 @@ void qk_x16_quantize_act(int type, const float *x, long k, long tokens, void *ou
     switch (type) {
     case QK_Q8_0: {
         // Same per-block quantisation as qk_quantize_act (its act_q8_0 blocks), plus the offset term.
-        act_q8_0 tmp;
         for (long t = 0; t < tokens; t++) {
             act_q8_0c *a = (act_q8_0c *)out + t * (k / 32);
             for (long b = 0; b < k / 32; b++) {
-                qk_quantize_act(QK_Q8_0, x + t * k + b * 32, 32, 1, &tmp);
-                int s = 0;
-                for (int i = 0; i < 32; i++) s += tmp.q[i];
-                a[b].d = tmp.d;
+                int s;
+                a[b].d = qk_quantize_block(x + t * k + b * 32, 32, a[b].q, &s);
                 a[b].c = -128 * s;
-                memcpy(a[b].q, tmp.q, 32);
             }
         }
         break;
@@ -203,12 +205,7 @@ VNNI INLINE void x16_q8_0_tile(const uint8_t *gp, long nb, const act_q8_0c *a, l
         for (int j = 0; j < 8; j++) w[j] = _mm512_loadu_si512((const void *)(blk + 32 + 64 * j));
         for (int t = 0; t < nt; t++) {
             const act_q8_0c *x = a + t * tokenStride + b;
-            __m512i s = _mm512_set1_epi32(x->c);
-            for (int j = 0; j < 8; j++) {
-                int32_t word;
-                memcpy(&word, x->q + 4 * j, 4);
-                s = _mm512_dpbusd_epi32(s, w[j], _mm512_set1_epi32(word));
-            }
+            __m512i s = x16_block_dot(x->c, w, x->q);
             acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_set1_ps(x->d)), acc[t]);
         }
     }
@@ -231,7 +228,7 @@ VNNI static void x16_q8_0_gemm(const void *packed, long k, const void *xq, long 
 void qk_x16_gemm(int type, const void *packed, long k, const void *xq, long tokens, float *y, long ldy,
                  long group0, long group1) {
 #if defined(__x86_64__)
-    if (qk_has_avx512_vnni()) {
+    if (x16_vnni()) {
         switch (type) {
         case QK_Q8_0: x16_q8_0_gemm(packed, k, xq, tokens, y, ldy, group0, group1); return;
         case QK_Q4_K: case QK_Q6_K: qk_x16_k_gemm_vnni(type, packed, k, xq, tokens, y, ldy, group0, group1); return;

@@ -106,12 +106,6 @@ float qk_x16_k_dot_ref(int type, const uint8_t *group, long nb, long b, int r, c
 
 #define X16_TILE 4 // tokens per tile: 4 × (sub-block accumulators) stays within the 32 zmm registers
 
-/// Broadcast of the 4-byte activation word at q (4 columns) for vpdpbusd.
-VNNI INLINE __m512i word(const int8_t *q) {
-    int32_t v;
-    memcpy(&v, q, 4);
-    return _mm512_set1_epi32(v);
-}
 
 /// Q4_K sub-block j's scale (epi32 per row) and min (the same value in both int16 halves of each row's lane,
 /// so one vpdpwssd against a (sums[2j], sums[2j+1]) word gives m_j·Σx over its 32 columns): ggml
@@ -154,16 +148,16 @@ VNNI INLINE void x16_q4_K_tile(const uint8_t *gp, long nb, const act_q8_k *a, lo
             for (int t = 0; t < nt; t++) {
                 const act_q8_k *x = a + t * stride + b;
                 s0[t] = s1[t] = _mm512_setzero_si512();
-                msum[t] = _mm512_dpwssd_epi32(msum[t], m0, word((const int8_t *)(x->sums + 4 * p)));
-                msum[t] = _mm512_dpwssd_epi32(msum[t], m1, word((const int8_t *)(x->sums + 4 * p + 2)));
+                msum[t] = _mm512_dpwssd_epi32(msum[t], m0, x16_word((const int8_t *)(x->sums + 4 * p)));
+                msum[t] = _mm512_dpwssd_epi32(msum[t], m1, x16_word((const int8_t *)(x->sums + 4 * p + 2)));
             }
             for (int j = 0; j < 8; j++) {
                 __m512i P = _mm512_loadu_si512((const void *)(blk + 256 + 512 * p + 64 * j));
                 __m512i lo = _mm512_and_si512(P, low4), hi = _mm512_and_si512(_mm512_srli_epi16(P, 4), low4);
                 for (int t = 0; t < nt; t++) {
                     const int8_t *q = a[t * stride + b].q + 64 * p + 4 * j;
-                    s0[t] = _mm512_dpbusd_epi32(s0[t], lo, word(q));
-                    s1[t] = _mm512_dpbusd_epi32(s1[t], hi, word(q + 32));
+                    s0[t] = _mm512_dpbusd_epi32(s0[t], lo, x16_word(q));
+                    s1[t] = _mm512_dpbusd_epi32(s1[t], hi, x16_word(q + 32));
                 }
             }
             for (int t = 0; t < nt; t++)
@@ -198,7 +192,7 @@ VNNI INLINE void x16_q6_K_tile(const uint8_t *gp, long nb, const act_q8_k *a, lo
             __m512i off = _mm512_setzero_si512();
             for (int i = 0; i < 8; i++) {
                 __m512i sp = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(blk + 3072 + 32 * i)));
-                off = _mm512_dpwssd_epi32(off, sp, word((const int8_t *)(x->sums + 2 * i)));
+                off = _mm512_dpwssd_epi32(off, sp, x16_word((const int8_t *)(x->sums + 2 * i)));
             }
             isum[t] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(off, 5));
         }
@@ -220,7 +214,7 @@ VNNI INLINE void x16_q6_K_tile(const uint8_t *gp, long nb, const act_q8_k *a, lo
                     };
                     for (int t = 0; t < nt; t++) {
                         const int8_t *q = a[t * stride + b].q + 128 * h + 4 * c;
-                        for (int sb = 0; sb < 4; sb++) s[t][sb] = _mm512_dpbusd_epi32(s[t][sb], w[sb], word(q + 32 * sb));
+                        for (int sb = 0; sb < 4; sb++) s[t][sb] = _mm512_dpbusd_epi32(s[t][sb], w[sb], x16_word(q + 32 * sb));
                     }
                 }
                 for (int sb = 0; sb < 4; sb++) { // sub-block 8h + 2sb + qt: pair 4h + sb, half qt of the pair

@@ -45,18 +45,14 @@ long qk_x16l_act_bytes(long k) { return k / 32 * (long)sizeof(act_x16l); }
 
 void qk_x16l_quantize_act(int type, const float *x, long k, long tokens, void *out) {
     int offset = x16l_shape_of(type).offset;
-    act_q8_0 tmp;
     for (long t = 0; t < tokens; t++) {
         act_x16l *a = (act_x16l *)out + t * (k / 32);
         for (long b = 0; b < k / 32; b++) {
             // Same per-block quantisation as qk_quantize_act's Q8_0 blocks, plus the per-block sums.
-            qk_quantize_act(QK_Q8_0, x + t * k + b * 32, 32, 1, &tmp);
-            int s = 0;
-            for (int i = 0; i < 32; i++) s += tmp.q[i];
-            a[b].d = tmp.d;
+            int s;
+            a[b].d = qk_quantize_block(x + t * k + b * 32, 32, a[b].q, &s);
             a[b].c = -offset * s;
-            a[b].s = tmp.d * (float)s;
-            memcpy(a[b].q, tmp.q, 32);
+            a[b].s = a[b].d * (float)s;
         }
     }
 }
@@ -201,12 +197,7 @@ VNNI INLINE void x16l_tile(const uint8_t *gp, long nb, const act_x16l *a, long t
         }
         for (int t = 0; t < nt; t++) {
             const act_x16l *x = a + t * tokenStride + b;
-            __m512i s = _mm512_set1_epi32(x->c);
-            for (int h = 0; h < 8; h++) {
-                int32_t word;
-                memcpy(&word, x->q + 4 * h, 4);
-                s = _mm512_dpbusd_epi32(s, w[h], _mm512_set1_epi32(word));
-            }
+            __m512i s = x16_block_dot(x->c, w, x->q);
             acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_set1_ps(x->d)), acc[t]);
             if (hasMin) acc[t] = _mm512_fmadd_ps(dm, _mm512_set1_ps(x->s), acc[t]);
         }
