@@ -1,8 +1,8 @@
 // Decode-attention inner loops for one KV head over a run of key/value rows `stride` floats apart, serving the
 // `group` query heads that share it (Kernels/AttentionDecodeKernels.swift calls them; its plain twins pin them).
-// At long context these loops wait on memory: a KV head's rows are 1 KiB pieces 2 KiB apart, which the hardware
-// prefetcher does not run far enough ahead on, so each row a few rows ahead is prefetched explicitly, one line
-// per 16-float step. Each key/value row is loaded once for 4 query heads (register tiles of 4 accumulators).
+// At long context these loops wait on memory: a KV head's rows are pieces of the token rows, which the hardware
+// prefetcher does not run far enough ahead on, so the row AHEAD rows ahead (across a page boundary: `next`) is
+// prefetched explicitly into L2, one line per 64 bytes. Each key/value row is loaded once for 4 query heads (register tiles of 4 accumulators).
 #include "CKernels.h"
 
 static int avx512 = -1;
@@ -10,7 +10,7 @@ static int avx512 = -1;
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
-#define AHEAD 6 // rows prefetched ahead
+#define AHEAD 64 // rows prefetched ahead, into L2 (T1): measured 8k-deep bf16 decode 0.84 ms/layer vs 1.2 with 16 rows into L1
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -28,14 +28,24 @@ AVX512 INLINE __m512 load16(int type, const void *p, long i) {
 
 INLINE long elem_bytes(int type) { return type == QK_F32 ? 4 : 2; }
 
+/// The row AHEAD rows after row i of a run of `len` rows `stride` bytes apart: past the run's end it continues
+/// into `next` (the following run, another page, same stride) so that a page's first rows are in flight too;
+/// without a next run it stays on row i (a harmless prefetch).
+INLINE const char *ahead(const void *rows, const void *next, long i, long len, long stride) {
+    long j = i + AHEAD;
+    if (j < len) return (const char *)rows + j * stride;
+    return next ? (const char *)next + (j - len) * stride : (const char *)rows + i * stride;
+}
+
 // s[g·ldS + i] = (q_g · k_i) · scale for 4 heads; d a multiple of 16.
-AVX512 INLINE void scores4_t(int type, const float *q, long d, const void *k, long ks, long len, float scale, float *s, long ldS) {
+AVX512 INLINE void scores4_t(int type, const float *q, long d, const void *k, long ks, long len, float scale, float *s, long ldS,
+                             const void *next) {
     const long eb = elem_bytes(type);
     for (long i = 0; i < len; i++) {
-        const char *kr = (const char *)k + i * ks * eb, *pf = (const char *)k + (i + AHEAD < len ? i + AHEAD : i) * ks * eb;
+        const char *kr = (const char *)k + i * ks * eb, *pf = ahead(k, next, i, len, ks * eb);
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         for (long c = 0; c < d; c += 16) {
-            if ((c * eb) % 64 == 0) _mm_prefetch(pf + c * eb, _MM_HINT_T0);
+            if ((c * eb) % 64 == 0) _mm_prefetch(pf + c * eb, _MM_HINT_T1);
             __m512 kv = load16(type, kr, c);
             a0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + c), kv, a0);
             a1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + d + c), kv, a1);
@@ -49,25 +59,28 @@ AVX512 INLINE void scores4_t(int type, const float *q, long d, const void *k, lo
     }
 }
 
-AVX512 static void scores4(int type, const float *q, long d, const void *k, long ks, long len, float scale, float *s, long ldS) {
+AVX512 static void scores4(int type, const float *q, long d, const void *k, long ks, long len, float scale, float *s, long ldS,
+                           const void *next) {
     switch (type) {
-    case QK_BF16: scores4_t(QK_BF16, q, d, k, ks, len, scale, s, ldS); break;
-    case QK_F16: scores4_t(QK_F16, q, d, k, ks, len, scale, s, ldS); break;
-    default: scores4_t(QK_F32, q, d, k, ks, len, scale, s, ldS); break;
+    case QK_BF16: scores4_t(QK_BF16, q, d, k, ks, len, scale, s, ldS, next); break;
+    case QK_F16: scores4_t(QK_F16, q, d, k, ks, len, scale, s, ldS, next); break;
+    default: scores4_t(QK_F32, q, d, k, ks, len, scale, s, ldS, next); break;
     }
 }
 
 // o[g·d + c] += Σ_i p[g·ldP + i] · v_i[c] for 4 heads, over J·16 columns from c0: 4·J accumulators held in
 // registers across the run, so each value row is read in d / (J·16) pieces (a run's pieces stay in L1).
 AVX512 INLINE void accumulate_cols(int type, const int J, const float *p, long ldP, long d, const void *v, long vs, long len,
-                                   float *o, long c0) {
+                                   float *o, long c0, const void *next) {
     const long eb = elem_bytes(type);
     __m512 a[4][4];
     for (int h = 0; h < 4; h++)
         for (int j = 0; j < J; j++) a[h][j] = _mm512_loadu_ps(o + h * d + c0 + 16 * j);
     for (long i = 0; i < len; i++) {
-        if (c0 == 0 && i + AHEAD < len)
-            for (long l = 0; l < d * eb; l += 64) _mm_prefetch((const char *)v + ((i + AHEAD) * vs) * eb + l, _MM_HINT_T0);
+        if (c0 == 0) {
+            const char *pf = ahead(v, next, i, len, vs * eb);
+            for (long l = 0; l < d * eb; l += 64) _mm_prefetch(pf + l, _MM_HINT_T1);
+        }
         const char *vr = (const char *)v + (i * vs + c0) * eb;
         __m512 ph[4];
         for (int h = 0; h < 4; h++) ph[h] = _mm512_set1_ps(p[h * ldP + i]);
@@ -80,22 +93,24 @@ AVX512 INLINE void accumulate_cols(int type, const int J, const float *p, long l
         for (int j = 0; j < J; j++) _mm512_storeu_ps(o + h * d + c0 + 16 * j, a[h][j]);
 }
 
-AVX512 INLINE void accumulate4_t(int type, const float *p, long ldP, long d, const void *v, long vs, long len, float *o) {
+AVX512 INLINE void accumulate4_t(int type, const float *p, long ldP, long d, const void *v, long vs, long len, float *o,
+                                 const void *next) {
     for (long c0 = 0; c0 < d; c0 += 64) {
         switch ((d - c0) / 16) {
-        case 1: accumulate_cols(type, 1, p, ldP, d, v, vs, len, o, c0); break;
-        case 2: accumulate_cols(type, 2, p, ldP, d, v, vs, len, o, c0); break;
-        case 3: accumulate_cols(type, 3, p, ldP, d, v, vs, len, o, c0); break;
-        default: accumulate_cols(type, 4, p, ldP, d, v, vs, len, o, c0); break;
+        case 1: accumulate_cols(type, 1, p, ldP, d, v, vs, len, o, c0, next); break;
+        case 2: accumulate_cols(type, 2, p, ldP, d, v, vs, len, o, c0, next); break;
+        case 3: accumulate_cols(type, 3, p, ldP, d, v, vs, len, o, c0, next); break;
+        default: accumulate_cols(type, 4, p, ldP, d, v, vs, len, o, c0, next); break;
         }
     }
 }
 
-AVX512 static void accumulate4(int type, const float *p, long ldP, long d, const void *v, long vs, long len, float *o) {
+AVX512 static void accumulate4(int type, const float *p, long ldP, long d, const void *v, long vs, long len, float *o,
+                               const void *next) {
     switch (type) {
-    case QK_BF16: accumulate4_t(QK_BF16, p, ldP, d, v, vs, len, o); break;
-    case QK_F16: accumulate4_t(QK_F16, p, ldP, d, v, vs, len, o); break;
-    default: accumulate4_t(QK_F32, p, ldP, d, v, vs, len, o); break;
+    case QK_BF16: accumulate4_t(QK_BF16, p, ldP, d, v, vs, len, o, next); break;
+    case QK_F16: accumulate4_t(QK_F16, p, ldP, d, v, vs, len, o, next); break;
+    default: accumulate4_t(QK_F32, p, ldP, d, v, vs, len, o, next); break;
     }
 }
 #endif
@@ -103,11 +118,11 @@ AVX512 static void accumulate4(int type, const float *p, long ldP, long d, const
 // Returns 0 when the caller must use its own loop (no AVX-512, d not a multiple of 16): the caller's Swift loop
 // is then the only path, so the result never depends on which path ran for a given machine and shape.
 int qk_attn_scores4(const float *q, long d, const float *k, long ks, long len, float scale, float *s, long ldS) {
-    return qk_attn_scores4_typed(QK_F32, q, d, k, ks, len, scale, s, ldS);
+    return qk_attn_scores4_typed(QK_F32, q, d, k, ks, len, scale, s, ldS, 0);
 }
 
 int qk_attn_accumulate4(const float *p, long ldP, long d, const float *v, long vs, long len, float *o) {
-    return qk_attn_accumulate4_typed(QK_F32, p, ldP, d, v, vs, len, o);
+    return qk_attn_accumulate4_typed(QK_F32, p, ldP, d, v, vs, len, o, 0);
 }
 
 int qk_attn_typed_supported(int type, long d) {
@@ -120,20 +135,22 @@ int qk_attn_typed_supported(int type, long d) {
 #endif
 }
 
-int qk_attn_scores4_typed(int type, const float *q, long d, const void *k, long ks, long len, float scale, float *s, long ldS) {
+int qk_attn_scores4_typed(int type, const float *q, long d, const void *k, long ks, long len, float scale, float *s, long ldS,
+                          const void *next) {
 #if defined(__x86_64__)
     if (qk_attn_typed_supported(type, d)) {
-        scores4(type, q, d, k, ks, len, scale, s, ldS);
+        scores4(type, q, d, k, ks, len, scale, s, ldS, next);
         return 1;
     }
 #endif
     return 0;
 }
 
-int qk_attn_accumulate4_typed(int type, const float *p, long ldP, long d, const void *v, long vs, long len, float *o) {
+int qk_attn_accumulate4_typed(int type, const float *p, long ldP, long d, const void *v, long vs, long len, float *o,
+                              const void *next) {
 #if defined(__x86_64__)
     if (qk_attn_typed_supported(type, d)) {
-        accumulate4(type, p, ldP, d, v, vs, len, o);
+        accumulate4(type, p, ldP, d, v, vs, len, o, next);
         return 1;
     }
 #endif

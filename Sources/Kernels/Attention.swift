@@ -99,17 +99,22 @@ func causalAttentionDecode(
     var partMax = [Float](repeating: 0, count: kvHeads * splits * group)
     var partSum = [Float](repeating: 0, count: kvHeads * splits * group)
     var partOut = [Float](repeating: 0, count: kvHeads * splits * group * d)
-    // bf16 / f16 rows are read in place and widened in registers (half the bytes of f32, nothing widened into
-    // a scratch) when the C kernels run for this shape: the same values as widening first, so the same result.
+    // f32 / bf16 / f16 rows are read in place (16-bit ones widened in registers: half the bytes of f32, nothing
+    // widened into a scratch) when the C kernels run for this shape: the same values as widening first, so the
+    // same result. These kernels also prefetch across a page boundary (each run is told where the next starts).
     let typed = KVRowReader.typedKernelCode(pages.type).flatMap { code in
-        pages.type != .f32 && group % 4 == 0 && qk_attn_typed_supported(code, d) != 0 ? code : nil
+        group % 4 == 0 && qk_attn_typed_supported(code, d) != 0 ? code : nil
     }
     let scratchFloats = typed != nil ? 0 : KVRowReader.scratchFloats(pages.type, rows: min(pages.pageTokens, decodeSplitKeys), headDim: d)
     partMax.withUnsafeMutableBufferPointer { mp in partSum.withUnsafeMutableBufferPointer { lp in
         partOut.withUnsafeMutableBufferPointer { op in
             let (mb, lb, ob) = (mp.baseAddress!, lp.baseAddress!, op.baseAddress!)
-            pool.parallelFor(kvHeads * splits) { item in
-                let kvh = item / splits, sp = item % splits
+            // With enough splits, one work item takes one split of every KV head: a thread then streams whole
+            // token rows (all heads) from its own stretch of the cache instead of every other head row.
+            let perItem = splits >= 2 * pool.threadCount ? kvHeads : 1
+            pool.parallelFor(kvHeads * splits / perItem) { first in
+              for item in (first * perItem)..<((first + 1) * perItem) {
+                let kvh = perItem == 1 ? item / splits : item % kvHeads, sp = perItem == 1 ? item % splits : item / kvHeads
                 let j0 = sp * decodeSplitKeys, j1 = min(n, j0 + decodeSplitKeys)
                 var scores = [Float](repeating: 0, count: group * (j1 - j0))   // [group, keys]
                 var scratch = [Float](repeating: 0, count: scratchFloats)       // [pageTokens, D] widened rows
@@ -122,8 +127,9 @@ func causalAttentionDecode(
                         let run = kv.run(j, end: j1)
                         if let code = typed {
                             let (k, ks) = kv.storedRows(j, values: false)
+                            let next = j + run < j1 ? kv.storedRows(j + run, values: false).0 : nil
                             for g in stride(from: 0, to: group, by: 4) {
-                                _ = qk_attn_scores4_typed(code, qg + g * d, d, k, ks, run, scale, s + g * len + j - j0, len)
+                                _ = qk_attn_scores4_typed(code, qg + g * d, d, k, ks, run, scale, s + g * len + j - j0, len, next)
                             }
                         } else {
                             let (k, ks) = kv.rows(j, run, values: false)
@@ -140,8 +146,9 @@ func causalAttentionDecode(
                         let run = kv.run(j, end: j1)
                         if let code = typed {
                             let (v, vs) = kv.storedRows(j, values: true)
+                            let next = j + run < j1 ? kv.storedRows(j + run, values: true).0 : nil
                             for g in stride(from: 0, to: group, by: 4) {
-                                _ = qk_attn_accumulate4_typed(code, s + g * len + j - j0, len, d, v, vs, run, o + g * d)
+                                _ = qk_attn_accumulate4_typed(code, s + g * len + j - j0, len, d, v, vs, run, o + g * d, next)
                             }
                         } else {
                             let (v, vs) = kv.rows(j, run, values: true)
@@ -150,6 +157,7 @@ func causalAttentionDecode(
                         j += run
                     }
                 } }
+              }
             }
         }
     } }

@@ -31,6 +31,9 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Measured runs after the warm-up; the median is reported.")
     var runs = 3
 
+    @Option(name: .long, help: "Unmeasured warm-up runs first (0 for a prompt so long that one pass is the whole budget).")
+    var warmup = 1
+
     @Option(name: .long, help: "Decode this many sequences in one batched forward per step (the scheduler's step, without the server).")
     var batch: Int?
 
@@ -52,8 +55,11 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object.")
     var json = false
 
-    @Flag(name: .long, help: "Microbenchmark the matmul kernels instead of a model.")
+    @Flag(name: .long, help: "Microbenchmark the matmul and decode-attention kernels instead of a model.")
     var kernels = false
+
+    @Option(name: .customLong("only"), help: "With --kernels: only this group (gemv, gemm or attention).")
+    var only: String?
 
     @Option(name: .long, help: "Benchmark the tokenizer of --model on this UTF-8 file instead (one thread).")
     var tokenizerText: String?
@@ -64,7 +70,7 @@ struct BenchCommand: ParsableCommand {
     func validate() throws {
         if tokenizerText != nil && model == nil { throw ValidationError("bench: --tokenizer-text needs --model DIR") }
         if !kernels && model == nil { throw ValidationError("bench: --model DIR is required (or --kernels)") }
-        if prompt < 1 || gen < 0 || runs < 1 { throw ValidationError("bench: need --prompt ≥ 1, --gen ≥ 0, --runs ≥ 1") }
+        if prompt < 1 || gen < 0 || runs < 1 || warmup < 0 { throw ValidationError("bench: need --prompt ≥ 1, --gen ≥ 0, --runs ≥ 1, --warmup ≥ 0") }
         if let threads, threads < 1 { throw ValidationError("bench: --threads must be ≥ 1") }
         if prefillChunk < 0 { throw ValidationError("bench: --prefill-chunk must be ≥ 0") }
         if let batch, batch < 1 || batch > 256 { throw ValidationError("bench: --batch must be 1…256") }
@@ -77,7 +83,7 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         try CLIChecks.applyThreads(threads)
         if kernels {
-            KernelBench(json: json).run()
+            KernelBench(json: json, only: only).run()
             return
         }
         do {
@@ -101,7 +107,7 @@ struct BenchCommand: ParsableCommand {
                 return
             }
             let result = try ModelBench(directory: URL(fileURLWithPath: model!), kvType: kvTypes.first ?? .f32, prompt: prompt,
-                                        gen: gen, runs: runs, prefillChunk: prefillChunk).run()
+                                        gen: gen, runs: runs, warmup: warmup, prefillChunk: prefillChunk).run()
             print(json ? result.json : result.text)
         } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
@@ -196,7 +202,7 @@ struct ModelBench {
 
     let directory: URL
     let kvType: KVType
-    let prompt, gen, runs: Int
+    let prompt, gen, runs, warmup: Int
     /// Prompt tokens per forward on the absolute grid (0 = one forward).
     let prefillChunk: Int
 
@@ -206,7 +212,7 @@ struct ModelBench {
         try CLIChecks.fitsContext(prompt: prompt, extra: gen, extraOption: "--gen", context: lm.maxContextLength)
         let loadSeconds = benchNow() - t0
         let ids = Self.prompt(prompt, vocab: lm.vocabSize)
-        _ = once(lm, ids: ids) // warm-up: page in the mapped weights, size the caches
+        for _ in 0..<warmup { _ = once(lm, ids: ids) } // page in the mapped weights, size the caches
         var prefill: [Double] = [], decode: [Double] = []
         for _ in 0..<runs {
             let (p, d) = once(lm, ids: ids)
@@ -239,6 +245,10 @@ struct ModelBench {
         while read < ids.count {
             let end = prefillChunk == 0 ? ids.count : PrefillGrid.chunkEnd(from: read, count: ids.count, chunk: prefillChunk)
             logits = lm.forward(Array(ids[read..<end]), state: &state, allLogits: false)
+            // A long-context run takes hours: say where it is (stderr, every 8,192 tokens).
+            if ids.count >= 65_536 && end / 8_192 != read / 8_192 {
+                FileHandle.standardError.write(Data(String(format: "prefill %d / %d tokens, %.0f s\n", end, ids.count, benchNow() - t0).utf8))
+            }
             read = end
         }
         let t1 = benchNow()
@@ -261,6 +271,8 @@ struct ModelBench {
 /// Matmul throughput on the Qwen3.5-0.8B geometry (hidden 1024, MLP 3584, vocab 248320, bf16 weights).
 struct KernelBench {
     let json: Bool
+    /// One group only (gemv, gemm, attention), nil for all.
+    let only: String?
     /// Token counts for the prefill-side measurement (both sides of the GEMV-loop / packed-GEMM switch).
     let sweep = [4, 16, 64, 65, 128, 512]
     var pool: ThreadPool { .shared }
@@ -279,18 +291,28 @@ struct KernelBench {
         report("pool_dispatch_us", String(format: "parallelFor dispatch: %.2f µs/call", latency * 1e6), latency * 1e6)
 
         // GEMV: enough copies of each matrix that they cannot sit in the 32 MiB L3 (decode streams from DRAM).
+        func wanted(_ group: String) -> Bool { only == nil || only == group }
         for (out, inp, name) in [(3584, 1024, "gate/up 3584x1024"), (1024, 3584, "down 1024x3584"),
-                                 (248_320, 1024, "lm_head 248320x1024")] {
+                                 (248_320, 1024, "lm_head 248320x1024")] where wanted("gemv") {
             let (gbs, secs) = gemv(out: out, in: inp)
             report("gemv_\(out)x\(inp)_gb_per_s",
                    String(format: "GEMV T=1 %@ bf16: %.1f GB/s (%.0f%% of probe), %.3f ms/call", name, gbs,
                           100 * gbs / bw, secs * 1e3), gbs)
         }
-        for (out, inp, name) in [(3584, 1024, "gate/up 3584x1024"), (1024, 3584, "down 1024x3584")] {
+        for (out, inp, name) in [(3584, 1024, "gate/up 3584x1024"), (1024, 3584, "down 1024x3584")] where wanted("gemm") {
             for tokens in sweep {
                 let gflops = gemm(out: out, in: inp, tokens: tokens)
                 report("gemm_\(out)x\(inp)_t\(tokens)_gflop_per_s",
                        String(format: "matmul T=%d %@ bf16: %.1f GFLOP/s", tokens, name, gflops), gflops)
+            }
+        }
+        let attention = AttentionBench(pool: pool)
+        for depth in [512, 8_192, 32_768] where wanted("attention") {
+            for type in [KVType.f32, .bf16] {
+                let (ms, gbs) = attention.run(depth: depth, type: type)
+                report("attn_decode_\(type)_d\(depth)_ms",
+                       "decode attention depth \(depth) \(type) KV (8q/2kv×256): " +
+                           String(format: "%.3f ms/layer, KV read %.1f GB/s", ms, gbs), ms)
             }
         }
         print(json ? jsonObject(fields) : lines.joined(separator: "\n"))

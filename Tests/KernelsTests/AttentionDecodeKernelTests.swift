@@ -56,11 +56,11 @@ final class AttentionDecodeKernelTests: XCTestCase {
                 kStored.withUnsafeBytes { type.decode($0.baseAddress!, into: &kWide, count: k.count) }
                 vStored.withUnsafeBytes { type.decode($0.baseAddress!, into: &vWide, count: v.count) }
                 var s = [Float](repeating: .nan, count: 4 * len), sw = s
-                XCTAssertEqual(qk_attn_scores4_typed(code, q, d, kStored, stride, len, 0.1, &s, len), 1)
+                XCTAssertEqual(qk_attn_scores4_typed(code, q, d, kStored, stride, len, 0.1, &s, len, nil), 1)
                 XCTAssertEqual(qk_attn_scores4(q, d, kWide, stride, len, 0.1, &sw, len), 1)
                 XCTAssertEqual(s, sw, "\(type) scores d=\(d) len=\(len)")
                 var o = random(4 * d, seed: 4), ow = o
-                XCTAssertEqual(qk_attn_accumulate4_typed(code, s, len, d, vStored, stride, len, &o), 1)
+                XCTAssertEqual(qk_attn_accumulate4_typed(code, s, len, d, vStored, stride, len, &o, nil), 1)
                 XCTAssertEqual(qk_attn_accumulate4(sw, len, d, vWide, stride, len, &ow), 1)
                 XCTAssertEqual(o, ow, "\(type) accumulate d=\(d) len=\(len)")
             }

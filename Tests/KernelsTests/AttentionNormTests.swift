@@ -34,9 +34,10 @@ final class AttentionNormTests: XCTestCase {
 
     /// The paged form against the same plain twin: keys and values cut into pages of 1, 7, 16 and 64 tokens.
     func testPagedAttentionMatchesReference() {
-        // T = 1 with 1,300 keys: the decode path's flash-decoding splits (512 keys) merged across pages.
+        // T = 1 with 1,300 keys: the decode path's flash-decoding splits (512 keys) merged across pages; with
+        // 2,600 keys (6 splits ≥ 2 per thread) one work item takes a split of every KV head.
         for (t, cached, hq, hkv, d) in [(1, 100, 8, 2, 64), (70, 5, 8, 2, 32), (33, 40, 4, 4, 16), (1, 0, 4, 2, 32),
-                                         (1, 1299, 16, 2, 32), (1, 1023, 6, 3, 16)] {
+                                         (1, 1299, 16, 2, 32), (1, 1023, 6, 3, 16), (1, 2599, 8, 2, 32)] {
             let n = cached + t, row = hkv * d
             let q = random(t * hq * d, seed: 1), k = random(n * row, seed: 2), v = random(n * row, seed: 3)
             let ref = causalAttentionReference(q: q, keys: k, values: v, tokens: t, cached: cached, queryHeads: hq,
