@@ -4,6 +4,7 @@
 // prefetcher does not run far enough ahead on, so the row AHEAD rows ahead (across a page boundary: `next`) is
 // prefetched explicitly into L2, one line per 64 bytes. Each key/value row is loaded once for 4 query heads (register tiles of 4 accumulators).
 #include "CKernels.h"
+#include <string.h>
 
 static int avx512 = -1;
 
@@ -57,6 +58,14 @@ AVX512 INLINE void scores4_t(int type, const float *q, long d, const void *k, lo
         s[2 * ldS + i] = _mm512_reduce_add_ps(a2) * scale;
         s[3 * ldS + i] = _mm512_reduce_add_ps(a3) * scale;
     }
+}
+
+/// Widens the first multiple of 16 of `n` values; returns how many.
+AVX512 static long widen16_avx512(int type, const void *src, float *dst, long n) {
+    long i = 0;
+    if (type == QK_BF16) for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, load16(QK_BF16, src, i));
+    else for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, load16(QK_F16, src, i));
+    return i;
 }
 
 AVX512 static void scores4(int type, const float *q, long d, const void *k, long ks, long len, float scale, float *s, long ldS,
@@ -155,4 +164,22 @@ int qk_attn_accumulate4_typed(int type, const float *p, long ldP, long d, const 
     }
 #endif
     return 0;
+}
+
+// bf16 / f16 rows widened to f32 (exact) for the paths that work on f32 copies (prefill's blocked attention):
+// 16 lanes at a time with AVX-512, else one value at a time with the same result.
+void qk_widen16(int type, const void *src, float *dst, long n) {
+    long i = 0;
+#if defined(__x86_64__)
+    if (qk_attn_typed_supported(type, 16)) i = widen16_avx512(type, src, dst, n);
+#endif
+    const uint16_t *h = (const uint16_t *)src;
+    for (; i < n; i++) {
+        if (type == QK_BF16) {
+            uint32_t u = (uint32_t)h[i] << 16;
+            memcpy(dst + i, &u, 4);
+        } else {
+            dst[i] = qk_f16_to_f32(h[i]);
+        }
+    }
 }

@@ -55,7 +55,12 @@ struct KVRowReader {
         guard let s = scratch else {
             return (first.assumingMemoryBound(to: Float.self), kvHeads * headDim)
         }
-        for i in 0..<count { pages.type.decode(first + i * tokenBytes, into: s + i * headDim, count: headDim) }
+        if let code = Self.typedKernelCode(pages.type), pages.type != .f32 {
+            // bf16 / f16: the vectorised widening (exact, so the same values as `KVType.decode`).
+            for i in 0..<count { qk_widen16(code, first + i * tokenBytes, s + i * headDim, headDim) }
+        } else {
+            for i in 0..<count { pages.type.decode(first + i * tokenBytes, into: s + i * headDim, count: headDim) }
+        }
         return (UnsafePointer(s), headDim)
     }
 

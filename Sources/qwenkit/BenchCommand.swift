@@ -58,7 +58,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Microbenchmark the matmul and decode-attention kernels instead of a model.")
     var kernels = false
 
-    @Option(name: .customLong("only"), help: "With --kernels: only this group (gemv, gemm or attention).")
+    @Option(name: .customLong("only"), help: "With --kernels: only this group (gemv, qgemv, gemm or attention).")
     var only: String?
 
     @Option(name: .long, help: "Benchmark the tokenizer of --model on this UTF-8 file instead (one thread).")
@@ -271,7 +271,7 @@ struct ModelBench {
 /// Matmul throughput on the Qwen3.5-0.8B geometry (hidden 1024, MLP 3584, vocab 248320, bf16 weights).
 struct KernelBench {
     let json: Bool
-    /// One group only (gemv, gemm, attention), nil for all.
+    /// One group only (gemv, qgemv, gemm, attention), nil for all.
     let only: String?
     /// Token counts for the prefill-side measurement (both sides of the GEMV-loop / packed-GEMM switch).
     let sweep = [4, 16, 64, 65, 128, 512]
@@ -304,6 +304,15 @@ struct KernelBench {
                 let gflops = gemm(out: out, in: inp, tokens: tokens)
                 report("gemm_\(out)x\(inp)_t\(tokens)_gflop_per_s",
                        String(format: "matmul T=%d %@ bf16: %.1f GFLOP/s", tokens, name, gflops), gflops)
+            }
+        }
+        let quant = QuantGEMVBench(pool: pool)
+        for format in [WeightFormat.q8_0, .q4_K, .q6_K] where wanted("qgemv") {
+            for (out, inp, name) in [(3584, 1024, "gate/up 3584x1024"), (248_320, 1024, "lm_head 248320x1024")] {
+                let (gbs, ms) = quant.run(format: format, out: out, in: inp)
+                report("qgemv_\(format)_\(out)x\(inp)_gb_per_s",
+                       "GEMV T=1 \(name) \(format) (repacked): " +
+                           String(format: "%.1f GB/s (%.0f%% of probe), %.3f ms/call", gbs, 100 * gbs / bw, ms), gbs)
             }
         }
         let attention = AttentionBench(pool: pool)

@@ -66,4 +66,16 @@ final class AttentionDecodeKernelTests: XCTestCase {
             }
         }
     }
+
+    /// `qk_widen16` (the vectorised widening the prefill path's scratch uses) against `KVType.decode`, over every
+    /// 16-bit pattern (zeros, denormals, infinities, NaNs) and a length that is not a multiple of 16.
+    func testWidenEqualsDecode() {
+        let bits = (0..<65_539).map { UInt16(truncatingIfNeeded: $0 &* 40_503) }   // all 65,536 patterns, + 3
+        for type in [KVType.bf16, .f16] {
+            var fast = [Float](repeating: 0, count: bits.count), plain = fast
+            bits.withUnsafeBytes { qk_widen16(KVRowReader.typedKernelCode(type)!, $0.baseAddress!, &fast, bits.count) }
+            bits.withUnsafeBytes { type.decode($0.baseAddress!, into: &plain, count: bits.count) }
+            XCTAssertEqual(fast.map(\.bitPattern), plain.map(\.bitPattern), "\(type)")
+        }
+    }
 }

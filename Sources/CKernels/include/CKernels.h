@@ -91,6 +91,8 @@ int qk_attn_accumulate4(const float *p, long ldP, long d, const float *v, long v
 /// The same over rows stored as QK_F32, QK_BF16 or QK_F16 (strides in elements of that type), widened in
 /// registers (exact), so bit-identical to widening the rows first. qk_attn_typed_supported says whether they run.
 int qk_attn_typed_supported(int type, long d);
+/// dst[i] = src[i] widened to f32 for type QK_BF16 or QK_F16 (exact; AVX-512 where the CPU has it).
+void qk_widen16(int type, const void *src, float *dst, long n);
 /// `next` (or NULL): the first row of the run that follows (another page, same stride), prefetched while this
 /// run's last rows are computed; it does not change the result.
 int qk_attn_scores4_typed(int type, const float *q, long d, const void *k, long ks, long len, float scale, float *s, long ldS,
