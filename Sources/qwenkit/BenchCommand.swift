@@ -34,6 +34,9 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Unmeasured warm-up runs first (0 for a prompt so long that one pass is the whole budget).")
     var warmup = 1
 
+    @Option(name: .long, help: "Decode after a prompt of this many tokens and after 16 tokens, steps alternating in one process; prints both rates and their ratio.")
+    var depth: Int?
+
     @Option(name: .long, help: "Decode this many sequences in one batched forward per step (the scheduler's step, without the server).")
     var batch: Int?
 
@@ -73,6 +76,7 @@ struct BenchCommand: ParsableCommand {
         if prompt < 1 || gen < 0 || runs < 1 || warmup < 0 { throw ValidationError("bench: need --prompt ≥ 1, --gen ≥ 0, --runs ≥ 1, --warmup ≥ 0") }
         if let threads, threads < 1 { throw ValidationError("bench: --threads must be ≥ 1") }
         if prefillChunk < 0 { throw ValidationError("bench: --prefill-chunk must be ≥ 0") }
+        if let depth, depth < 16 { throw ValidationError("bench: --depth must be ≥ 16") }
         if let batch, batch < 1 || batch > 256 { throw ValidationError("bench: --batch must be 1…256") }
         if batchChunk < 0 || batchChunk > 4096 { throw ValidationError("bench: --batch-chunk must be 0…4096") }
         if !klVsF32 && kvTypes.count > 1 { throw ValidationError("bench: one --kv-type per speed run (several only with --kl-vs-f32)") }
@@ -94,6 +98,10 @@ struct BenchCommand: ParsableCommand {
             if let tokenizerText {
                 let r = try TokenizerBench(directory: URL(fileURLWithPath: model!), textFile: tokenizerText, runs: runs).run()
                 print(json ? r.json : r.text)
+                return
+            }
+            if let depth {
+                print(try DepthBench(directory: URL(fileURLWithPath: model!), kvType: kvTypes.first ?? .f32, depth: depth, gen: gen).run())
                 return
             }
             if let batch {
