@@ -1,10 +1,14 @@
+import CKernels
+
 // MARK: - Gated DeltaNet: small dense products of the chunked delta rule (ARCHITECTURE.md §3.2.1)
 
 /// `C[m, n] += A[m, k] · B[k, n]` for the per-chunk products of the chunked delta rule (`K S₀`, `Q S₀` and
-/// the state carry `Kᵀ U`), row-major with leading dimensions `lda`, `ldb`, `ldc`. Tiles of 4 rows × 64
-/// columns are accumulated in SIMD registers over the whole `k` axis, so each `B` row is loaded once per tile
-/// instead of once per output row; other shapes fall back to row-by-row axpy (the same sums, rounded in a
-/// slightly different order). Plain Swift SIMD, so it needs no CPU-specific flags.
+/// the state carry `Kᵀ U`) and of the blocked prefill attention, row-major with leading dimensions `lda`,
+/// `ldb`, `ldc`. With AVX-512 the C kernel `qk_gemm_f32_add` runs (6 × 64 register tiles, every element the
+/// same fused sequence whatever the shape; `qk_gemm_f32_add_ref` is its plain twin). Otherwise tiles of 4 rows
+/// × 64 columns are accumulated in Swift SIMD registers over the whole `k` axis, so each `B` row is loaded once
+/// per tile instead of once per output row; other shapes fall back to row-by-row axpy (the same sums, rounded
+/// in a slightly different order).
 public func gdnMatMulAdd(
     _ a: UnsafePointer<Float>, lda: Int,
     _ b: UnsafePointer<Float>, ldb: Int,
@@ -12,6 +16,9 @@ public func gdnMatMulAdd(
     m: Int, k: Int, n: Int
 ) {
     precondition(m >= 0 && k >= 0 && n >= 0 && lda >= k && ldb >= n && ldc >= n, "gdnMatMulAdd: bad sizes")
+    // AVX-512: the C tiles (6 rows × 64 columns, fused multiply-adds; CKernels/gemm_f32.c). Below: the Swift
+    // tiles, for CPUs without it.
+    if qk_gemm_f32_add(a, lda, b, ldb, c, ldc, m, k, n) != 0 { return }
     typealias V = SIMD16<Float>
     let tiledCols = n / 64 * 64
     var i = 0

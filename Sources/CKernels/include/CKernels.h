@@ -90,6 +90,11 @@ int qk_attn_scores4(const float *q, long d, const float *k, long ks, long len, f
 int qk_attn_accumulate4(const float *p, long ldP, long d, const float *v, long vs, long len, float *o);
 /// The same over rows stored as QK_F32, QK_BF16 or QK_F16 (strides in elements of that type), widened in
 /// registers (exact), so bit-identical to widening the rows first. qk_attn_typed_supported says whether they run.
+/// C[m, n] += A[m, k] · B[k, n] (row-major, leading dimensions lda / ldb / ldc), f32: each element is
+/// acc = Σ fma over y from 0, then C += acc, whatever the shape (gemm_f32.c). Returns 0 without AVX-512 (the
+/// caller's own loop runs); qk_gemm_f32_add_ref is the plain twin (same operations, bit-identical).
+int qk_gemm_f32_add(const float *a, long lda, const float *b, long ldb, float *c, long ldc, long m, long k, long n);
+void qk_gemm_f32_add_ref(const float *a, long lda, const float *b, long ldb, float *c, long ldc, long m, long k, long n);
 int qk_attn_typed_supported(int type, long d);
 /// dst[i] = src[i] widened to f32 for type QK_BF16 or QK_F16 (exact; AVX-512 where the CPU has it).
 void qk_widen16(int type, const void *src, float *dst, long n);

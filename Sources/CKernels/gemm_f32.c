@@ -1,0 +1,93 @@
+// Small f32 products of the prefill paths (blocked attention, chunked Gated DeltaNet): C[m, n] += A[m, k] · B[k, n],
+// row-major with leading dimensions, n up to a few hundred, k up to 256. Register tiles of up to 6 rows × 64
+// columns (24 zmm accumulators) over the whole k, B rows loaded once per 6 rows of A.
+// Every element of C gets the same sequence wherever it falls (full tile, row tail, column tail, any m or n):
+// acc = 0; acc = fma(A[r, y], B[y, x], acc) for y = 0 … k−1; C[r, x] += acc. So a product's element does not
+// depend on the shape of the call it is part of (chunk and batch invariance), and the plain twin
+// qk_gemm_f32_add_ref, which runs that sequence with fmaf, equals the kernel bit for bit.
+#include "CKernels.h"
+#include <math.h>
+
+void qk_gemm_f32_add_ref(const float *a, long lda, const float *b, long ldb, float *c, long ldc, long m, long k, long n) {
+    for (long r = 0; r < m; r++)
+        for (long x = 0; x < n; x++) {
+            float acc = 0;
+            for (long y = 0; y < k; y++) acc = fmaf(a[r * lda + y], b[y * ldb + x], acc);
+            c[r * ldc + x] += acc;
+        }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
+#define INLINE static inline __attribute__((always_inline))
+
+/// R rows × V vectors of 16 columns (the last one masked by `last`).
+AVX512 INLINE void tile(const int R, const int V, const float *a, long lda, const float *b, long ldb, float *c, long ldc,
+                        long k, __mmask16 last) {
+    __m512 acc[6][4];
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < V; v++) acc[r][v] = _mm512_setzero_ps();
+    for (long y = 0; y < k; y++) {
+        const float *br = b + y * ldb;
+        __m512 bv[4];
+        for (int v = 0; v < V; v++) bv[v] = _mm512_maskz_loadu_ps(v == V - 1 ? last : 0xFFFF, br + 16 * v);
+        for (int r = 0; r < R; r++) {
+            __m512 s = _mm512_set1_ps(a[r * lda + y]);
+            for (int v = 0; v < V; v++) acc[r][v] = _mm512_fmadd_ps(s, bv[v], acc[r][v]);
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < V; v++) {
+            __mmask16 mk = v == V - 1 ? last : 0xFFFF;
+            float *cr = c + r * ldc + 16 * v;
+            _mm512_mask_storeu_ps(cr, mk, _mm512_add_ps(_mm512_maskz_loadu_ps(mk, cr), acc[r][v]));
+        }
+}
+
+#define TILE_V(R)                                                                              \
+    switch (V) {                                                                               \
+    case 1: tile(R, 1, a, lda, b, ldb, c, ldc, k, last); break;                                \
+    case 2: tile(R, 2, a, lda, b, ldb, c, ldc, k, last); break;                                \
+    case 3: tile(R, 3, a, lda, b, ldb, c, ldc, k, last); break;                                \
+    default: tile(R, 4, a, lda, b, ldb, c, ldc, k, last); break;                               \
+    }
+
+AVX512 static void tile_rv(int R, int V, const float *a, long lda, const float *b, long ldb, float *c, long ldc, long k,
+                           __mmask16 last) {
+    switch (R) {
+    case 1: TILE_V(1) break;
+    case 2: TILE_V(2) break;
+    case 3: TILE_V(3) break;
+    case 4: TILE_V(4) break;
+    case 5: TILE_V(5) break;
+    default: TILE_V(6) break;
+    }
+}
+
+AVX512 static void gemm_avx512(const float *a, long lda, const float *b, long ldb, float *c, long ldc, long m, long k, long n) {
+    for (long x0 = 0; x0 < n; x0 += 64) {
+        long cols = n - x0 < 64 ? n - x0 : 64;
+        int V = (int)((cols + 15) / 16);
+        long rem = cols - 16 * (V - 1);
+        __mmask16 last = (__mmask16)(rem == 16 ? 0xFFFF : (1u << rem) - 1);
+        for (long r0 = 0; r0 < m; r0 += 6) {
+            int R = (int)(m - r0 < 6 ? m - r0 : 6);
+            tile_rv(R, V, a + r0 * lda, lda, b + x0, ldb, c + r0 * ldc + x0, ldc, k, last);
+        }
+    }
+}
+#endif
+
+int qk_gemm_f32_add(const float *a, long lda, const float *b, long ldb, float *c, long ldc, long m, long k, long n) {
+#if defined(__x86_64__)
+    static int avx512 = -1;   // the CPU check once, not per call (prefill makes thousands of these calls)
+    if (avx512 < 0) avx512 = qk_has_avx512();
+    if (avx512) {
+        gemm_avx512(a, lda, b, ldb, c, ldc, m, k, n);
+        return 1;
+    }
+#endif
+    (void)a; (void)lda; (void)b; (void)ldb; (void)c; (void)ldc; (void)m; (void)k; (void)n;
+    return 0;
+}
