@@ -22,6 +22,9 @@ float qk_quantize_block(const float *x, int n, int8_t *q, int *sum);
 typedef struct { float d; int8_t q[32]; } act_q8_0;                    // 36 bytes
 typedef struct { float d; int16_t sums[16]; int8_t q[256]; } act_q8_k; // 292 bytes; sums per 16
 
+/// kvalues_iq4nl + 128: the u8 weights of the 16 levels of IQ4_NL and IQ4_XS (vpdpbusd takes u8 weights).
+static const uint8_t iq4nl_u8[16] = {1, 24, 45, 63, 79, 93, 106, 118, 129, 141, 153, 166, 181, 197, 217, 241};
+
 /// ggml get_scale_min_k4: the j-th 6-bit scale and min of a Q4_K block.
 INLINE void scale_min_k4(int j, const uint8_t *q, int *sc, int *m) {
     if (j < 4) {
@@ -93,9 +96,10 @@ float qk_dot_q5_K_avx2(const uint8_t *w, const act_q8_k *a, long nb);
 float qk_dot_q5_K_vnni(const uint8_t *w, const act_q8_k *a, long nb);
 #endif
 
-// MARK: - Repacked Q4_K / Q6_K (quant_x16_k.c): 16 rows × one super-block per packed block
+// MARK: - Repacked Q4_K / Q5_K / Q6_K (quant_x16_k.c): 16 rows × one super-block per packed block
 
 #define X16_Q4_K_BLOCK 2304 // 16 × 144
+#define X16_Q5_K_BLOCK 2816 // 16 × 176: Q4_K's block, then the 16 rows' qh
 #define X16_Q6_K_BLOCK 3328 // 16 × 208: the 16 scales d of each super-block (32 bytes) follow the group's blocks
 
 void qk_x16_k_block(int type, uint8_t *group, long nb, long b, int r, uint8_t *row, int unpack);
@@ -103,6 +107,20 @@ float qk_x16_k_dot_ref(int type, const uint8_t *group, long nb, long b, int r, c
 #if defined(__x86_64__)
 void qk_x16_k_gemm_vnni(int type, const void *packed, long k, const void *xq, long tokens, float *y, long ldy,
                         long group0, long group1);
+#endif
+
+// MARK: - Repacked IQ4_XS / Q3_K / Q2_K (quant_x16_k2.c), reached through quant_x16.c's qk_x16_* switches
+
+#define QK_X16_K2 QK_Q2_K: case QK_Q3_K: case QK_IQ4_XS
+#define X16_IQ4_XS_BLOCK 2176 // 16 × 136
+#define X16_Q3_K_BLOCK 1728   // 16 × 108: the 16 scales d of each super-block (32 bytes) follow the group's blocks
+#define X16_Q2_K_BLOCK 1344   // 16 × 84
+
+void qk_x16_k2_block(int type, uint8_t *group, long nb, long b, int r, uint8_t *row, int unpack);
+float qk_x16_k2_dot_ref(int type, const uint8_t *group, long nb, long b, int r, const act_q8_k *a, float acc);
+#if defined(__x86_64__)
+void qk_x16_k2_gemm_vnni(int type, const void *packed, long k, const void *xq, long tokens, float *y, long ldy,
+                         long group0, long group1);
 #endif
 
 // MARK: - Repacked 32-column legacy formats (quant_x16_legacy.c), reached through quant_x16.c's qk_x16_* switches

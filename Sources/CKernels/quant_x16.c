@@ -8,7 +8,7 @@
 // Every output is the same sequence of operations whatever the token count or the token's place in the tile,
 // so results are bit-identical alone or batched, in one forward or in chunks. The plain twin
 // (qk_x16_gemm_ref) reads the packed layout with scalar code; qk_x16_unpack restores the ggml bytes exactly.
-// Q4_K and Q6_K layouts and tiles are in quant_x16_k.c.
+// Q4_K, Q5_K and Q6_K layouts and tiles are in quant_x16_k.c; Q2_K, Q3_K and IQ4_XS in quant_x16_k2.c.
 #include "CKernels.h"
 #include "quant_internal.h"
 #include <math.h>
@@ -35,7 +35,7 @@ static int x16_vnni(void) {
 
 int qk_x16_supported(int type) {
     switch (type) {
-    case QK_Q8_0: case QK_Q4_K: case QK_Q6_K: case QK_X16_LEGACY: return x16_vnni();
+    case QK_Q8_0: case QK_Q4_K: case QK_Q5_K: case QK_Q6_K: case QK_X16_K2: case QK_X16_LEGACY: return x16_vnni();
     default: return 0;
     }
 }
@@ -44,6 +44,10 @@ long qk_x16_bytes(int type, long rows, long k) {
     switch (type) {
     case QK_Q8_0: return rows / 16 * (k / 32) * X16_Q8_0_BLOCK;
     case QK_Q4_K: return rows / 16 * (k / 256) * X16_Q4_K_BLOCK;
+    case QK_Q5_K: return rows / 16 * (k / 256) * X16_Q5_K_BLOCK;
+    case QK_IQ4_XS: return rows / 16 * (k / 256) * X16_IQ4_XS_BLOCK;
+    case QK_Q3_K: return rows / 16 * (k / 256) * (X16_Q3_K_BLOCK + 32);
+    case QK_Q2_K: return rows / 16 * (k / 256) * X16_Q2_K_BLOCK;
     case QK_Q6_K: return rows / 16 * (k / 256) * (X16_Q6_K_BLOCK + 32);
     case QK_X16_LEGACY: return qk_x16l_bytes(type, rows, k);
     default: qk_unknown_type("qk_x16_bytes", type);
@@ -53,7 +57,8 @@ long qk_x16_bytes(int type, long rows, long k) {
 long qk_x16_act_bytes(int type, long k) {
     switch (type) {
     case QK_Q8_0: return k / 32 * (long)sizeof(act_q8_0c);
-    case QK_Q4_K: case QK_Q6_K: return qk_act_bytes(type, k); // act_q8_k as it is: its sums per 16 suffice
+    case QK_Q4_K: case QK_Q5_K: case QK_Q6_K: case QK_X16_K2:
+        return qk_act_bytes(QK_Q4_K, k); // act_q8_k as it is: its sums per 16 suffice
     case QK_X16_LEGACY: return qk_x16l_act_bytes(k);
     default: qk_unknown_type("qk_x16_act_bytes", type);
     }
@@ -73,7 +78,7 @@ void qk_x16_quantize_act(int type, const float *x, long k, long tokens, void *ou
         }
         break;
     }
-    case QK_Q4_K: case QK_Q6_K: qk_quantize_act(type, x, k, tokens, out); break;
+    case QK_Q4_K: case QK_Q5_K: case QK_Q6_K: case QK_X16_K2: qk_quantize_act(QK_Q4_K, x, k, tokens, out); break;
     case QK_X16_LEGACY: qk_x16l_quantize_act(type, x, k, tokens, out); break;
     default: qk_unknown_type("qk_x16_quantize_act", type);
     }
@@ -84,13 +89,17 @@ static const uint8_t *x16_group(int type, const void *packed, long k, long g) {
     return (const uint8_t *)packed + g * qk_x16_bytes(type, 16, k);
 }
 
-/// Q4_K / Q6_K: every row's ggml block to (unpack = 0) or from (1) its place in the packed blocks.
+/// The 256-column formats: every row's ggml block to (unpack = 0) or from (1) its place in the packed blocks.
 static void x16_k_move(int type, void *ggml, long k, void *packed, long group0, long group1, int unpack) {
-    long nb = k / 256, bb = type == QK_Q4_K ? 144 : 210;
+    static const short ggmlBytes[] = {[QK_Q2_K] = 84, [QK_Q3_K] = 110, [QK_Q4_K] = 144, [QK_Q5_K] = 176,
+                                      [QK_Q6_K] = 210, [QK_IQ4_XS] = 136};
+    long nb = k / 256, bb = ggmlBytes[type];
+    int k2 = type == QK_Q2_K || type == QK_Q3_K || type == QK_IQ4_XS;
     for (long g = group0; g < group1; g++)
         for (long b = 0; b < nb; b++)
             for (int r = 0; r < 16; r++)
-                qk_x16_k_block(type, (uint8_t *)x16_group(type, packed, k, g), nb, b, r, (uint8_t *)ggml + ((16 * g + r) * nb + b) * bb, unpack);
+                (k2 ? qk_x16_k2_block : qk_x16_k_block)(type, (uint8_t *)x16_group(type, packed, k, g), nb, b, r,
+                                                        (uint8_t *)ggml + ((16 * g + r) * nb + b) * bb, unpack);
 }
 
 void qk_x16_repack(int type, const void *src, long k, void *dst, long group0, long group1) {
@@ -110,7 +119,7 @@ void qk_x16_repack(int type, const void *src, long k, void *dst, long group0, lo
         }
         break;
     }
-    case QK_Q4_K: case QK_Q6_K: x16_k_move(type, (void *)src, k, dst, group0, group1, 0); break;
+    case QK_Q4_K: case QK_Q5_K: case QK_Q6_K: case QK_X16_K2: x16_k_move(type, (void *)src, k, dst, group0, group1, 0); break;
     case QK_X16_LEGACY: qk_x16l_repack(type, src, k, dst, group0, group1); break;
     default: qk_unknown_type("qk_x16_repack", type);
     }
@@ -133,7 +142,7 @@ void qk_x16_unpack(int type, const void *packed, long k, void *dst, long group0,
         }
         break;
     }
-    case QK_Q4_K: case QK_Q6_K: x16_k_move(type, dst, k, (void *)packed, group0, group1, 1); break;
+    case QK_Q4_K: case QK_Q5_K: case QK_Q6_K: case QK_X16_K2: x16_k_move(type, dst, k, (void *)packed, group0, group1, 1); break;
     case QK_X16_LEGACY: qk_x16l_unpack(type, packed, k, dst, group0, group1); break;
     default: qk_unknown_type("qk_x16_unpack", type);
     }
@@ -169,14 +178,16 @@ void qk_x16_gemm_ref(int type, const void *packed, long k, const void *xq, long 
         }
         break;
     }
-    case QK_Q4_K: case QK_Q6_K: {
+    case QK_Q4_K: case QK_Q5_K: case QK_Q6_K: case QK_X16_K2: {
         long nb = k / 256;
+        int k2 = type == QK_Q2_K || type == QK_Q3_K || type == QK_IQ4_XS;
         for (long g = group0; g < group1; g++)
             for (long t = 0; t < tokens; t++)
                 for (int r = 0; r < 16; r++) {
                     float acc = 0;
                     for (long b = 0; b < nb; b++)
-                        acc = qk_x16_k_dot_ref(type, x16_group(type, packed, k, g), nb, b, r, (const act_q8_k *)xq + t * nb + b, acc);
+                        acc = (k2 ? qk_x16_k2_dot_ref : qk_x16_k_dot_ref)(type, x16_group(type, packed, k, g), nb, b, r,
+                                                                         (const act_q8_k *)xq + t * nb + b, acc);
                     y[t * ldy + 16 * g + r] = acc;
                 }
         break;
@@ -231,7 +242,8 @@ void qk_x16_gemm(int type, const void *packed, long k, const void *xq, long toke
     if (x16_vnni()) {
         switch (type) {
         case QK_Q8_0: x16_q8_0_gemm(packed, k, xq, tokens, y, ldy, group0, group1); return;
-        case QK_Q4_K: case QK_Q6_K: qk_x16_k_gemm_vnni(type, packed, k, xq, tokens, y, ldy, group0, group1); return;
+        case QK_Q4_K: case QK_Q5_K: case QK_Q6_K: qk_x16_k_gemm_vnni(type, packed, k, xq, tokens, y, ldy, group0, group1); return;
+        case QK_X16_K2: qk_x16_k2_gemm_vnni(type, packed, k, xq, tokens, y, ldy, group0, group1); return;
         case QK_X16_LEGACY: qk_x16l_gemm(type, packed, k, xq, tokens, y, ldy, group0, group1); return;
         default: qk_unknown_type("qk_x16_gemm", type);
         }

@@ -1,4 +1,4 @@
-// Repacked ("x16") Q4_K and Q6_K: 16 rows × one 256-column super-block per packed block, the same bytes as the
+// Repacked ("x16") Q4_K, Q5_K and Q6_K: 16 rows × one 256-column super-block per packed block, the same bytes as the
 // 16 ggml blocks it replaces, only moved (quant_x16.c has the Q8_0 layout, the dispatch and the contract).
 //
 // Q4_K (2304 bytes = 16 × 144):
@@ -6,6 +6,9 @@
 //   scales[12][16]   byte i of row r's 12 packed 6-bit scales/mins at [i][r] (unpacked in-kernel)    192 bytes
 //   qs[4][8][64]     pair p (columns 64p..64p+63), chunk j: byte 4r+e = row r's ggml qs[32p+4j+e], i.e.
 //                    low nibble = column 64p+4j+e, high nibble = column 64p+32+4j+e                2048 bytes
+// Q5_K (2816 bytes = 16 × 176): Q4_K's layout at the same offsets, then the fifth bits
+//   qh[8][64]        chunk j: byte 4r+e = row r's ggml qh[4j+e]; its bits 2p and 2p+1 are the fifth bits of
+//                    the low and high nibbles of qs chunk j of pair p                                512 bytes
 // Q6_K (16 × 210 bytes: 3328 per super-block, a multiple of 64 so every load stays within one cache line, and
 // the 16 scales d of all super-blocks, 32 bytes each, after the group's last block), q+32 ∈ [0, 63] kept as
 // ggml's 4-bit plane + 2-bit plane, in the order the kernel reads them (one sequential stream):
@@ -17,7 +20,7 @@
 // Activations are qk_quantize_act's act_q8_k blocks as they are: their int16 sums per 16 columns give the
 // Q4_K mins term and the Q6_K −32 offset term with one vpdpwssd per pair of sums.
 //
-// Per output and super-block the float work is fixed: Q4_K acc = fma(sumi, d·d_x, acc) then
+// Per output and super-block the float work is fixed: Q4_K and Q5_K acc = fma(sumi, d·d_x, acc) then
 // acc = fma(−summ, dmin·d_x, acc); Q6_K acc = fma(sumi − 32·offset, d·d_x, acc). The integer sums are exact, so
 // the VNNI tiles and the plain twin agree bit for bit whatever the token count.
 #include "CKernels.h"
@@ -28,10 +31,11 @@
 /// Moves row r's ggml block b to (unpack = 0) or from (1) its bytes in the packed group `group` (16 rows × nb
 /// super-blocks). Repack, unpack and the plain twin all read through this map.
 void qk_x16_k_block(int type, uint8_t *group, long nb, long b, int r, uint8_t *row, int unpack) {
-    uint8_t *packed = group + b * (type == QK_Q4_K ? X16_Q4_K_BLOCK : X16_Q6_K_BLOCK);
+    uint8_t *packed = group + b * (type == QK_Q4_K ? X16_Q4_K_BLOCK : type == QK_Q5_K ? X16_Q5_K_BLOCK : X16_Q6_K_BLOCK);
 #define MOVE(P, G) do { if (unpack) row[G] = packed[P]; else packed[P] = row[G]; } while (0)
     switch (type) {
-    case QK_Q4_K:
+    case QK_Q4_K: case QK_Q5_K: {
+        int qs = type == QK_Q5_K ? 48 : 16; // ggml offset of qs: Q5_K's qh[32] sits before it
         for (int i = 0; i < 2; i++) {
             MOVE(2 * r + i, i);
             MOVE(32 + 2 * r + i, 2 + i);
@@ -39,8 +43,12 @@ void qk_x16_k_block(int type, uint8_t *group, long nb, long b, int r, uint8_t *r
         for (int i = 0; i < 12; i++) MOVE(64 + 16 * i + r, 4 + i);
         for (int p = 0; p < 4; p++)
             for (int j = 0; j < 8; j++)
-                for (int e = 0; e < 4; e++) MOVE(256 + 512 * p + 64 * j + 4 * r + e, 16 + 32 * p + 4 * j + e);
+                for (int e = 0; e < 4; e++) MOVE(256 + 512 * p + 64 * j + 4 * r + e, qs + 32 * p + 4 * j + e);
+        if (type == QK_Q5_K)
+            for (int j = 0; j < 8; j++)
+                for (int e = 0; e < 4; e++) MOVE(X16_Q4_K_BLOCK + 64 * j + 4 * r + e, 16 + 4 * j + e);
         break;
+    }
     case QK_Q6_K:
         for (int h = 0; h < 2; h++)
             for (int c = 0; c < 8; c++)
@@ -67,14 +75,15 @@ float qk_x16_k_dot_ref(int type, const uint8_t *group, long nb, long b, int r, c
     uint8_t w[210];
     qk_x16_k_block(type, (uint8_t *)group, nb, b, r, w, 1);
     uint16_t dh, mh;
-    if (type == QK_Q4_K) {
-        int sc[8], m[8], sumi = 0, summ = 0;
+    if (type != QK_Q6_K) { // Q4_K, Q5_K: sub-block j is columns 32j.., fifth bit j of qh[l] (ggml dequantize_row_q5_K)
+        int sc[8], m[8], sumi = 0, summ = 0, five = type == QK_Q5_K;
         q4_K_scales(w, sc, m);
         for (int j = 0; j < 8; j++) {
             int s = 0;
             for (int l = 0; l < 32; l++) {
-                uint8_t q = w[16 + 32 * (j / 2) + l];
-                s += (j % 2 == 0 ? q & 0xF : q >> 4) * a->q[32 * j + l];
+                uint8_t q = w[(five ? 48 : 16) + 32 * (j / 2) + l];
+                int v = (j % 2 == 0 ? q & 0xF : q >> 4) + (five ? ((w[16 + l] >> j) & 1) << 4 : 0);
+                s += v * a->q[32 * j + l];
             }
             sumi += sc[j] * s;
             summ += m[j] * (a->sums[2 * j] + a->sums[2 * j + 1]);
@@ -125,15 +134,17 @@ VNNI INLINE void q4_K_x16_scale(const __m128i S[12], int j, __m512i *sc, __m512i
     *m = _mm512_or_si512(n32, _mm512_slli_epi32(n32, 16));
 }
 
-/// NT tokens × 16 rows of one Q4_K group over all super-blocks. The nibbles of each 64-byte chunk are split
-/// once for the NT tokens; per token two vpdpbusd per chunk (low and high sub-block), one vpmulld per
-/// sub-block, one vpdpwssd per sub-block for the mins, then the two fmas.
-VNNI INLINE void x16_q4_K_tile(const uint8_t *gp, long nb, const act_q8_k *a, long stride, int nt, float *y, long ldy) {
-    const __m512i low4 = _mm512_set1_epi8(0x0F);
+/// NT tokens × 16 rows of one Q4_K (five = 0) or Q5_K (five = 1) group over all super-blocks. The nibbles of
+/// each 64-byte chunk are split once for the NT tokens (Q5_K: +16 where the chunk's qh bit is set); per token
+/// two vpdpbusd per chunk (low and high sub-block), one vpmulld per sub-block, one vpdpwssd per sub-block for
+/// the mins, then the two fmas. `nt` and `five` are compile-time constants at each call site.
+VNNI INLINE void x16_q4_K_tile(const uint8_t *gp, long nb, const act_q8_k *a, long stride, int nt, float *y, long ldy,
+                               int five) {
+    const __m512i low4 = _mm512_set1_epi8(0x0F), sixteen = _mm512_set1_epi8(16);
     __m512 acc[X16_TILE];
     for (int t = 0; t < nt; t++) acc[t] = _mm512_setzero_ps();
     for (long b = 0; b < nb; b++) {
-        const uint8_t *blk = gp + b * X16_Q4_K_BLOCK;
+        const uint8_t *blk = gp + b * (five ? X16_Q5_K_BLOCK : X16_Q4_K_BLOCK);
         // No software prefetch: the hardware prefetcher keeps up with this one stream, and 36 prefetches per
         // super-block cost more than they hid (single thread, DRAM-resident 65536×2048: ~28 vs ~5-20 GB/s with).
         __m128i S[12];
@@ -154,6 +165,11 @@ VNNI INLINE void x16_q4_K_tile(const uint8_t *gp, long nb, const act_q8_k *a, lo
             for (int j = 0; j < 8; j++) {
                 __m512i P = _mm512_loadu_si512((const void *)(blk + 256 + 512 * p + 64 * j));
                 __m512i lo = _mm512_and_si512(P, low4), hi = _mm512_and_si512(_mm512_srli_epi16(P, 4), low4);
+                if (five) {
+                    __m512i H = _mm512_loadu_si512((const void *)(blk + X16_Q4_K_BLOCK + 64 * j));
+                    lo = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(H, _mm512_set1_epi8((char)(1 << (2 * p)))), lo, sixteen);
+                    hi = _mm512_mask_add_epi8(hi, _mm512_test_epi8_mask(H, _mm512_set1_epi8((char)(2 << (2 * p)))), hi, sixteen);
+                }
                 for (int t = 0; t < nt; t++) {
                     const int8_t *q = a[t * stride + b].q + 64 * p + 4 * j;
                     s0[t] = _mm512_dpbusd_epi32(s0[t], lo, x16_word(q));
@@ -240,8 +256,11 @@ VNNI void qk_x16_k_gemm_vnni(int type, const void *packed, long k, const void *x
         const uint8_t *gp = (const uint8_t *)packed + g * gb;
         long t = 0;
         if (type == QK_Q4_K) {
-            for (; t + X16_TILE <= tokens; t += X16_TILE) x16_q4_K_tile(gp, nb, a + t * nb, nb, X16_TILE, y + t * ldy + 16 * g, ldy);
-            for (; t < tokens; t++) x16_q4_K_tile(gp, nb, a + t * nb, nb, 1, y + t * ldy + 16 * g, ldy);
+            for (; t + X16_TILE <= tokens; t += X16_TILE) x16_q4_K_tile(gp, nb, a + t * nb, nb, X16_TILE, y + t * ldy + 16 * g, ldy, 0);
+            for (; t < tokens; t++) x16_q4_K_tile(gp, nb, a + t * nb, nb, 1, y + t * ldy + 16 * g, ldy, 0);
+        } else if (type == QK_Q5_K) {
+            for (; t + X16_TILE <= tokens; t += X16_TILE) x16_q4_K_tile(gp, nb, a + t * nb, nb, X16_TILE, y + t * ldy + 16 * g, ldy, 1);
+            for (; t < tokens; t++) x16_q4_K_tile(gp, nb, a + t * nb, nb, 1, y + t * ldy + 16 * g, ldy, 1);
         } else {
             for (; t + X16_TILE <= tokens; t += X16_TILE) x16_q6_K_tile(gp, nb, a + t * nb, nb, X16_TILE, y + t * ldy + 16 * g, ldy);
             for (; t < tokens; t++) x16_q6_K_tile(gp, nb, a + t * nb, nb, 1, y + t * ldy + 16 * g, ldy);

@@ -22,9 +22,6 @@
 
 typedef struct { float d; int32_t c; float s; int8_t q[32]; } act_x16l; // c = −offset·Σq, s = d·Σq
 
-/// kvalues_iq4nl + 128: the u8 weights of IQ4_NL's 16 levels.
-static const uint8_t iq4nl_u8[16] = {1, 24, 45, 63, 79, 93, 106, 118, 129, 141, 153, 166, 181, 197, 217, 241};
-
 /// Block shape of a format: ggml block bytes (the packed block is 16 of them), fields present, weight offset.
 typedef struct { int ggml, hasMin, hasHigh, offset; } x16l_shape;
 

@@ -11,7 +11,7 @@ import TensorCore
 final class PackedMatmulTests: XCTestCase {
     typealias Rng = QuantMatmulTests.Rng
 
-    static let formats: [WeightFormat] = [.q8_0, .q4_K, .q6_K, .q4_0, .q4_1, .q5_0, .q5_1, .iq4_nl]
+    static let formats: [WeightFormat] = [.q8_0, .q4_K, .q5_K, .q6_K, .q4_0, .q4_1, .q5_0, .q5_1, .iq4_nl, .iq4_xs, .q3_K, .q2_K]
 
     func testRepackThenUnpackGivesTheBlocksBack() {
         for format in Self.formats {
@@ -83,6 +83,42 @@ final class PackedMatmulTests: XCTestCase {
             if p.packed != nil { XCTAssertNotNil(rows2.packed, "\(format): a slice of whole groups lost the packed copy") }
             let y2 = matmul(x, rows2, tokens: tokens)
             for t in 0..<tokens { XCTAssertEqual(Array(y2[(t * 32)..<((t + 1) * 32)]), Array(y[(t * rows + 16)..<(t * rows + 48)])) }
+        }
+    }
+
+    /// The 256-column formats, ggml-layout twin or not (IQ4_XS, Q3_K, Q2_K have none): every output against the
+    /// f64 sum of the dequantised weights (`dequantizeRow`, pinned to gguf-py) times the 8-bit activations the
+    /// kernel read (act_q8_k blocks: f32 d at byte 0, int8 q[256] at byte 36 of 292). Only f32 rounding separates
+    /// them, so a wrong bit plane, scale, min or offset cannot hide inside an activation-rounding bound.
+    func testPackedMatmulMatchesDequantisedWeightsOnQuantisedActivations() {
+        for format in Self.formats where format.blockElements == 256 {
+            let code = Int32(format.rawValue), rows = 32, k = 768, tokens = 3, nb = k / 256
+            let w = QuantMatmulTests.randomWeight(format, rows: rows, k: k, seed: 17)
+            let p = packedForMatmul(w)
+            guard p.packed != nil else { continue }   // no repacked kernel on this CPU
+            var rng = Rng(state: 6)
+            let x = (0..<(tokens * k)).map { _ in rng.unit() }   // [tokens, k]
+            let y = matmul(x, p, tokens: tokens)                 // [tokens, rows]
+            var xq = [UInt8](repeating: 0, count: tokens * qk_x16_act_bytes(code, k))
+            XCTAssertEqual(xq.count, tokens * nb * 292, "\(format): activations are not act_q8_k blocks")
+            xq.withUnsafeMutableBytes { qk_x16_quantize_act(code, x, k, tokens, $0.baseAddress!) }
+            var row = [Float](repeating: 0, count: k)            // [k]
+            for o in 0..<rows {
+                row.withUnsafeMutableBufferPointer { w.dequantizeRow(o, into: $0.baseAddress!) }
+                for t in 0..<tokens {
+                    var sum = 0.0, magnitude = 0.0
+                    for b in 0..<nb {
+                        let base = (t * nb + b) * 292
+                        let d = Double(xq.withUnsafeBytes { $0.load(fromByteOffset: base, as: Float.self) })
+                        for i in 0..<256 {
+                            let v = Double(row[256 * b + i]) * d * Double(Int8(bitPattern: xq[base + 36 + i]))
+                            sum += v
+                            magnitude += abs(v)
+                        }
+                    }
+                    XCTAssertEqual(Double(y[t * rows + o]), sum, accuracy: 1e-5 * magnitude + 1e-9, "\(format) token \(t) row \(o)")
+                }
+            }
         }
     }
 

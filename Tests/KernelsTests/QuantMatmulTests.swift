@@ -24,8 +24,10 @@ final class QuantMatmulTests: XCTestCase {
     /// Offsets of the f16 scale fields in a block (random bytes there could be inf/NaN).
     static func scaleFields(_ format: WeightFormat) -> [Int] {
         switch format {
-        case .q8_0, .q4_0, .q5_0, .iq4_nl: [0]
+        case .q8_0, .q4_0, .q5_0, .iq4_nl, .iq4_xs: [0]
         case .q6_K: [208]
+        case .q3_K: [108]
+        case .q2_K: [80, 82]
         default: [0, 2]   // q4_K, q5_K: d, dmin; q4_1, q5_1: d, m
         }
     }

@@ -42,17 +42,21 @@ void qk_keep_large_allocations(void);
 // MARK: - Quantised weights (quant.c)
 
 /// ggml block formats with integer-dot kernels (codes are ggml_type values). Any other code aborts. Q4_1, Q5_0,
-/// Q5_1 and IQ4_NL have only the repacked kernels (qk_x16_*, quant_x16_legacy.c), not the ggml-layout ones.
+/// Q5_1, IQ4_NL, Q2_K, Q3_K and IQ4_XS have only the repacked kernels (qk_x16_*, quant_x16_legacy.c,
+/// quant_x16_k2.c), not the ggml-layout ones.
 enum {
     QK_Q4_0 = 2,
     QK_Q4_1 = 3,
     QK_Q5_0 = 6,
     QK_Q5_1 = 7,
     QK_Q8_0 = 8,
+    QK_Q2_K = 10,
+    QK_Q3_K = 11,
     QK_Q4_K = 12,
     QK_Q5_K = 13,
     QK_Q6_K = 14,
     QK_IQ4_NL = 20,
+    QK_IQ4_XS = 23,
 };
 
 /// IEEE half → float (exact, subnormals included).
