@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import GGUF
+import Tokenization
 @testable import InferenceEngine
 
 /// The `tokenizer.*` metadata `qwenkit quantize` writes is the one llama.cpp's `convert_hf_to_gguf.py` writes
@@ -53,6 +54,19 @@ final class GGUFTokenizerMetadataTests: XCTestCase {
         let ours = try GGUFTokenizer.metadata(directory: model, vocabSize: vocab)
         XCTAssertEqual(ours.map(\.0), f.metadataKeys.filter { $0.hasPrefix("tokenizer.") })
         for (k, value) in ours { XCTAssertTrue(f.metadata[k] == value, "\(k) differs from llama.cpp's") }
+    }
+
+    /// llama.cpp's GGUF (FIM tokens as control tokens) loads as a tokenizer giving the fixture tokenizer.json's ids.
+    func testLlamaCppGGUFTokenizerGivesTokenizerJSONIds() throws {
+        let reference = "/root/gguf/bench-0.8b-Q4_K_M.gguf"
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: reference), "needs \(reference)")
+        let gguf = try GGUFTokenizer.load(GGUFFile(path: reference))
+        let json = try Tokenizer.load(directory: Self.fixtures.appendingPathComponent("tokenizer/qwen3.5"))
+        for t in ["<|fim_prefix|>def f(x):<|fim_suffix|>\n    return x<|fim_middle|>", "<|im_start|>user\nhi<|im_end|>\n",
+                  "<think>\nok</think>\n\n<tool_call>{\"a\": 1}</tool_call>", "Hello, world! ünïcödé 漢字 🙂 12345", "<|repo_name|>x<|file_sep|>"] {
+            XCTAssertEqual(gguf.encode(t), json.encode(t), t)
+            XCTAssertEqual(gguf.decode(json.encode(t)), json.decode(json.encode(t)), t)
+        }
     }
 
     /// gguf-py `SpecialVocab` precedence on a small tokenizer: tokenizer_config.json's `<kind>_token` wins over
