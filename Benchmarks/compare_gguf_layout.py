@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Compare two GGUF files' layout: tensor names, shapes and types, and metadata keys (with values for the
-`<arch>.*` and `tokenizer.*` keys; `general.*` keys are listed, their values are the converter's naming).
+`<arch>.*` and `tokenizer.*` keys, the first differing entries of arrays such as tokenizer.ggml.token_type, and
+the order of the tokenizer.* keys; `general.*` keys are listed with both values, they are the converter's
+naming and version details).
 
 Used to check `qwenkit quantize` against llama.cpp's convert_hf_to_gguf.py + llama-quantize output:
 
@@ -67,9 +69,17 @@ def main(ref_path, ours_path):
         elif k not in ref_meta:
             print(f"  only in ours{' (general)' if general else ''}: {k} = {short(our_meta[k])}")
             bad += not general
-        elif not general and ref_meta[k] != our_meta[k]:
-            print(f"  value differs: {k} reference {short(ref_meta[k])} ours {short(our_meta[k])}")
-            bad += 1
+        elif ref_meta[k] != our_meta[k]:
+            print(f"  value differs{' (general)' if general else ''}: {k} reference {short(ref_meta[k])} ours {short(our_meta[k])}")
+            a, b = ref_meta[k], our_meta[k]
+            if isinstance(a, list) and isinstance(b, list):
+                diff = [i for i in range(min(len(a), len(b))) if a[i] != b[i]]
+                print(f"    lengths {len(a)} / {len(b)}, {len(diff)} entries differ" +
+                      "".join(f"\n    [{i}] reference {short(a[i])} ours {short(b[i])}" for i in diff[:8]))
+            bad += not general
+    ref_tok = [k for k in ref_meta if k.startswith("tokenizer.")]
+    our_tok = [k for k in our_meta if k.startswith("tokenizer.")]
+    print(f"  tokenizer.* key order the same: {ref_tok == our_tok}")
     print("RESULT:", "same layout" if bad == 0 else f"{bad} difference(s) outside general.*")
     return 1 if bad else 0
 

@@ -98,6 +98,7 @@ float qk_dot_q5_K_vnni(const uint8_t *w, const act_q8_k *a, long nb);
 
 // MARK: - Repacked Q4_K / Q5_K / Q6_K (quant_x16_k.c): 16 rows × one super-block per packed block
 
+#define X16_Q8_0_BLOCK 544  // 16 × 34 (quant_x16.c)
 #define X16_Q4_K_BLOCK 2304 // 16 × 144
 #define X16_Q5_K_BLOCK 2816 // 16 × 176: Q4_K's block, then the 16 rows' qh
 #define X16_Q6_K_BLOCK 3328 // 16 × 208: the 16 scales d of each super-block (32 bytes) follow the group's blocks
@@ -130,6 +131,7 @@ long qk_x16l_bytes(int type, long rows, long k);
 long qk_x16l_act_bytes(long k);
 void qk_x16l_quantize_act(int type, const float *x, long k, long tokens, void *out);
 void qk_x16l_repack(int type, const void *src, long k, void *dst, long group0, long group1);
+void qk_x16l_repack_ref(int type, const void *src, long k, void *dst, long group0, long group1);
 void qk_x16l_unpack(int type, const void *packed, long k, void *dst, long group0, long group1);
 void qk_x16l_gemm_ref(int type, const void *packed, long k, const void *xq, long tokens, float *y, long ldy,
                       long group0, long group1);

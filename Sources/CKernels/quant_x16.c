@@ -22,8 +22,6 @@
 //   q[8][64]  chunk j (columns 4j..4j+3): row r's 4 weights at q[j][4r..], stored as u8 = w + 128 (= w ^ 0x80)
 // vpdpbusd multiplies u8 × s8, so the +128 comes back per token and block as −128·Σx (act_q8_0c.c).
 
-#define X16_Q8_0_BLOCK 544
-
 typedef struct { float d; int32_t c; int8_t q[32]; } act_q8_0c; // c = −128 · Σ q
 
 /// The CPU check once, not on every matmul call (qk_x16_gemm runs per projection per token).
@@ -102,7 +100,8 @@ static void x16_k_move(int type, void *ggml, long k, void *packed, long group0, 
                                                         (uint8_t *)ggml + ((16 * g + r) * nb + b) * bb, unpack);
 }
 
-void qk_x16_repack(int type, const void *src, long k, void *dst, long group0, long group1) {
+/// Plain twin of qk_x16_repack (quant_x16_repack.c): every byte through the layout maps that unpack also reads.
+void qk_x16_repack_ref(int type, const void *src, long k, void *dst, long group0, long group1) {
     switch (type) {
     case QK_Q8_0: {
         long nb = k / 32, rb = nb * 34;
@@ -120,8 +119,8 @@ void qk_x16_repack(int type, const void *src, long k, void *dst, long group0, lo
         break;
     }
     case QK_Q4_K: case QK_Q5_K: case QK_Q6_K: case QK_X16_K2: x16_k_move(type, (void *)src, k, dst, group0, group1, 0); break;
-    case QK_X16_LEGACY: qk_x16l_repack(type, src, k, dst, group0, group1); break;
-    default: qk_unknown_type("qk_x16_repack", type);
+    case QK_X16_LEGACY: qk_x16l_repack_ref(type, src, k, dst, group0, group1); break;
+    default: qk_unknown_type("qk_x16_repack_ref", type);
     }
 }
 

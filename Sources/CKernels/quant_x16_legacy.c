@@ -63,7 +63,8 @@ static x16l_fields x16l_fields_of(x16l_shape f) {
                          .pq = bytes - 256, .bytes = bytes};
 }
 
-void qk_x16l_repack(int type, const void *src, long k, void *dst, long group0, long group1) {
+/// Plain twin of qk_x16l_repack: one row at a time, the fifth bits one by one.
+void qk_x16l_repack_ref(int type, const void *src, long k, void *dst, long group0, long group1) {
     x16l_shape f = x16l_shape_of(type);
     x16l_fields o = x16l_fields_of(f);
     long nb = k / 32, rb = nb * f.ggml;
@@ -87,6 +88,33 @@ void qk_x16l_repack(int type, const void *src, long k, void *dst, long group0, l
             }
         }
     }
+}
+
+/// The same bytes as qk_x16l_repack_ref, written in order: per packed block the 16 rows' scales, mins and
+/// 4-byte words, and each 64-bit fifth-bit mask built in a register (row r's 4 bits of chunk h at bit 4r).
+void qk_x16l_repack(int type, const void *src, long k, void *dst, long group0, long group1) {
+    x16l_shape f = x16l_shape_of(type);
+    x16l_fields o = x16l_fields_of(f);
+    long nb = k / 32, rb = nb * f.ggml;
+    uint8_t *p = (uint8_t *)dst + group0 * nb * o.bytes;
+    for (long g = group0; g < group1; g++)
+        for (long b = 0; b < nb; b++, p += o.bytes) {
+            const uint8_t *rows[16];
+            for (int r = 0; r < 16; r++) rows[r] = (const uint8_t *)src + (16 * g + r) * rb + b * f.ggml;
+            for (int r = 0; r < 16; r++) memcpy(p + 2 * r, rows[r], 2);
+            if (f.hasMin) for (int r = 0; r < 16; r++) memcpy(p + o.pm + 2 * r, rows[r] + 2, 2);
+            if (f.hasHigh) {
+                uint32_t qh[16];
+                for (int r = 0; r < 16; r++) memcpy(&qh[r], rows[r] + o.qh, 4);
+                for (int h = 0; h < 8; h++) {
+                    uint64_t mask = 0;
+                    for (int r = 0; r < 16; r++) mask |= (uint64_t)((qh[r] >> (4 * h)) & 0xF) << (4 * r);
+                    memcpy(p + o.phi + 8 * h, &mask, 8); // little-endian: bit 4r+e is byte r/2, bit 4(r%2)+e
+                }
+            }
+            for (int c = 0; c < 4; c++)
+                for (int r = 0; r < 16; r++) memcpy(p + o.pq + 64 * c + 4 * r, rows[r] + o.qs + 4 * c, 4);
+        }
 }
 
 void qk_x16l_unpack(int type, const void *packed, long k, void *dst, long group0, long group1) {

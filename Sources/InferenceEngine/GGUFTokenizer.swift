@@ -73,43 +73,4 @@ public enum GGUFTokenizer {
         }
         return (Data(root.serialized().utf8), Data(JSONValue.object(config).serialized().utf8))
     }
-
-    /// The `tokenizer.ggml.*` metadata llama.cpp's converter writes for a Qwen3.5 `tokenizer.json` (model
-    /// `gpt2`, pre `qwen35`, every id's token and type, merges as `"a b"`), plus the chat template: for
-    /// writing GGUFs (tests, quantize). The token list is padded with `[PAD<i>]` up to `vocabSize` (the
-    /// embedding's rows), as the converter does: llama.cpp takes the vocabulary size from this list.
-    public static func metadata(tokenizerJSON data: Data, vocabSize: Int = 0, eosToken: String?,
-                                chatTemplate: String?) throws -> [(String, GGUFValue)] {
-        let root = try JSONValue.parse(data)
-        guard let model = root["model"], let vocab = model["vocab"]?.objectValue, let merges = model["merges"]?.arrayValue else {
-            throw GGUFError.invalidMetadata(file: "tokenizer.json", key: "model", reason: "not a BPE model with vocab and merges")
-        }
-        var tokens: [Int: (String, Int)] = [:]
-        for (token, id) in vocab { if let i = id.intValue { tokens[i] = (token, 1) } }
-        for a in root["added_tokens"]?.arrayValue ?? [] {
-            guard let i = a["id"]?.intValue, let content = a["content"]?.stringValue else { continue }
-            tokens[i] = (content, a["special"]?.boolValue == true ? 3 : 4)
-        }
-        let count = max((tokens.keys.max() ?? -1) + 1, vocabSize)
-        var list: [GGUFValue] = [], types: [GGUFValue] = []
-        for i in 0..<count {
-            // Holes in the id space are padding tokens, as the converter writes them ("[PAD<i>]", unused).
-            let (t, ty) = tokens[i] ?? ("[PAD\(i)]", 5)
-            list.append(.string(t)); types.append(.int32(Int32(ty)))
-        }
-        let mergeStrings: [GGUFValue] = merges.map { m in
-            if let s = m.stringValue { return .string(s) }
-            return .string((m.arrayValue ?? []).compactMap(\.stringValue).joined(separator: " "))
-        }
-        var out: [(String, GGUFValue)] = [
-            ("tokenizer.ggml.model", .string("gpt2")), ("tokenizer.ggml.pre", .string("qwen35")),
-            ("tokenizer.ggml.tokens", .array(.string, list)), ("tokenizer.ggml.token_type", .array(.int32, types)),
-            ("tokenizer.ggml.merges", .array(.string, mergeStrings)),
-        ]
-        if let eos = eosToken, let id = tokens.first(where: { $0.value.0 == eos })?.key {
-            out.append(("tokenizer.ggml.eos_token_id", .uint32(UInt32(id))))
-        }
-        if let chatTemplate { out.append(("tokenizer.chat_template", .string(chatTemplate))) }
-        return out
-    }
 }

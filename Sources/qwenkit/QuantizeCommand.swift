@@ -3,9 +3,7 @@ import Foundation
 import InferenceEngine
 import LanguageModels
 import SafeTensors
-import Templating
 import TensorCore
-import Tokenization
 
 /// `qwenkit quantize --model DIR --type Q4_K_M --out FILE.gguf`: a safetensors checkpoint as a GGUF in llama.cpp's
 /// converter layout (tensor names, metadata, tokenizer and chat template) with llama-quantize's per-tensor type
@@ -30,11 +28,8 @@ struct QuantizeCommand: ParsableCommand {
             bar.update(done, of: total)
         }
         bar.finish()
-        let tokenizer = try Tokenizer.load(directory: dir)
-        let template = ChatFormatter.hasTemplate(dir) ? try ChatTemplate.load(directory: dir).source : nil
-        for (k, v) in try GGUFTokenizer.metadata(
-            tokenizerJSON: Data(contentsOf: dir.appendingPathComponent("tokenizer.json")), vocabSize: config.vocabSize,
-            eosToken: tokenizer.eosToken, chatTemplate: template) { writer.add(k, v) }
+        // tokenizer.ggml.* and the chat template as convert_hf_to_gguf.py writes them.
+        for (k, v) in try GGUFTokenizer.metadata(directory: dir, vocabSize: config.vocabSize) { writer.add(k, v) }
         try writer.write(to: URL(fileURLWithPath: out))
     }
 }

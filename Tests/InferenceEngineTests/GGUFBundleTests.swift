@@ -16,9 +16,7 @@ final class GGUFBundleTests: XCTestCase {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("gguf-bundle-\(UUID().uuidString).gguf")
         defer { try? FileManager.default.removeItem(at: tmp) }
         var w = try Qwen35GGUFExport.writer(config: Qwen35Config.load(directory: dir), store: WeightStore(directory: dir))
-        let template = try String(contentsOf: dir.appendingPathComponent("chat_template.jinja"), encoding: .utf8)
-        for (k, v) in try GGUFTokenizer.metadata(tokenizerJSON: Data(contentsOf: dir.appendingPathComponent("tokenizer.json")),
-                                                 eosToken: "<|im_end|>", chatTemplate: template) { w.add(k, v) }
+        for (k, v) in try GGUFTokenizer.metadata(directory: dir, vocabSize: 0) { w.add(k, v) }
         try w.write(to: tmp)
 
         let a = try ModelBundle(directory: dir), b = try ModelBundle(directory: tmp)
@@ -29,6 +27,16 @@ final class GGUFBundleTests: XCTestCase {
             XCTAssertEqual(b.tokenizer.encode(t, splitSpecialTokens: true), a.tokenizer.encode(t, splitSpecialTokens: true), t)
             XCTAssertEqual(b.tokenizer.decode(a.tokenizer.encode(t)), a.tokenizer.decode(a.tokenizer.encode(t)), t)
         }
+        // llama.cpp's token types: `<|fim_prefix|>` (special: false in tokenizer.json) is written as a control token,
+        // so the GGUF tokenizer holds it special (not produced under constraints, split by splitSpecialTokens);
+        // plain encoding still gives tokenizer.json's ids.
+        let fim = "<|fim_prefix|>def f():<|fim_suffix|>\n<|fim_middle|> <tool_call>"
+        XCTAssertEqual(b.tokenizer.encode(fim), a.tokenizer.encode(fim))
+        XCTAssertEqual(b.tokenizer.decode(a.tokenizer.encode(fim)), a.tokenizer.decode(a.tokenizer.encode(fim)))
+        let fimID = try XCTUnwrap(a.tokenizer.tokenID("<|fim_prefix|>"))
+        XCTAssertFalse(a.tokenizer.isSpecial(fimID))
+        XCTAssertTrue(b.tokenizer.isSpecial(fimID))
+        XCTAssertFalse(b.tokenizer.isSpecial(try XCTUnwrap(a.tokenizer.tokenID("<tool_call>"))))
         XCTAssertEqual(b.eosTokenIDs.intersection(a.eosTokenIDs).isEmpty, false)
         XCTAssertNotNil(b.template)
         let ids = a.tokenizer.encode("The quick brown fox")

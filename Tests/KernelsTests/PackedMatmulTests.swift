@@ -27,6 +27,26 @@ final class PackedMatmulTests: XCTestCase {
         }
     }
 
+    /// The fast repack (word moves, quant_x16_repack.c) writes the bytes of its plain twin (byte by byte through
+    /// the layout maps) for every format, over random bytes (every bit pattern of scales, nibbles and fifth bits)
+    /// and for a range of groups that does not start at 0 (a thread's share of the rows).
+    func testFastRepackEqualsPlainTwin() {
+        for format in Self.formats {
+            let code = Int32(format.rawValue)
+            for (rows, k, g0, g1) in [(16, 256, 0, 1), (64, 768, 1, 3), (48, 2048, 0, 3)] {
+                let rowBytes = format.rowBytes(k)!
+                var rng = Rng(state: UInt64(rows * k + Int(code)))
+                let src = (0..<(rows * rowBytes)).map { _ in rng.byte() }   // [rows, rowBytes]
+                let n = qk_x16_bytes(code, rows, k)
+                var fast = [UInt8](repeating: 0xA5, count: n), twin = [UInt8](repeating: 0xA5, count: n)
+                fast.withUnsafeMutableBytes { qk_x16_repack(code, src, k, $0.baseAddress!, g0, g1) }
+                twin.withUnsafeMutableBytes { qk_x16_repack_ref(code, src, k, $0.baseAddress!, g0, g1) }
+                XCTAssertEqual(fast, twin, "\(format) \(rows)×\(k) groups \(g0)..<\(g1): fast repack differs from its twin")
+                XCTAssertNotEqual(fast, [UInt8](repeating: 0xA5, count: n), "\(format): nothing written")
+            }
+        }
+    }
+
     /// y for `tokens` tokens through the kernel (`plain`: its twin) on a packed copy of `w`.
     func run(_ w: WeightTensor, _ x: [Float], tokens: Int, plain: Bool) -> [Float] {
         let code = Int32(w.format.rawValue), rows = w.shape[0], k = w.shape[1]

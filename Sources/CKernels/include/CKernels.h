@@ -116,8 +116,10 @@ int qk_x16_supported(int type);
 /// Bytes of `rows` rows (a multiple of 16) of `k` columns in the repacked layout of `type`.
 long qk_x16_bytes(int type, long rows, long k);
 /// Repacks row groups [group0, group1) (rows 16·group0 ..< 16·group1) of the ggml tensor `src` ([rows, k]) into `dst`
-/// (the whole packed tensor); qk_x16_unpack is the exact inverse (tests).
+/// (the whole packed tensor); qk_x16_unpack is the exact inverse (tests). Word moves (quant_x16_repack.c);
+/// qk_x16_repack_ref is its plain twin (byte by byte through the layout maps), the same output bytes.
 void qk_x16_repack(int type, const void *src, long k, void *dst, long group0, long group1);
+void qk_x16_repack_ref(int type, const void *src, long k, void *dst, long group0, long group1);
 void qk_x16_unpack(int type, const void *packed, long k, void *dst, long group0, long group1);
 /// Activation bytes per token for the repacked kernel, and the quantiser (the same 8-bit blocks as
 /// qk_quantize_act, plus per-block terms the layout needs).
