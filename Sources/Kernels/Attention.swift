@@ -111,13 +111,13 @@ func causalAttentionDecode(
             let (mb, lb, ob) = (mp.baseAddress!, lp.baseAddress!, op.baseAddress!)
             // With enough splits, one work item takes one split of every KV head: a thread then streams whole
             // token rows (all heads) from its own stretch of the cache instead of every other head row.
-            let perItem = splits >= 2 * pool.threadCount ? kvHeads : 1
-            pool.parallelFor(kvHeads * splits / perItem) { first in
-              for item in (first * perItem)..<((first + 1) * perItem) {
-                let kvh = perItem == 1 ? item / splits : item % kvHeads, sp = perItem == 1 ? item % splits : item / kvHeads
+            let bySplit = splits >= 2 * pool.threadCount
+            pool.parallelFor(bySplit ? splits : kvHeads * splits) { w in
+              var scores = [Float](repeating: 0, count: group * decodeSplitKeys)   // [group, keys of a split]
+              var scratch = [Float](repeating: 0, count: scratchFloats)            // [pageTokens, D] widened rows
+              for kvh in bySplit ? 0..<kvHeads : (w / splits)..<(w / splits + 1) {
+                let sp = bySplit ? w : w % splits
                 let j0 = sp * decodeSplitKeys, j1 = min(n, j0 + decodeSplitKeys)
-                var scores = [Float](repeating: 0, count: group * (j1 - j0))   // [group, keys]
-                var scratch = [Float](repeating: 0, count: scratchFloats)       // [pageTokens, D] widened rows
                 scores.withUnsafeMutableBufferPointer { sb in scratch.withUnsafeMutableBufferPointer { xp in
                     let s = sb.baseAddress!, len = j1 - j0
                     let qg = q + kvh * group * d                                   // [group, D]

@@ -55,7 +55,7 @@ struct KVRowReader {
         guard let s = scratch else {
             return (first.assumingMemoryBound(to: Float.self), kvHeads * headDim)
         }
-        if let code = Self.typedKernelCode(pages.type), pages.type != .f32 {
+        if let code = Self.typedKernelCode(pages.type) {   // f32 returned above: bf16 / f16 here
             // bf16 / f16: the vectorised widening (exact, so the same values as `KVType.decode`).
             for i in 0..<count { qk_widen16(code, first + i * tokenBytes, s + i * headDim, headDim) }
         } else {

@@ -53,10 +53,4 @@ struct BatchBench {
                       batch, chunk > 0 ? " + \(chunk)-token chunk" : "", med * 1e3, p99 * 1e3,
                       Double(batch) / med, gen)
     }
-
-    func argmax(_ v: [Float]) -> Int {
-        var best = 0
-        for i in 1..<v.count where v[i] > v[best] { best = i }
-        return best
-    }
 }

@@ -248,17 +248,7 @@ struct ModelBench {
     func once(_ lm: any LanguageModel, ids: [Int]) -> (prefill: Double, decode: Double) {
         var state = lm.makeState()
         let t0 = benchNow()
-        var logits: [Float] = []   // [1, vocab]
-        var read = 0
-        while read < ids.count {
-            let end = prefillChunk == 0 ? ids.count : PrefillGrid.chunkEnd(from: read, count: ids.count, chunk: prefillChunk)
-            logits = lm.forward(Array(ids[read..<end]), state: &state, allLogits: false)
-            // A long-context run takes hours: say where it is (stderr, every 8,192 tokens).
-            if ids.count >= 65_536 && end / 8_192 != read / 8_192 {
-                FileHandle.standardError.write(Data(String(format: "prefill %d / %d tokens, %.0f s\n", end, ids.count, benchNow() - t0).utf8))
-            }
-            read = end
-        }
+        var logits = Self.prefill(lm, ids, state: &state, chunk: prefillChunk)   // [1, vocab]
         let t1 = benchNow()
         for _ in 0..<gen {
             logits = lm.forward([argmax(logits)], state: &state, allLogits: false) // [1, vocab]
@@ -267,10 +257,22 @@ struct ModelBench {
         return (Double(ids.count) / (t1 - t0), Double(gen) / max(t2 - t1, 1e-9))
     }
 
-    func argmax(_ v: [Float]) -> Int {
-        var best = 0
-        for i in 1..<v.count where v[i] > v[best] { best = i }
-        return best
+    /// Reads `ids` into `state` in `chunk`-token forwards on the absolute grid (0 = one forward), as generate
+    /// and serve do; the last position's logits `[1, vocab]`. A long-context run takes hours: from 64k tokens
+    /// on it says where it is on stderr every 8,192 tokens.
+    static func prefill(_ lm: any LanguageModel, _ ids: [Int], state: inout SequenceState, chunk: Int) -> [Float] {
+        let t0 = benchNow()
+        var logits: [Float] = []   // [1, vocab]
+        var read = 0
+        while read < ids.count {
+            let end = chunk == 0 ? ids.count : PrefillGrid.chunkEnd(from: read, count: ids.count, chunk: chunk)
+            logits = lm.forward(Array(ids[read..<end]), state: &state, allLogits: false)
+            if ids.count >= 65_536 && end / 8_192 != read / 8_192 {
+                FileHandle.standardError.write(Data(String(format: "prefill %d / %d tokens, %.0f s\n", end, ids.count, benchNow() - t0).utf8))
+            }
+            read = end
+        }
+        return logits
     }
 }
 

@@ -17,9 +17,9 @@ struct DepthBench {
         try CLIChecks.fitsContext(prompt: depth, extra: gen, extraOption: "--gen", context: lm.maxContextLength)
         let ids = ModelBench.prompt(depth, vocab: lm.vocabSize)
         var shallow = lm.makeState(), deep = lm.makeState()
-        var next = [argmax(prefill(lm, Array(ids.prefix(16)), &shallow)), 0]
+        var next = [argmax(ModelBench.prefill(lm, Array(ids.prefix(16)), state: &shallow, chunk: PrefillGrid.chunk)), 0]
         let t0 = benchNow()
-        next[1] = argmax(prefill(lm, ids, &deep))
+        next[1] = argmax(ModelBench.prefill(lm, ids, state: &deep, chunk: PrefillGrid.chunk))
         let prefillSeconds = benchNow() - t0
         var seconds = [0.0, 0.0]
         for _ in 0..<gen {
@@ -38,18 +38,4 @@ struct DepthBench {
             ratio      %.3f  (depth %d / depth 16)
             """, Double(depth) / prefillSeconds, depth, r0, r1, depth, gen, r1 / r0, depth)
     }
-
-    /// The prompt in 64-token chunks on the absolute grid, as generate and serve read it.
-    func prefill(_ lm: Qwen35Model, _ ids: [Int], _ state: inout SequenceState) -> [Float] {
-        var logits: [Float] = []   // [1, vocab]
-        var read = 0
-        while read < ids.count {
-            let end = PrefillGrid.chunkEnd(from: read, count: ids.count, chunk: PrefillGrid.chunk)
-            logits = lm.forward(Array(ids[read..<end]), state: &state, allLogits: false)
-            read = end
-        }
-        return logits
-    }
-
-    func argmax(_ v: [Float]) -> Int { v.indices.max { v[$0] < v[$1] }! }
 }
