@@ -37,6 +37,12 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Decode after a prompt of this many tokens and after 16 tokens, steps alternating in one process; prints both rates and their ratio.")
     var depth: Int?
 
+    @Option(name: .long, help: "Save the prefill's state to this file every --checkpoint-every tokens and resume from it when run again (a prompt that outlasts the process); one run, no warm-up.")
+    var checkpoint: String?
+
+    @Option(name: .customLong("checkpoint-every"), help: "With --checkpoint: tokens between saves (a multiple of 64).")
+    var checkpointEvery = 16_384
+
     @Option(name: .long, help: "Decode this many sequences in one batched forward per step (the scheduler's step, without the server).")
     var batch: Int?
 
@@ -81,6 +87,9 @@ struct BenchCommand: ParsableCommand {
         if batchChunk < 0 || batchChunk > 4096 { throw ValidationError("bench: --batch-chunk must be 0…4096") }
         if !klVsF32 && kvTypes.count > 1 { throw ValidationError("bench: one --kv-type per speed run (several only with --kl-vs-f32)") }
         if (promptFile != nil || klFrom != 0) && !klVsF32 { throw ValidationError("bench: --prompt-file and --kl-from are for --kl-vs-f32") }
+        if checkpoint != nil && (depth != nil || batch != nil || klVsF32 || checkpointEvery < 64 || checkpointEvery % 64 != 0) {
+            throw ValidationError("bench: --checkpoint is for the plain prefill + decode run, with --checkpoint-every a multiple of 64")
+        }
         if klFrom < 0 { throw ValidationError("bench: --kl-from must be ≥ 0") }
     }
 
@@ -107,6 +116,11 @@ struct BenchCommand: ParsableCommand {
             if let batch {
                 print(try BatchBench(directory: URL(fileURLWithPath: model!), batch: batch, chunk: batchChunk,
                                      prompt: prompt, gen: gen).run())
+                return
+            }
+            if let checkpoint {
+                print(try ResumableBench(directory: URL(fileURLWithPath: model!), kvType: kvTypes.first ?? .f32, prompt: prompt,
+                                         gen: gen, every: checkpointEvery, file: URL(fileURLWithPath: checkpoint)).run())
                 return
             }
             if klVsF32 {

@@ -44,6 +44,32 @@ public struct KVCache: Sendable, Equatable {
         }
     }
 
+    /// Appends `tokens` rows already in the pool's stored type (`rowBytes` each, keys then values): restoring a
+    /// state written by `storedRuns`, byte for byte (re-encoding q8_0 rows could round differently).
+    public mutating func appendStored(keys: UnsafeRawPointer, values: UnsafeRawPointer, tokens: Int) {
+        if !isKnownUniquelyReferenced(&table) { table = table.clone() }
+        let pt = pool.pageTokens, rowBytes = pool.rowBytes
+        var done = 0
+        while done < tokens {
+            let slot = count % pt
+            precondition(slot == 0 || !pool.isShared(table.pages[table.pages.count - 1]), "appendStored: shared last page")
+            if slot == 0 { table.pages.append(pool.allocate()) }
+            let take = min(pt - slot, tokens - done), page = table.pages[table.pages.count - 1]
+            (pool.keys(page) + slot * rowBytes).copyMemory(from: keys + done * rowBytes, byteCount: take * rowBytes)
+            (pool.values(page) + slot * rowBytes).copyMemory(from: values + done * rowBytes, byteCount: take * rowBytes)
+            count += take
+            done += take
+        }
+    }
+
+    /// The stored rows page by page, in order: (keys, values, rows), each `rows × rowBytes` bytes.
+    public func storedRuns(_ body: (UnsafeRawPointer, UnsafeRawPointer, Int) throws -> Void) rethrows {
+        let pt = pool.pageTokens
+        for (i, p) in table.pages.enumerated() {
+            try body(UnsafeRawPointer(pool.keys(p)), UnsafeRawPointer(pool.values(p)), min(pt, count - i * pt))
+        }
+    }
+
     /// The pages for the attention kernel.
     public var pages: KVPages { pool.pages(table.pages) }
 

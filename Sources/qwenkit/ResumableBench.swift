@@ -1,0 +1,78 @@
+import Foundation
+import InferenceEngine
+import LanguageModels
+import TensorCore
+
+/// `qwenkit bench --model M --prompt N --checkpoint FILE`: one prefill that may outlast the process (262,144
+/// tokens on 2 cores take hours, mostly full attention), then `--gen` decode steps at that depth. The state is
+/// saved to FILE (`SequenceStateFile`) every `--checkpoint-every` tokens; the same command run again resumes
+/// from it. The prefill time reported is the sum of the segments' compute seconds (checkpoint writes are not
+/// counted; they are reported apart). The last chunk is never checkpointed, so a resumed run always computes
+/// the logits it decodes from.
+struct ResumableBench {
+    let directory: URL
+    let kvType: KVType
+    let prompt, gen, every: Int
+    let file: URL
+
+    func run() throws -> String {
+        let t0 = benchNow()
+        let lm = try openModel(directory, kvType: kvType)
+        try CLIChecks.fitsContext(prompt: prompt, extra: gen, extraOption: "--gen", context: lm.maxContextLength)
+        let loadSeconds = benchNow() - t0
+        let ids = ModelBench.prompt(prompt, vocab: lm.vocabSize)
+        let tag = "\(directory.lastPathComponent) kv=\(kvType) prompt=\(prompt) ids=lcg-5EED chunk=\(PrefillGrid.chunk)"
+        var state = lm.makeState()
+        var spent = 0.0, segments = 1, writeSeconds = 0.0, readSeconds = 0.0
+        if FileManager.default.fileExists(atPath: file.path) {
+            let tr = benchNow()
+            let (saved, info) = try SequenceStateFile.read(from: file, tag: tag, into: state)
+            readSeconds = benchNow() - tr
+            state = saved
+            let fields = Dictionary(info.split(separator: " ").compactMap { kv -> (String, Double)? in
+                let p = kv.split(separator: "=")
+                return p.count == 2 ? (String(p[0]), Double(p[1]) ?? 0) : nil
+            }, uniquingKeysWith: { a, _ in a })
+            spent = fields["seconds"] ?? 0
+            segments = Int(fields["segments"] ?? 0) + 1
+            log(String(format: "resumed at %d / %d tokens (%.0f s of compute in %d segments; read in %.1f s)",
+                       state.position, prompt, spent, segments - 1, readSeconds))
+        }
+        let resumedAt = state.position
+        let lastStart = (prompt - 1) / PrefillGrid.chunk * PrefillGrid.chunk
+        var logits: [Float] = []   // [1, vocab]
+        var segmentStart = benchNow()
+        while state.position < prompt {
+            let read = state.position, end = PrefillGrid.chunkEnd(from: read, count: prompt)
+            logits = lm.forward(Array(ids[read..<end]), state: &state, allLogits: false)
+            if end == lastStart || (end < lastStart && end % every == 0) {
+                spent += benchNow() - segmentStart
+                let tw = benchNow()
+                try SequenceStateFile.write(state, tag: tag, info: "seconds=\(spent) segments=\(segments)", to: file)
+                writeSeconds += benchNow() - tw
+                log(String(format: "prefill %d / %d tokens, %.0f s of compute; checkpoint %.2f GB written in %.1f s",
+                           end, prompt, spent, Double(state.byteCount) / 1e9, benchNow() - tw))
+                segmentStart = benchNow()
+            }
+        }
+        spent += benchNow() - segmentStart
+        let td = benchNow()
+        for _ in 0..<gen { logits = lm.forward([argmax(logits)], state: &state, allLogits: false) } // [1, vocab]
+        let decode = Double(gen) / max(benchNow() - td, 1e-9)
+        let rss = peakRSSBytes()
+        let probe = dramReadProbe(ThreadPool.shared)
+        return String(format: """
+            model      %@  (KV %@, %d threads)
+            load       %.2f s
+            prefill    %d tokens in %.0f s of compute = %.2f tok/s  (%d segments; this one from %d; checkpoints: %.0f s written, %.0f s read, not counted)
+            decode     %.2f tok/s at depth %d  (%d tokens)
+            state      %.2f GB  (KV + recurrent, this sequence)
+            peak RSS   %.2f GiB  (this process)
+            DRAM read  %.1f GB/s (probe after the run)
+            """, directory.lastPathComponent, kvType.rawValue, ThreadPool.shared.threadCount, loadSeconds, prompt, spent,
+            Double(prompt) / spent, segments, resumedAt, writeSeconds, readSeconds, decode, prompt, gen,
+            Double(state.byteCount) / 1e9, Double(rss) / 1_073_741_824, probe)
+    }
+
+    private func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+}
