@@ -4,7 +4,8 @@
 // Every element of C gets the same sequence wherever it falls (full tile, row tail, column tail, any m or n):
 // acc = 0; acc = fma(A[r, y], B[y, x], acc) for y = 0 … k−1; C[r, x] += acc. So a product's element does not
 // depend on the shape of the call it is part of (chunk and batch invariance), and the plain twin
-// qk_gemm_f32_add_ref, which runs that sequence with fmaf, equals the kernel bit for bit.
+// qk_gemm_f32_add_ref, which runs that sequence with fmaf, equals the kernel bit for bit. The _at forms take A
+// stored transposed (only where the broadcast scalar is read from changes).
 #include "CKernels.h"
 #include <math.h>
 
@@ -17,13 +18,23 @@ void qk_gemm_f32_add_ref(const float *a, long lda, const float *b, long ldb, flo
         }
 }
 
+// A stored transposed: A[r, y] = at[y * lda + r] (the blocked attention's probabilities, key-major).
+void qk_gemm_f32_add_at_ref(const float *at, long lda, const float *b, long ldb, float *c, long ldc, long m, long k, long n) {
+    for (long r = 0; r < m; r++)
+        for (long x = 0; x < n; x++) {
+            float acc = 0;
+            for (long y = 0; y < k; y++) acc = fmaf(at[y * lda + r], b[y * ldb + x], acc);
+            c[r * ldc + x] += acc;
+        }
+}
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
 #define INLINE static inline __attribute__((always_inline))
 
 /// R rows × V vectors of 16 columns (the last one masked by `last`).
-AVX512 INLINE void tile(const int R, const int V, const float *a, long lda, const float *b, long ldb, float *c, long ldc,
+AVX512 INLINE void tile(const int T, const int R, const int V, const float *a, long lda, const float *b, long ldb, float *c, long ldc,
                         long k, __mmask16 last) {
     __m512 acc[6][4];
     for (int r = 0; r < R; r++)
@@ -33,7 +44,7 @@ AVX512 INLINE void tile(const int R, const int V, const float *a, long lda, cons
         __m512 bv[4];
         for (int v = 0; v < V; v++) bv[v] = _mm512_maskz_loadu_ps(v == V - 1 ? last : 0xFFFF, br + 16 * v);
         for (int r = 0; r < R; r++) {
-            __m512 s = _mm512_set1_ps(a[r * lda + y]);
+            __m512 s = _mm512_set1_ps(T ? a[y * lda + r] : a[r * lda + y]);   // T: A stored transposed
             for (int v = 0; v < V; v++) acc[r][v] = _mm512_fmadd_ps(s, bv[v], acc[r][v]);
         }
     }
@@ -47,13 +58,13 @@ AVX512 INLINE void tile(const int R, const int V, const float *a, long lda, cons
 
 #define TILE_V(R)                                                                              \
     switch (V) {                                                                               \
-    case 1: tile(R, 1, a, lda, b, ldb, c, ldc, k, last); break;                                \
-    case 2: tile(R, 2, a, lda, b, ldb, c, ldc, k, last); break;                                \
-    case 3: tile(R, 3, a, lda, b, ldb, c, ldc, k, last); break;                                \
-    default: tile(R, 4, a, lda, b, ldb, c, ldc, k, last); break;                               \
+    case 1: tile(T, R, 1, a, lda, b, ldb, c, ldc, k, last); break;                                \
+    case 2: tile(T, R, 2, a, lda, b, ldb, c, ldc, k, last); break;                                \
+    case 3: tile(T, R, 3, a, lda, b, ldb, c, ldc, k, last); break;                                \
+    default: tile(T, R, 4, a, lda, b, ldb, c, ldc, k, last); break;                               \
     }
 
-AVX512 static void tile_rv(int R, int V, const float *a, long lda, const float *b, long ldb, float *c, long ldc, long k,
+AVX512 INLINE void tile_rv(const int T, int R, int V, const float *a, long lda, const float *b, long ldb, float *c, long ldc, long k,
                            __mmask16 last) {
     switch (R) {
     case 1: TILE_V(1) break;
@@ -65,7 +76,8 @@ AVX512 static void tile_rv(int R, int V, const float *a, long lda, const float *
     }
 }
 
-AVX512 static void gemm_avx512(const float *a, long lda, const float *b, long ldb, float *c, long ldc, long m, long k, long n) {
+AVX512 INLINE void gemm_avx512(const int T, const float *a, long lda, const float *b, long ldb, float *c, long ldc, long m, long k,
+                               long n) {
     for (long x0 = 0; x0 < n; x0 += 64) {
         long cols = n - x0 < 64 ? n - x0 : 64;
         int V = (int)((cols + 15) / 16);
@@ -73,21 +85,38 @@ AVX512 static void gemm_avx512(const float *a, long lda, const float *b, long ld
         __mmask16 last = (__mmask16)(rem == 16 ? 0xFFFF : (1u << rem) - 1);
         for (long r0 = 0; r0 < m; r0 += 6) {
             int R = (int)(m - r0 < 6 ? m - r0 : 6);
-            tile_rv(R, V, a + r0 * lda, lda, b + x0, ldb, c + r0 * ldc + x0, ldc, k, last);
+            tile_rv(T, R, V, T ? a + r0 : a + r0 * lda, lda, b + x0, ldb, c + r0 * ldc + x0, ldc, k, last);
         }
     }
 }
+
+AVX512 static void gemm_plain(const float *a, long lda, const float *b, long ldb, float *c, long ldc, long m, long k, long n) {
+    gemm_avx512(0, a, lda, b, ldb, c, ldc, m, k, n);
+}
+AVX512 static void gemm_transposed(const float *a, long lda, const float *b, long ldb, float *c, long ldc, long m, long k, long n) {
+    gemm_avx512(1, a, lda, b, ldb, c, ldc, m, k, n);
+}
 #endif
 
-int qk_gemm_f32_add(const float *a, long lda, const float *b, long ldb, float *c, long ldc, long m, long k, long n) {
+static int gemm_dispatch(int transposed, const float *a, long lda, const float *b, long ldb, float *c, long ldc, long m,
+                         long k, long n) {
 #if defined(__x86_64__)
     static int avx512 = -1;   // the CPU check once, not per call (prefill makes thousands of these calls)
     if (avx512 < 0) avx512 = qk_has_avx512();
     if (avx512) {
-        gemm_avx512(a, lda, b, ldb, c, ldc, m, k, n);
+        if (transposed) gemm_transposed(a, lda, b, ldb, c, ldc, m, k, n);
+        else gemm_plain(a, lda, b, ldb, c, ldc, m, k, n);
         return 1;
     }
 #endif
-    (void)a; (void)lda; (void)b; (void)ldb; (void)c; (void)ldc; (void)m; (void)k; (void)n;
+    (void)transposed; (void)a; (void)lda; (void)b; (void)ldb; (void)c; (void)ldc; (void)m; (void)k; (void)n;
     return 0;
+}
+
+int qk_gemm_f32_add(const float *a, long lda, const float *b, long ldb, float *c, long ldc, long m, long k, long n) {
+    return gemm_dispatch(0, a, lda, b, ldb, c, ldc, m, k, n);
+}
+
+int qk_gemm_f32_add_at(const float *at, long lda, const float *b, long ldb, float *c, long ldc, long m, long k, long n) {
+    return gemm_dispatch(1, at, lda, b, ldb, c, ldc, m, k, n);
 }

@@ -7,8 +7,8 @@ let prefillKeyBlock = 64
 
 /// Prefill form of `causalAttention`, flash-attention style (Dao et al., FlashAttention, Alg. 1): the queries of
 /// a block of tokens, for all query heads that share one KV head (m = 64 rows), walk the keys one block at a
-/// time. Per key block, two products on the register-tiled `gdnMatMulAdd` (`Sᵀ = K_b · Qᵀ`, then `O += P_b · V_b`)
-/// and an online softmax between them: each row keeps its running max `mᵣ` and sum `lᵣ`; a block with a larger
+/// time. Per key block, two products on the register-tiled `gdnMatMulAdd` (`Sᵀ = K_b · Qᵀ`, then `O += P_b · V_b`
+/// reading P from the key-major `Pᵀ`) and an online softmax between them, vectorised across query rows: each row keeps its running max `mᵣ` and sum `lᵣ`; a block with a larger
 /// max rescales the row's sum and output by `e^{m_old − m_new}`, and O is divided by `lᵣ` at the end. Every key
 /// and value row is loaded once per 64 query rows, and the scratch is `O(m · (64 + D))` whatever the context
 /// (the two-pass form held `[m, context]` scores and probabilities).
@@ -20,11 +20,15 @@ func causalAttentionBlocked(
     var g = 64, x = group   // tokens per block: the smallest count whose rows (× group) fill 64-column tiles
     while x > 0 { (g, x) = (x, g % x) }
     let block = 64 / g
-    let blocks = (tokens + block - 1) / block
+    // A work item takes as many blocks as keep every thread busy (up to 256 query rows, so that its Qᵀ, O and
+    // scores stay in L2): each item reads and widens the whole KV of its head once, so fewer, larger items
+    // read it fewer times. A row's result does not depend on which item it is in.
+    let perItem = block * max(1, min((tokens + block - 1) / block * kvHeads / pool.threadCount, 256 / (block * group)))
+    let items = (tokens + perItem - 1) / perItem
     let scratchFloats = KVRowReader.scratchFloats(pages.type, rows: kb, headDim: d)
-    pool.parallelFor(kvHeads * blocks) { item in
-        let kvh = item / blocks, t0 = (item % blocks) * block
-        let bt = min(block, tokens - t0), m = bt * group   // query rows r = ti·group + gi
+    pool.parallelFor(kvHeads * items) { item in
+        let kvh = item / items, t0 = (item % items) * perItem
+        let bt = min(perItem, tokens - t0), m = bt * group   // query rows r = ti·group + gi
         let n = cached + t0 + bt                           // keys the last query of the block sees
         var qt = [Float](repeating: 0, count: d * m)       // [D, m] queries, transposed
         for ti in 0..<bt {
@@ -33,52 +37,68 @@ func causalAttentionBlocked(
                 for i in 0..<d { qt[i * m + ti * group + gi] = qv[i] }
             }
         }
-        var st = [Float](repeating: 0, count: kb * m)          // [keys of a block, m] scores, key-major
-        var p = [Float](repeating: 0, count: m * kb)           // [m, keys of a block] e^{s − mᵣ}
+        let mp = (m + 15) / 16 * 16                            // query rows padded to whole vectors of 16
+        var st = [Float](repeating: 0, count: kb * mp)         // [keys of a block, mp] scores, then e^{s − mᵣ}
         var o = [Float](repeating: 0, count: m * d)            // [m, D] running Σ e^{s − mᵣ} v
-        var rowMax = [Float](repeating: -.infinity, count: m)  // [m]
-        var rowSum = [Float](repeating: 0, count: m)           // [m]
+        var rowMax = [Float](repeating: -.infinity, count: mp) // [mp]
+        var rowSum = [Float](repeating: 0, count: mp)          // [mp]
         var scratch = [Float](repeating: 0, count: scratchFloats)   // [64, D] widened rows
-        qt.withUnsafeBufferPointer { qtp in st.withUnsafeMutableBufferPointer { sp in p.withUnsafeMutableBufferPointer { pp in
+        // Absolute position of each query row (r = ti·group + gi); padding rows see every key.
+        let qpos = (0..<mp).map { Int32(truncatingIfNeeded: $0 < m ? cached + t0 + $0 / group : Int(Int32.max)) }   // [mp]
+        qt.withUnsafeBufferPointer { qtp in st.withUnsafeMutableBufferPointer { sp in
         o.withUnsafeMutableBufferPointer { op in scratch.withUnsafeMutableBufferPointer { xp in
-            let (s, pr, ob) = (sp.baseAddress!, pp.baseAddress!, op.baseAddress!)
+        rowMax.withUnsafeMutableBufferPointer { mxp in rowSum.withUnsafeMutableBufferPointer { smp in
+        qpos.withUnsafeBufferPointer { qpp in
+            let (s, ob) = (sp.baseAddress!, op.baseAddress!)
             let kv = KVRowReader(pages, kvHead: kvh, kvHeads: kvHeads, headDim: d, scratch: xp.baseAddress)
+            let firstQuery = cached + t0                       // the block's lowest query position
             var j0 = 0
             while j0 < n {
                 let rows = min(kv.run(j0, end: n), kb - j0 % kb)
-                s.update(repeating: 0, count: rows * m)
+                s.update(repeating: 0, count: rows * mp)
                 let (k, ks) = kv.rows(j0, rows, values: false)
-                gdnMatMulAdd(k, lda: ks, qtp.baseAddress!, ldb: m, s, ldc: m, m: rows, k: d, n: m)
-                for r in 0..<m {
-                    let row = pr + r * rows                                // P is [m, rows] for this block
-                    let visible = min(rows, cached + t0 + r / group + 1 - j0)   // keys j0 ..< j0 + visible
-                    guard visible > 0 else { row.update(repeating: 0, count: rows); continue }
-                    var mx = rowMax[r]
-                    for j in 0..<visible { row[j] = s[j * m + r] * scale; mx = max(mx, row[j]) }
-                    var sum: Float = 0, j = 0
-                    while j + 16 <= visible {
-                        let e = exp16(load16(row + j) - SIMD16(repeating: mx))
-                        store16(e, row + j); sum += e.sum(); j += 16
+                gdnMatMulAdd(k, lda: ks, qtp.baseAddress!, ldb: m, s, ldc: mp, m: rows, k: d, n: m)
+                // Online softmax across query rows, 16 lanes at a time over the key-major scores: each lane
+                // runs the same operations for its row, so a row's result does not depend on its lane.
+                let masked = j0 + rows - 1 > firstQuery        // some key of the block is after some query
+                for c in stride(from: 0, to: mp, by: 16) {
+                    let qp = UnsafeRawPointer(qpp.baseAddress! + c).loadUnaligned(as: SIMD16<Int32>.self)
+                    let old = load16(mxp.baseAddress! + c)
+                    var mx = old
+                    for j in 0..<rows {
+                        var v = load16(s + j * mp + c) * SIMD16(repeating: scale)
+                        if masked { v.replace(with: -.infinity, where: qp .< SIMD16(repeating: Int32(j0 + j))) }
+                        store16(v, s + j * mp + c)
+                        mx.replace(with: v, where: v .> mx)    // not pointwiseMax: that one runs lane by lane here
                     }
-                    while j < visible { row[j] = expf(row[j] - mx); sum += row[j]; j += 1 }
-                    for j in visible..<rows { row[j] = 0 }                 // masked keys add nothing to P · V
-                    if mx != rowMax[r] {                                   // a larger max: rescale what came before
-                        let c = expf(rowMax[r] - mx)                       // 0 on the first block (−∞)
-                        rowSum[r] *= c
-                        for i in 0..<d { ob[r * d + i] *= c }
-                        rowMax[r] = mx
+                    var sum = SIMD16<Float>()
+                    for j in 0..<rows {
+                        var e = exp16(load16(s + j * mp + c) - mx)
+                        if masked { e.replace(with: 0, where: qp .< SIMD16(repeating: Int32(j0 + j))) }   // masked keys add nothing
+                        store16(e, s + j * mp + c)
+                        sum += e
                     }
-                    rowSum[r] += sum
+                    let grew = any(mx .!= old)
+                    for lane in 0..<16 where grew && c + lane < m && mx[lane] != old[lane] {   // a larger max: rescale what came before
+                        let r = c + lane, f = expf(old[lane] - mx[lane])             // 0 on the first block (−∞)
+                        smp[r] *= f
+                        let orow = ob + r * d
+                        var i = 0
+                        while i + 16 <= d { store16(load16(orow + i) * SIMD16(repeating: f), orow + i); i += 16 }
+                        while i < d { orow[i] *= f; i += 1 }
+                    }
+                    store16(mx, mxp.baseAddress! + c)
+                    store16(load16(smp.baseAddress! + c) + sum, smp.baseAddress! + c)
                 }
                 let (v, vs) = kv.rows(j0, rows, values: true)
-                gdnMatMulAdd(pr, lda: rows, v, ldb: vs, ob, ldc: d, m: m, k: rows, n: d)
+                gdnMatMulAdd(transposedA: s, lda: mp, v, ldb: vs, ob, ldc: d, m: m, k: rows, n: d)
                 j0 += rows
             }
             for r in 0..<m {
-                let inv = 1 / rowSum[r]
+                let inv = 1 / smp[r]
                 for i in 0..<d { ob[r * d + i] *= inv }
             }
-        } } } } }
+        } } } } } } }
         for ti in 0..<bt {
             for gi in 0..<group {
                 let dst = out + ((t0 + ti) * queryHeads + kvh * group + gi) * d

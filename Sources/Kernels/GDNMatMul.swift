@@ -67,3 +67,18 @@ public func gdnMatMulAdd(
         }
     }
 }
+
+/// `C[m, n] += A[m, k] · B[k, n]` with A stored transposed (`A[r, y] = at[y · lda + r]`): the blocked prefill
+/// attention keeps its probabilities key-major, as its score product leaves them, so that the softmax runs
+/// across query rows in vector lanes. Same tiles and per-element sequence as `gdnMatMulAdd` (AVX-512);
+/// elsewhere the plain C twin `qk_gemm_f32_add_at_ref`.
+public func gdnMatMulAdd(
+    transposedA at: UnsafePointer<Float>, lda: Int,
+    _ b: UnsafePointer<Float>, ldb: Int,
+    _ c: UnsafeMutablePointer<Float>, ldc: Int,
+    m: Int, k: Int, n: Int
+) {
+    precondition(m >= 0 && k >= 0 && n >= 0 && lda >= m && ldb >= n && ldc >= n, "gdnMatMulAdd(transposedA:): bad sizes")
+    if qk_gemm_f32_add_at(at, lda, b, ldb, c, ldc, m, k, n) != 0 { return }
+    qk_gemm_f32_add_at_ref(at, lda, b, ldb, c, ldc, m, k, n)
+}

@@ -10,13 +10,13 @@ struct AttentionBench {
     let pool: ThreadPool
     let queryHeads = 8, kvHeads = 2, headDim = 256, pageTokens = 64, layers = 6
 
-    /// (ms per layer call, GB/s of K+V read).
-    func run(depth: Int, type: KVType) -> (Double, Double) {
+    /// `count` layers' caches of `depth` positions, filled with small values of the type (the buffers own the pages).
+    func caches(depth: Int, type: KVType, count: Int) -> ([OwnedBuffer], [KVPages]) {
         let rowBytes = kvHeads * type.bytes(elements: headDim)
         let pages = (depth + pageTokens - 1) / pageTokens
         let pageBytes = pageTokens * rowBytes
-        // One buffer per layer: K pages then V pages, filled with small values of the type.
-        let buffers = (0..<layers).map { _ in OwnedBuffer(byteCount: 2 * pages * pageBytes) }
+        // One buffer per layer: K pages then V pages.
+        let buffers = (0..<count).map { _ in OwnedBuffer(byteCount: 2 * pages * pageBytes) }
         var row = [Float](repeating: 0, count: kvHeads * headDim)
         for (l, b) in buffers.enumerated() {
             for t in 0..<(2 * pages * pageTokens) {
@@ -29,6 +29,36 @@ struct AttentionBench {
                     values: (0..<pages).map { UnsafeRawPointer(b.pointer + (pages + $0) * pageBytes) },
                     pageTokens: pageTokens, type: type)
         }
+        return (buffers, caches)
+    }
+
+    /// Prefill attention: one 64-token chunk whose queries sit at `depth − 64 ..< depth` (the blocked
+    /// online-softmax path). (ms per chunk, GFLOP/s counting 4 flops per query-key-dimension: Q·K and P·V.)
+    func prefill(depth: Int, type: KVType) -> (Double, Double) {
+        let tokens = 64
+        let (buffers, caches) = caches(depth: depth, type: type, count: 1)
+        let q = (0..<(tokens * queryHeads * headDim)).map { Float($0 % 13) / 13 - 0.5 }  // [64, Hq, D]
+        var out = [Float](repeating: 0, count: tokens * queryHeads * headDim)          // [64, Hq, D]
+        var best = Double.infinity
+        q.withUnsafeBufferPointer { qp in out.withUnsafeMutableBufferPointer { op in
+            for _ in 0..<4 {
+                let t0 = benchNow()
+                causalAttention(q: qp.baseAddress!, pages: caches[0], out: op.baseAddress!, tokens: tokens,
+                                cached: depth - tokens, queryHeads: queryHeads, kvHeads: kvHeads, headDim: headDim,
+                                scale: 1 / Float(headDim).squareRoot(), pool: pool)
+                best = min(best, benchNow() - t0)
+            }
+        } }
+        sink(out[0])
+        withExtendedLifetime(buffers) {}
+        let pairs = Double(tokens) * Double(depth - tokens) + Double(tokens * (tokens + 1) / 2)   // query-key pairs
+        return (best * 1e3, 4 * pairs * Double(queryHeads * headDim) / best / 1e9)
+    }
+
+    /// (ms per layer call, GB/s of K+V read).
+    func run(depth: Int, type: KVType) -> (Double, Double) {
+        let rowBytes = kvHeads * type.bytes(elements: headDim)
+        let (buffers, caches) = caches(depth: depth, type: type, count: layers)
         let q = (0..<(queryHeads * headDim)).map { Float($0 % 13) / 13 - 0.5 }  // [1, Hq, D]
         var out = [Float](repeating: 0, count: queryHeads * headDim)           // [1, Hq, D]
         var best = Double.infinity

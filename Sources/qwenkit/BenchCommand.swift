@@ -67,7 +67,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Microbenchmark the matmul and decode-attention kernels instead of a model.")
     var kernels = false
 
-    @Option(name: .customLong("only"), help: "With --kernels: only this group (gemv, qgemv, gemm or attention).")
+    @Option(name: .customLong("only"), help: "With --kernels: only this group (gemv, qgemv, gemm, attention or prefill-attention).")
     var only: String?
 
     @Option(name: .long, help: "Benchmark the tokenizer of --model on this UTF-8 file instead (one thread).")
@@ -346,6 +346,14 @@ struct KernelBench {
                 report("attn_decode_\(type)_d\(depth)_ms",
                        "decode attention depth \(depth) \(type) KV (8q/2kv×256): " +
                            String(format: "%.3f ms/layer, KV read %.1f GB/s", ms, gbs), ms)
+            }
+        }
+        for depth in [8_192, 32_768] where wanted("attention") || only == "prefill-attention" {
+            for type in [KVType.f32, .bf16] {
+                let (ms, gflops) = attention.prefill(depth: depth, type: type)
+                report("attn_prefill_\(type)_d\(depth)_gflop_per_s",
+                       "prefill attention, 64-token chunk at depth \(depth) \(type) KV (8q/2kv×256): " +
+                           String(format: "%.2f ms/layer, %.1f GFLOP/s", ms, gflops), gflops)
             }
         }
         print(json ? jsonObject(fields) : lines.joined(separator: "\n"))

@@ -23,7 +23,9 @@ struct ResumableBench {
         let ids = ModelBench.prompt(prompt, vocab: lm.vocabSize)
         let tag = "\(directory.lastPathComponent) kv=\(kvType) prompt=\(prompt) ids=lcg-5EED chunk=\(PrefillGrid.chunk)"
         var state = lm.makeState()
-        var spent = 0.0, segments = 1, writeSeconds = 0.0, readSeconds = 0.0
+        // Wall seconds count the minutes this process was paused or shared the cores; CPU seconds ÷ threads do not
+        // (the pool's threads spin while they wait, so on a machine of its own the two agree).
+        var spent = 0.0, cpu = 0.0, segments = 1, writeSeconds = 0.0, readSeconds = 0.0
         if FileManager.default.fileExists(atPath: file.path) {
             let tr = benchNow()
             let (saved, info) = try SequenceStateFile.read(from: file, tag: tag, into: state)
@@ -34,6 +36,7 @@ struct ResumableBench {
                 return p.count == 2 ? (String(p[0]), Double(p[1]) ?? 0) : nil
             }, uniquingKeysWith: { a, _ in a })
             spent = fields["seconds"] ?? 0
+            cpu = fields["cpu"] ?? 0
             segments = Int(fields["segments"] ?? 0) + 1
             log(String(format: "resumed at %d / %d tokens (%.0f s of compute in %d segments; read in %.1f s)",
                        state.position, prompt, spent, segments - 1, readSeconds))
@@ -41,21 +44,24 @@ struct ResumableBench {
         let resumedAt = state.position
         let lastStart = (prompt - 1) / PrefillGrid.chunk * PrefillGrid.chunk
         var logits: [Float] = []   // [1, vocab]
-        var segmentStart = benchNow()
+        var segmentStart = benchNow(), cpuStart = cpuSeconds()
         while state.position < prompt {
             let read = state.position, end = PrefillGrid.chunkEnd(from: read, count: prompt)
             logits = lm.forward(Array(ids[read..<end]), state: &state, allLogits: false)
             if end == lastStart || (end < lastStart && end % every == 0) {
                 spent += benchNow() - segmentStart
+                cpu += cpuSeconds() - cpuStart
                 let tw = benchNow()
-                try SequenceStateFile.write(state, tag: tag, info: "seconds=\(spent) segments=\(segments)", to: file)
+                try SequenceStateFile.write(state, tag: tag, info: "seconds=\(spent) cpu=\(cpu) segments=\(segments)", to: file)
                 writeSeconds += benchNow() - tw
-                log(String(format: "prefill %d / %d tokens, %.0f s of compute; checkpoint %.2f GB written in %.1f s",
-                           end, prompt, spent, Double(state.byteCount) / 1e9, benchNow() - tw))
+                log(String(format: "prefill %d / %d tokens, %.0f s wall, %.0f s CPU ÷ threads; checkpoint %.2f GB written in %.1f s",
+                           end, prompt, spent, cpu, Double(state.byteCount) / 1e9, benchNow() - tw))
                 segmentStart = benchNow()
+                cpuStart = cpuSeconds()
             }
         }
         spent += benchNow() - segmentStart
+        cpu += cpuSeconds() - cpuStart
         let td = benchNow()
         for _ in 0..<gen { logits = lm.forward([argmax(logits)], state: &state, allLogits: false) } // [1, vocab]
         let decode = Double(gen) / max(benchNow() - td, 1e-9)
@@ -64,14 +70,22 @@ struct ResumableBench {
         return String(format: """
             model      %@  (KV %@, %d threads)
             load       %.2f s
-            prefill    %d tokens in %.0f s of compute = %.2f tok/s  (%d segments; this one from %d; checkpoints: %.0f s written, %.0f s read, not counted)
+            prefill    %d tokens in %.0f s of CPU ÷ threads = %.2f tok/s; %.0f s wall incl. pauses  (%d segments; this one from %d; checkpoints: %.0f s written, %.0f s read, not counted)
             decode     %.2f tok/s at depth %d  (%d tokens)
             state      %.2f GB  (KV + recurrent, this sequence)
             peak RSS   %.2f GiB  (this process)
             DRAM read  %.1f GB/s (probe after the run)
-            """, directory.lastPathComponent, kvType.rawValue, ThreadPool.shared.threadCount, loadSeconds, prompt, spent,
-            Double(prompt) / spent, segments, resumedAt, writeSeconds, readSeconds, decode, prompt, gen,
+            """, directory.lastPathComponent, kvType.rawValue, ThreadPool.shared.threadCount, loadSeconds, prompt, cpu,
+            Double(prompt) / cpu, spent, segments, resumedAt, writeSeconds, readSeconds, decode, prompt, gen,
             Double(state.byteCount) / 1e9, Double(rss) / 1_073_741_824, probe)
+    }
+
+    /// User + system CPU seconds of this process ÷ the compute threads.
+    private func cpuSeconds() -> Double {
+        var u = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        let t = Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6
+        return t / Double(ThreadPool.shared.threadCount)
     }
 
     private func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }

@@ -99,6 +99,9 @@ int qk_attn_accumulate4(const float *p, long ldP, long d, const float *v, long v
 /// caller's own loop runs); qk_gemm_f32_add_ref is the plain twin (same operations, bit-identical).
 int qk_gemm_f32_add(const float *a, long lda, const float *b, long ldb, float *c, long ldc, long m, long k, long n);
 void qk_gemm_f32_add_ref(const float *a, long lda, const float *b, long ldb, float *c, long ldc, long m, long k, long n);
+/// The same with A stored transposed, A[r, y] = at[y·lda + r] (same per-element sequence); 0 without AVX-512.
+int qk_gemm_f32_add_at(const float *at, long lda, const float *b, long ldb, float *c, long ldc, long m, long k, long n);
+void qk_gemm_f32_add_at_ref(const float *at, long lda, const float *b, long ldb, float *c, long ldc, long m, long k, long n);
 int qk_attn_typed_supported(int type, long d);
 /// dst[i] = src[i] widened to f32 for type QK_BF16 or QK_F16 (exact; AVX-512 where the CPU has it).
 void qk_widen16(int type, const void *src, float *dst, long n);
