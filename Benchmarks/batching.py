@@ -114,6 +114,7 @@ def main():
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--streams", default="1,4,8,16")
     ap.add_argument("--serve-args", default="", help="extra `qwenkit serve` flags")
+    ap.add_argument("--streams-only", action="store_true", help="only the streams table (A/B runs of the step loop)")
     ap.add_argument("--config-from", help="a checkpoint directory whose config.json gives vocab and EOS ids (for a .gguf --model)")
     args = ap.parse_args()
     meta = args.config_from or args.model
@@ -136,6 +137,8 @@ def main():
             r = round_of(server, n, args.gen, vocab, eos)
             base = base or r["tok_s"]
             print(f"| {n} | {r['tok_s']:.1f} | {r['tok_s'] / base:.2f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['kv_per_seq_mb']:.2f} |", flush=True)
+        if args.streams_only:
+            return
         rng = random.Random(7)
         long_prompt = [rng.randrange(vocab) for _ in range(args.long)]
         r = round_of(server, 16, args.gen, vocab, eos, long_prompt=long_prompt)
