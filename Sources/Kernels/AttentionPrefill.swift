@@ -6,16 +6,18 @@ import TensorCore
 let prefillKeyBlock = 64
 
 /// Prefill form of `causalAttention`, flash-attention style (Dao et al., FlashAttention, Alg. 1): the queries of
-/// a block of tokens, for all query heads that share one KV head (m = 64 rows), walk the keys one block at a
-/// time. Per key block, two products on the register-tiled `gdnMatMulAdd` (`Sᵀ = K_b · Qᵀ`, then `O += P_b · V_b`
-/// reading P from the key-major `Pᵀ`) and an online softmax between them, vectorised across query rows: each row keeps its running max `mᵣ` and sum `lᵣ`; a block with a larger
-/// max rescales the row's sum and output by `e^{m_old − m_new}`, and O is divided by `lᵣ` at the end. Every key
-/// and value row is loaded once per 64 query rows, and the scratch is `O(m · (64 + D))` whatever the context
-/// (the two-pass form held `[m, context]` scores and probabilities).
+/// a work item (a run of tokens, for all query heads that share one KV head: up to 256 rows) walk the keys one
+/// block at a time. Per key block, two products on the register-tiled `gdnMatMulAdd` (`Sᵀ = K_b · Qᵀ`, then
+/// `O += P_b · V_b` reading P from the key-major `Pᵀ`) and an online softmax between them, vectorised across
+/// query rows: each row keeps its running max `mᵣ` and sum `lᵣ`; a block with a larger max rescales the row's
+/// sum and output by `e^{m_old − m_new}`, and O is divided by `lᵣ` at the end. Every key and value row is loaded
+/// once per work item, and the scratch is `O(m · (64 + D))` whatever the context (the two-pass form held
+/// `[m, context]` scores and probabilities).
 func causalAttentionBlocked(
     q: UnsafePointer<Float>, pages: KVPages, out: UnsafeMutablePointer<Float>,
     tokens: Int, cached: Int, queryHeads: Int, kvHeads: Int, headDim d: Int, scale: Float, pool: ThreadPool
 ) {
+    precondition(cached + tokens < Int(Int32.max), "attention: positions beyond Int32")   // query positions ride in Int32 lanes
     let group = queryHeads / kvHeads, kb = prefillKeyBlock
     var g = 64, x = group   // tokens per block: the smallest count whose rows (× group) fill 64-column tiles
     while x > 0 { (g, x) = (x, g % x) }
@@ -29,7 +31,7 @@ func causalAttentionBlocked(
     pool.parallelFor(kvHeads * items) { item in
         let kvh = item / items, t0 = (item % items) * perItem
         let bt = min(perItem, tokens - t0), m = bt * group   // query rows r = ti·group + gi
-        let n = cached + t0 + bt                           // keys the last query of the block sees
+        let n = cached + t0 + bt                           // keys the item's last query sees
         var qt = [Float](repeating: 0, count: d * m)       // [D, m] queries, transposed
         for ti in 0..<bt {
             for gi in 0..<group {
@@ -44,14 +46,14 @@ func causalAttentionBlocked(
         var rowSum = [Float](repeating: 0, count: mp)          // [mp]
         var scratch = [Float](repeating: 0, count: scratchFloats)   // [64, D] widened rows
         // Absolute position of each query row (r = ti·group + gi); padding rows see every key.
-        let qpos = (0..<mp).map { Int32(truncatingIfNeeded: $0 < m ? cached + t0 + $0 / group : Int(Int32.max)) }   // [mp]
+        let qpos = (0..<mp).map { Int32($0 < m ? cached + t0 + $0 / group : Int(Int32.max)) }   // [mp]
         qt.withUnsafeBufferPointer { qtp in st.withUnsafeMutableBufferPointer { sp in
         o.withUnsafeMutableBufferPointer { op in scratch.withUnsafeMutableBufferPointer { xp in
         rowMax.withUnsafeMutableBufferPointer { mxp in rowSum.withUnsafeMutableBufferPointer { smp in
         qpos.withUnsafeBufferPointer { qpp in
             let (s, ob) = (sp.baseAddress!, op.baseAddress!)
             let kv = KVRowReader(pages, kvHead: kvh, kvHeads: kvHeads, headDim: d, scratch: xp.baseAddress)
-            let firstQuery = cached + t0                       // the block's lowest query position
+            let firstQuery = cached + t0                       // the item's lowest query position
             var j0 = 0
             while j0 < n {
                 let rows = min(kv.run(j0, end: n), kb - j0 % kb)

@@ -331,7 +331,7 @@ struct KernelBench {
             }
         }
         let quant = QuantGEMVBench(pool: pool)
-        for format in [WeightFormat.q8_0, .q4_K, .q6_K] where wanted("qgemv") {
+        for format in [WeightFormat.q8_0, .q4_K, .q5_K, .q6_K] where wanted("qgemv") {
             for (out, inp, name) in [(3584, 1024, "gate/up 3584x1024"), (248_320, 1024, "lm_head 248320x1024")] {
                 let (gbs, ms) = quant.run(format: format, out: out, in: inp)
                 report("qgemv_\(format)_\(out)x\(inp)_gb_per_s",
@@ -348,7 +348,7 @@ struct KernelBench {
                            String(format: "%.3f ms/layer, KV read %.1f GB/s", ms, gbs), ms)
             }
         }
-        for depth in [8_192, 32_768] where wanted("attention") || only == "prefill-attention" {
+        for depth in [8_192, 32_768] where wanted("prefill-attention") {
             for type in [KVType.f32, .bf16] {
                 let (ms, gflops) = attention.prefill(depth: depth, type: type)
                 report("attn_prefill_\(type)_d\(depth)_gflop_per_s",

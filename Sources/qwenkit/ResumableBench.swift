@@ -21,14 +21,15 @@ struct ResumableBench {
         try CLIChecks.fitsContext(prompt: prompt, extra: gen, extraOption: "--gen", context: lm.maxContextLength)
         let loadSeconds = benchNow() - t0
         let ids = ModelBench.prompt(prompt, vocab: lm.vocabSize)
-        let tag = "\(directory.lastPathComponent) kv=\(kvType) prompt=\(prompt) ids=lcg-5EED chunk=\(PrefillGrid.chunk)"
+        let tag = "\(directory.lastPathComponent) bytes=\(Self.modelBytes(directory)) kv=\(kvType) prompt=\(prompt) ids=lcg-5EED chunk=\(PrefillGrid.chunk)"
         var state = lm.makeState()
-        // Wall seconds count the minutes this process was paused or shared the cores; CPU seconds ÷ threads do not
-        // (the pool's threads spin while they wait, so on a machine of its own the two agree).
+        // Wall seconds count the minutes this process was paused or shared the cores; CPU seconds ÷ threads do not.
+        // During prefill the pool's threads spin between kernel calls (they park only after ~ms of idleness), so
+        // alone on a machine the two nearly agree; CPU ÷ threads undercounts serial stretches, so both are shown.
         var spent = 0.0, cpu = 0.0, segments = 1, writeSeconds = 0.0, readSeconds = 0.0
         if FileManager.default.fileExists(atPath: file.path) {
             let tr = benchNow()
-            let (saved, info) = try SequenceStateFile.read(from: file, tag: tag, into: state)
+            let (saved, info) = try SequenceStateFile.read(from: file, tag: tag, into: state, maxPosition: lm.maxContextLength)
             readSeconds = benchNow() - tr
             state = saved
             let fields = Dictionary(info.split(separator: " ").compactMap { kv -> (String, Double)? in
@@ -70,14 +71,21 @@ struct ResumableBench {
         return String(format: """
             model      %@  (KV %@, %d threads)
             load       %.2f s
-            prefill    %d tokens in %.0f s of CPU ÷ threads = %.2f tok/s; %.0f s wall incl. pauses  (%d segments; this one from %d; checkpoints: %.0f s written, %.0f s read, not counted)
+            prefill    %d tokens in %.0f s of CPU ÷ threads = %.2f tok/s; %.0f s wall incl. pauses = %.2f tok/s  (%d segments; this one from %d; checkpoints: %.0f s written, %.0f s read, not counted)
             decode     %.2f tok/s at depth %d  (%d tokens)
             state      %.2f GB  (KV + recurrent, this sequence)
             peak RSS   %.2f GiB  (this process)
             DRAM read  %.1f GB/s (probe after the run)
             """, directory.lastPathComponent, kvType.rawValue, ThreadPool.shared.threadCount, loadSeconds, prompt, cpu,
-            Double(prompt) / cpu, spent, segments, resumedAt, writeSeconds, readSeconds, decode, prompt, gen,
+            Double(prompt) / cpu, spent, Double(prompt) / spent, segments, resumedAt, writeSeconds, readSeconds, decode, prompt, gen,
             Double(state.byteCount) / 1e9, Double(rss) / 1_073_741_824, probe)
+    }
+
+    /// Bytes of the model's files (a .gguf, or a directory's files): with the name, what a checkpoint belongs to.
+    static func modelBytes(_ url: URL) -> Int {
+        let fm = FileManager.default
+        let files = (try? fm.contentsOfDirectory(atPath: url.path)).map { $0.map { url.appendingPathComponent($0).path } } ?? [url.path]
+        return files.reduce(0) { $0 + ((try? fm.attributesOfItem(atPath: $1)[.size] as? Int) ?? 0) }
     }
 
     /// User + system CPU seconds of this process ÷ the compute threads.

@@ -70,6 +70,33 @@ final class AttentionNormTests: XCTestCase {
         }
     }
 
+    /// The blocked prefill gives each query row the same bits whatever work item it falls in: items grow with
+    /// fewer threads (`perItem`), and a prompt read as one call or as two (the second with a cache) groups rows
+    /// differently. GQA groups 4, 6 and 1, with tails that leave padding lanes.
+    func testBlockedPrefillRowDoesNotDependOnItsWorkItem() {
+        for (t, hq, hkv, d) in [(128, 8, 2, 64), (100, 12, 2, 32), (70, 2, 2, 16)] {
+            let q = random(t * hq * d, seed: 11), k = random(t * hkv * d, seed: 12), v = random(t * hkv * d, seed: 13)
+            func run(threads: Int, split: Int) -> [Float] {
+                var out = [Float](repeating: 0, count: t * hq * d)   // [T, Hq, D]
+                q.withUnsafeBufferPointer { qb in k.withUnsafeBufferPointer { kb in v.withUnsafeBufferPointer { vb in
+                    out.withUnsafeMutableBufferPointer { ob in
+                        let pages = KVPages(keys: [kb.baseAddress!], values: [vb.baseAddress!], pageTokens: t)
+                        for (start, end) in [(0, split), (split, t)] where end > start {
+                            causalAttention(q: qb.baseAddress! + start * hq * d, pages: pages, out: ob.baseAddress! + start * hq * d,
+                                            tokens: end - start, cached: start, queryHeads: hq, kvHeads: hkv, headDim: d,
+                                            scale: 1 / Float(d).squareRoot(), pool: ThreadPool(threads: threads))
+                        }
+                    }
+                } } }
+                return out
+            }
+            let whole = run(threads: 1, split: t).map(\.bitPattern)
+            for (threads, split) in [(2, t), (7, t), (2, 64), (3, 96)] where t - split == 0 || (t - split) * hq / hkv >= 64 {
+                XCTAssertEqual(run(threads: threads, split: split).map(\.bitPattern), whole, "T=\(t) Hq=\(hq) threads=\(threads) split=\(split)")
+            }
+        }
+    }
+
     func testRMSNormMatchesReference() {
         let rows = 3, dim = 70
         let x = random(rows * dim, seed: 4), w = random(dim, seed: 5).map { 1 + $0 }

@@ -25,18 +25,8 @@ public struct KVCache: Sendable, Equatable {
         let pt = pool.pageTokens, row = kvHeads * headDim, rowBytes = pool.rowBytes, type = pool.type
         var done = 0
         while done < tokens {
-            let slot = count % pt
-            if slot == 0 {
-                table.pages.append(pool.allocate())
-            } else if pool.isShared(table.pages[table.pages.count - 1]) {
-                // The partly filled last page is shared (a snapshot holds it): copy the filled rows first.
-                let old = table.pages[table.pages.count - 1], fresh = pool.allocate()
-                pool.keys(fresh).copyMemory(from: pool.keys(old), byteCount: slot * rowBytes)
-                pool.values(fresh).copyMemory(from: pool.values(old), byteCount: slot * rowBytes)
-                pool.release(old)
-                table.pages[table.pages.count - 1] = fresh
-            }
-            let take = min(pt - slot, tokens - done), page = table.pages[table.pages.count - 1]
+            let slot = count % pt, page = writablePage(slot: slot)
+            let take = min(pt - slot, tokens - done)
             type.encode(keys + done * row, into: pool.keys(page) + slot * rowBytes, count: take * row)
             type.encode(values + done * row, into: pool.values(page) + slot * rowBytes, count: take * row)
             count += take
@@ -51,15 +41,28 @@ public struct KVCache: Sendable, Equatable {
         let pt = pool.pageTokens, rowBytes = pool.rowBytes
         var done = 0
         while done < tokens {
-            let slot = count % pt
-            precondition(slot == 0 || !pool.isShared(table.pages[table.pages.count - 1]), "appendStored: shared last page")
-            if slot == 0 { table.pages.append(pool.allocate()) }
-            let take = min(pt - slot, tokens - done), page = table.pages[table.pages.count - 1]
+            let slot = count % pt, page = writablePage(slot: slot)
+            let take = min(pt - slot, tokens - done)
             (pool.keys(page) + slot * rowBytes).copyMemory(from: keys + done * rowBytes, byteCount: take * rowBytes)
             (pool.values(page) + slot * rowBytes).copyMemory(from: values + done * rowBytes, byteCount: take * rowBytes)
             count += take
             done += take
         }
+    }
+
+    /// The page the row at `slot` of the last page goes to: a new page at a page boundary; the last page, or a
+    /// private copy of its filled rows if a snapshot shares it.
+    private mutating func writablePage(slot: Int) -> Int {
+        if slot == 0 {
+            table.pages.append(pool.allocate())
+        } else if pool.isShared(table.pages[table.pages.count - 1]) {
+            let old = table.pages[table.pages.count - 1], fresh = pool.allocate()
+            pool.keys(fresh).copyMemory(from: pool.keys(old), byteCount: slot * pool.rowBytes)
+            pool.values(fresh).copyMemory(from: pool.values(old), byteCount: slot * pool.rowBytes)
+            pool.release(old)
+            table.pages[table.pages.count - 1] = fresh
+        }
+        return table.pages[table.pages.count - 1]
     }
 
     /// The stored rows page by page, in order: (keys, values, rows), each `rows × rowBytes` bytes.
