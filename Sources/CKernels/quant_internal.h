@@ -102,7 +102,7 @@ float qk_dot_q5_K_vnni(const uint8_t *w, const act_q8_k *a, long nb);
 #define X16_Q4_K_BLOCK 2304 // 16 × 144
 #define X16_Q5_K_BLOCK 2816 // 16 × 176: d, dmin, scales (256 bytes), the 16 rows' qh (512), then qs (2048)
 #define X16_Q5_K_QS 768     // offset of qs in a packed Q5_K block
-#define X16_Q6_K_BLOCK 3328 // 16 × 208: the 16 scales d of each super-block (32 bytes) follow the group's blocks
+#define X16_Q6_K_BLOCK 3328 // 16 × 208: scales (256 bytes), then the bit planes; the 16 scales d of each super-block (32 bytes) follow the group's blocks
 
 void qk_x16_k_block(int type, uint8_t *group, long nb, long b, int r, uint8_t *row, int unpack);
 float qk_x16_k_dot_ref(int type, const uint8_t *group, long nb, long b, int r, const act_q8_k *a, float acc);

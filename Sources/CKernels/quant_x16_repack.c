@@ -63,14 +63,14 @@ static void x16_repack_q4_K(const void *src, long k, void *dst, long group0, lon
         }
 }
 
-/// Q6_K: per half h and chunk c three 64-byte chunks (qh[32h+4c], ql[64h+4c], ql[64h+32+4c]), then the int8
-/// scales as pairs; the group's f16 d of every super-block after its last block.
+/// Q6_K: the int8 scales as pairs, then per half h and chunk c three 64-byte chunks (qh[32h+4c], ql[64h+4c],
+/// ql[64h+32+4c]); the group's f16 d of every super-block after its last block.
 static void x16_repack_q6_K(const void *src, long k, void *dst, long group0, long group1) {
     long nb = k / 256, groupBytes = nb * (X16_Q6_K_BLOCK + 32);
     for (long g = group0; g < group1; g++) {
         uint8_t *gp = (uint8_t *)dst + g * groupBytes;
         for (long b = 0; b < nb; b++) {
-            uint8_t *o = gp + b * X16_Q6_K_BLOCK;
+            uint8_t *blk = gp + b * X16_Q6_K_BLOCK, *o = blk + 256;
             const uint8_t *rows[16];
             x16_rows(rows, src, g, nb * 210, b, 210);
             for (int h = 0; h < 2; h++)
@@ -79,7 +79,7 @@ static void x16_repack_q6_K(const void *src, long k, void *dst, long group0, lon
                     x16_words(o + 64, rows, 64 * h + 4 * c, 0);
                     x16_words(o + 128, rows, 64 * h + 32 + 4 * c, 0);
                 }
-            for (int i = 0; i < 8; i++) x16_pairs(o + 32 * i, rows, 192 + 2 * i);
+            for (int i = 0; i < 8; i++) x16_pairs(blk + 32 * i, rows, 192 + 2 * i);
             x16_pairs(gp + nb * X16_Q6_K_BLOCK + 32 * b, rows, 208);
         }
     }
