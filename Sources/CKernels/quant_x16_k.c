@@ -199,10 +199,7 @@ VNNI INLINE void x16_q4_K_tile(const uint8_t *gp, long nb, const act_q8_k *a, lo
 /// The integer sum starts at −32·offset (offset = Σ sc_g·Σx_g, vpdpwssd on the int16 scale pairs).
 VNNI INLINE void x16_q6_K_tile(const uint8_t *gp, long nb, const act_q8_k *a, long stride, int nt, float *y, long ldy) {
     const __m512i low4 = _mm512_set1_epi8(0x0F), top = _mm512_set1_epi8(0x30);
-    // The group's scales d sit after its last block: fetch them now, so that reading one per block later hits
-    // the cache instead of sending the demand stream ahead and back (which costs the hardware prefetcher the
-    // block stream).
-    for (long o = 0; o < 32 * nb; o += 64) _mm_prefetch((const char *)gp + nb * X16_Q6_K_BLOCK + o, _MM_HINT_T0);
+    x16_prefetch_group_scales(gp, nb, X16_Q6_K_BLOCK);
     __m512 acc[X16_TILE];
     for (int t = 0; t < nt; t++) acc[t] = _mm512_setzero_ps();
     for (long b = 0; b < nb; b++) {

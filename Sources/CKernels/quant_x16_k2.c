@@ -190,8 +190,7 @@ VNNI INLINE void x16_q23_K_tile(const uint8_t *gp, long nb, const act_q8_k *a, l
     const __m512i three = _mm512_set1_epi8(3), four = _mm512_set1_epi8(4);
     __m512 acc[X16_TILE];
     for (int t = 0; t < nt; t++) acc[t] = _mm512_setzero_ps();
-    // Q3_K's scales d follow the group's last block: fetched now, as Q6_K's (quant_x16_k.c says why).
-    if (q3) for (long o = 0; o < 32 * nb; o += 64) _mm_prefetch((const char *)gp + nb * X16_Q3_K_BLOCK + o, _MM_HINT_T0);
+    if (q3) x16_prefetch_group_scales(gp, nb, X16_Q3_K_BLOCK);
     for (long b = 0; b < nb; b++) {
         const uint8_t *blk = gp + b * (q3 ? X16_Q3_K_BLOCK : X16_Q2_K_BLOCK), *qs = blk + (q3 ? 704 : 320);
         __m512i P[8], isum[X16_TILE], msum[X16_TILE];
