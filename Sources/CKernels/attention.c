@@ -1,8 +1,8 @@
-// Decode-attention inner loops for one KV head over a run of key/value rows `stride` floats apart, serving the
-// `group` query heads that share it (Kernels/AttentionDecodeKernels.swift calls them; its plain twins pin them).
-// At long context these loops wait on memory: a KV head's rows are pieces of the token rows, which the hardware
-// prefetcher does not run far enough ahead on, so the row AHEAD rows ahead (across a page boundary: `next`) is
-// prefetched explicitly into L2, one line per 64 bytes. Each key/value row is loaded once for 4 query heads (register tiles of 4 accumulators).
+// Decode-attention inner loops over a run of key/value rows `stride` elements apart, each row holding H KV heads
+// side by side, serving the G query heads that share each (Kernels/Attention.swift calls them; the plain twins
+// in AttentionDecodeKernels.swift pin them). At long context these loops wait on memory, so a row is read start
+// to end, once for all its heads and query heads, and the row AHEAD rows ahead (across a page boundary: `next`)
+// is prefetched into L2, one line per 64 bytes.
 #include "CKernels.h"
 #include <string.h>
 
@@ -11,7 +11,7 @@ static int avx512 = -1;
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
-#define AHEAD 64 // rows prefetched ahead, into L2 (T1): measured 8k-deep bf16 decode 0.84 ms/layer vs 1.2 with 16 rows into L1
+#define AHEAD 16 // rows prefetched ahead, into L2 (T1): 2 threads, 8k-deep rows of 2 heads × 256, interleaved runs: 16 rows 0.409 ms/layer (bf16), 32 rows 0.434, 64 rows 0.51, 128 slower
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -38,25 +38,59 @@ INLINE const char *ahead(const void *rows, const void *next, long i, long len, l
     return next ? (const char *)next + (j - len) * stride : (const char *)rows + i * stride;
 }
 
-// s[g·ldS + i] = (q_g · k_i) · scale for 4 heads; d a multiple of 16.
-AVX512 INLINE void scores4_t(int type, const float *q, long d, const void *k, long ks, long len, float scale, float *s, long ldS,
-                             const void *next) {
-    const long eb = elem_bytes(type);
-    for (long i = 0; i < len; i++) {
-        const char *kr = (const char *)k + i * ks * eb, *pf = ahead(k, next, i, len, ks * eb);
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        for (long c = 0; c < d; c += 16) {
-            if ((c * eb) % 64 == 0) _mm_prefetch(pf + c * eb, _MM_HINT_T1);
-            __m512 kv = load16(type, kr, c);
-            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + c), kv, a0);
-            a1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + d + c), kv, a1);
-            a2 = _mm512_fmadd_ps(_mm512_loadu_ps(q + 2 * d + c), kv, a2);
-            a3 = _mm512_fmadd_ps(_mm512_loadu_ps(q + 3 * d + c), kv, a3);
+/// Prefetches (into L2) the `bytes` of the row AHEAD rows after row i.
+INLINE void prefetch_row(const void *rows, const void *next, long i, long len, long stride, long bytes) {
+    const char *pf = ahead(rows, next, i, len, stride);
+    for (long l = 0; l < bytes; l += 64) _mm_prefetch(pf + l, _MM_HINT_T1);
+}
+
+/// Scores of keys i ..< i + R (R ≤ 4 rows, `ks` bytes apart from `row`) for query heads qg[0 ..< 4] against the
+/// head at `row`: each q piece is loaded once for the R keys (L1 serves one 64-byte load per cycle here, so a
+/// key at a time would wait on the loads of q, not on the fmas). Each score is still one accumulator's fmas over
+/// c in order and one _mm512_reduce_add_ps, whatever R.
+AVX512 INLINE void scores_rows(int type, const int R, const float *qg, long d, const char *row, long ks, float scale, float *s,
+                               long ldS, const char *pf) {
+    __m512 a[4][4];   // a[key][head]
+    for (int r = 0; r < R; r++)
+        for (int g = 0; g < 4; g++) a[r][g] = _mm512_setzero_ps();
+    for (long c = 0; c < d; c += 16) {
+        __m512 kv[4];
+        if ((c * elem_bytes(type)) % 64 == 0)
+            for (int r = 0; r < R; r++) _mm_prefetch(pf + r * ks + c * elem_bytes(type), _MM_HINT_T1);
+        for (int r = 0; r < R; r++) kv[r] = load16(type, row + r * ks, c);
+        for (int g = 0; g < 4; g++) {
+            const __m512 qv = _mm512_loadu_ps(qg + g * d + c);
+            for (int r = 0; r < R; r++) a[r][g] = _mm512_fmadd_ps(qv, kv[r], a[r][g]);
         }
-        s[i] = _mm512_reduce_add_ps(a0) * scale;
-        s[ldS + i] = _mm512_reduce_add_ps(a1) * scale;
-        s[2 * ldS + i] = _mm512_reduce_add_ps(a2) * scale;
-        s[3 * ldS + i] = _mm512_reduce_add_ps(a3) * scale;
+    }
+    for (int g = 0; g < 4; g++)
+        for (int r = 0; r < R; r++) s[g * ldS + r] = _mm512_reduce_add_ps(a[r][g]) * scale;
+}
+
+// s[(h·G + g)·ldS + i] = (q_{h·G+g} · k_i[h]) · scale for h < H, g < G (G a multiple of 4, d of 16). Key row i
+// (k + i·ks) holds the H KV heads' d values side by side and is read start to end, once for every query head:
+// a thread reading every other head row of the token rows streams at a third of the speed (one core, 8k bf16
+// rows of 2 heads: 8.5 GB/s of useful bytes reading half of each 1 KB row, 25.5 reading all of it).
+AVX512 INLINE void scores_t(int type, const float *q, long d, long H, long G, const void *k, long ks, long len, float scale,
+                            float *s, long ldS, const void *next) {
+    const long eb = elem_bytes(type);
+    long i = 0;
+    for (; i < len; i += 4) {
+        const int R = len - i >= 4 ? 4 : (int)(len - i);
+        const char *pf = ahead(k, next, i, len, ks * eb);
+        const char *row = (const char *)k + i * ks * eb;
+        for (long h = 0; h < H; h++)
+            for (long g = 0; g < G; g += 4) {
+                const float *qg = q + (h * G + g) * d;
+                float *sg = s + (h * G + g) * ldS + i;
+                const char *kr = row + h * d * eb;
+                switch (R) {
+                case 4: scores_rows(type, 4, qg, d, kr, ks * eb, scale, sg, ldS, pf + h * d * eb); break;
+                case 3: scores_rows(type, 3, qg, d, kr, ks * eb, scale, sg, ldS, pf + h * d * eb); break;
+                case 2: scores_rows(type, 2, qg, d, kr, ks * eb, scale, sg, ldS, pf + h * d * eb); break;
+                default: scores_rows(type, 1, qg, d, kr, ks * eb, scale, sg, ldS, pf + h * d * eb); break;
+                }
+            }
     }
 }
 
@@ -68,58 +102,68 @@ AVX512 static long widen16_avx512(int type, const void *src, float *dst, long n)
     return i;
 }
 
-AVX512 static void scores4(int type, const float *q, long d, const void *k, long ks, long len, float scale, float *s, long ldS,
-                           const void *next) {
+AVX512 static void scores(int type, const float *q, long d, long H, long G, const void *k, long ks, long len, float scale,
+                          float *s, long ldS, const void *next) {
     switch (type) {
-    case QK_BF16: scores4_t(QK_BF16, q, d, k, ks, len, scale, s, ldS, next); break;
-    case QK_F16: scores4_t(QK_F16, q, d, k, ks, len, scale, s, ldS, next); break;
-    default: scores4_t(QK_F32, q, d, k, ks, len, scale, s, ldS, next); break;
+    case QK_BF16: scores_t(QK_BF16, q, d, H, G, k, ks, len, scale, s, ldS, next); break;
+    case QK_F16: scores_t(QK_F16, q, d, H, G, k, ks, len, scale, s, ldS, next); break;
+    default: scores_t(QK_F32, q, d, H, G, k, ks, len, scale, s, ldS, next); break;
     }
 }
 
-// o[g·d + c] += Σ_i p[g·ldP + i] · v_i[c] for 4 heads, over J·16 columns from c0: 4·J accumulators held in
-// registers across the run, so each value row is read in d / (J·16) pieces (a run's pieces stay in L1).
-AVX512 INLINE void accumulate_cols(int type, const int J, const float *p, long ldP, long d, const void *v, long vs, long len,
-                                   float *o, long c0, const void *next) {
+// o[(h·G + g)·d + c] += Σ_i p[(h·G + g)·ldP + i] · v_i[h·d + c], rows as in scores_t. Four keys at a time, each
+// row read start to end (per column block, holding the sums in registers across the run, read every row in
+// pieces: a stride the prefetcher does not follow, 1.5× slower from DRAM). The sums stay in o, in L1, and each
+// element takes its products in key order, one fma at a time, as a register accumulator would: the same bits.
+AVX512 INLINE void accumulate_t(int type, const float *p, long ldP, long d, long H, long G, const void *v, long vs, long len,
+                                float *o, const void *next) {
     const long eb = elem_bytes(type);
-    __m512 a[4][4];
-    for (int h = 0; h < 4; h++)
-        for (int j = 0; j < J; j++) a[h][j] = _mm512_loadu_ps(o + h * d + c0 + 16 * j);
-    for (long i = 0; i < len; i++) {
-        if (c0 == 0) {
-            const char *pf = ahead(v, next, i, len, vs * eb);
-            for (long l = 0; l < d * eb; l += 64) _mm_prefetch(pf + l, _MM_HINT_T1);
-        }
-        const char *vr = (const char *)v + (i * vs + c0) * eb;
-        __m512 ph[4];
-        for (int h = 0; h < 4; h++) ph[h] = _mm512_set1_ps(p[h * ldP + i]);
-        for (int j = 0; j < J; j++) {
-            __m512 vv = load16(type, vr, 16 * j);
-            for (int h = 0; h < 4; h++) a[h][j] = _mm512_fmadd_ps(ph[h], vv, a[h][j]);
-        }
-    }
-    for (int h = 0; h < 4; h++)
-        for (int j = 0; j < J; j++) _mm512_storeu_ps(o + h * d + c0 + 16 * j, a[h][j]);
-}
-
-AVX512 INLINE void accumulate4_t(int type, const float *p, long ldP, long d, const void *v, long vs, long len, float *o,
-                                 const void *next) {
-    for (long c0 = 0; c0 < d; c0 += 64) {
-        switch ((d - c0) / 16) {
-        case 1: accumulate_cols(type, 1, p, ldP, d, v, vs, len, o, c0, next); break;
-        case 2: accumulate_cols(type, 2, p, ldP, d, v, vs, len, o, c0, next); break;
-        case 3: accumulate_cols(type, 3, p, ldP, d, v, vs, len, o, c0, next); break;
-        default: accumulate_cols(type, 4, p, ldP, d, v, vs, len, o, c0, next); break;
+    long i = 0;
+    for (; i + 4 <= len; i += 4) {
+        const char *pf = ahead(v, next, i, len, vs * eb);
+        for (long h = 0; h < H; h++) {
+            const char *r0 = (const char *)v + (i * vs + h * d) * eb, *r1 = r0 + vs * eb, *r2 = r1 + vs * eb, *r3 = r2 + vs * eb;
+            for (long g = 0; g < G; g += 4) {
+                const float *pg = p + (h * G + g) * ldP + i;
+                float *og = o + (h * G + g) * d;
+                __m512 w[4][4];   // w[head][key]
+                for (int a = 0; a < 4; a++)
+                    for (int b = 0; b < 4; b++) w[a][b] = _mm512_set1_ps(pg[a * ldP + b]);
+                for (long c = 0; c < d; c += 16) {
+                    if (g == 0 && (c * eb) % 64 == 0)
+                        for (long r = 0; r < 4; r++) _mm_prefetch(pf + r * vs * eb + (h * d + c) * eb, _MM_HINT_T1);
+                    __m512 v0 = load16(type, r0, c), v1 = load16(type, r1, c), v2 = load16(type, r2, c), v3 = load16(type, r3, c);
+                    for (int a = 0; a < 4; a++) {
+                        __m512 acc = _mm512_loadu_ps(og + a * d + c);
+                        acc = _mm512_fmadd_ps(w[a][0], v0, acc);
+                        acc = _mm512_fmadd_ps(w[a][1], v1, acc);
+                        acc = _mm512_fmadd_ps(w[a][2], v2, acc);
+                        acc = _mm512_fmadd_ps(w[a][3], v3, acc);
+                        _mm512_storeu_ps(og + a * d + c, acc);
+                    }
+                }
+            }
         }
     }
+    for (; i < len; i++) {
+        for (long h = 0; h < H; h++) {
+            const char *r0 = (const char *)v + (i * vs + h * d) * eb;
+            for (long g = 0; g < G; g++) {
+                const __m512 w = _mm512_set1_ps(p[(h * G + g) * ldP + i]);
+                float *og = o + (h * G + g) * d;
+                for (long c = 0; c < d; c += 16)
+                    _mm512_storeu_ps(og + c, _mm512_fmadd_ps(w, load16(type, r0, c), _mm512_loadu_ps(og + c)));
+            }
+        }
+    }
 }
 
-AVX512 static void accumulate4(int type, const float *p, long ldP, long d, const void *v, long vs, long len, float *o,
-                               const void *next) {
+AVX512 static void accumulate(int type, const float *p, long ldP, long d, long H, long G, const void *v, long vs, long len,
+                              float *o, const void *next) {
     switch (type) {
-    case QK_BF16: accumulate4_t(QK_BF16, p, ldP, d, v, vs, len, o, next); break;
-    case QK_F16: accumulate4_t(QK_F16, p, ldP, d, v, vs, len, o, next); break;
-    default: accumulate4_t(QK_F32, p, ldP, d, v, vs, len, o, next); break;
+    case QK_BF16: accumulate_t(QK_BF16, p, ldP, d, H, G, v, vs, len, o, next); break;
+    case QK_F16: accumulate_t(QK_F16, p, ldP, d, H, G, v, vs, len, o, next); break;
+    default: accumulate_t(QK_F32, p, ldP, d, H, G, v, vs, len, o, next); break;
     }
 }
 #endif
@@ -127,11 +171,11 @@ AVX512 static void accumulate4(int type, const float *p, long ldP, long d, const
 // Returns 0 when the caller must use its own loop (no AVX-512, d not a multiple of 16): the caller's Swift loop
 // is then the only path, so the result never depends on which path ran for a given machine and shape.
 int qk_attn_scores4(const float *q, long d, const float *k, long ks, long len, float scale, float *s, long ldS) {
-    return qk_attn_scores4_typed(QK_F32, q, d, k, ks, len, scale, s, ldS, 0);
+    return qk_attn_scores_typed(QK_F32, q, d, 1, 4, k, ks, len, scale, s, ldS, 0);
 }
 
 int qk_attn_accumulate4(const float *p, long ldP, long d, const float *v, long vs, long len, float *o) {
-    return qk_attn_accumulate4_typed(QK_F32, p, ldP, d, v, vs, len, o, 0);
+    return qk_attn_accumulate_typed(QK_F32, p, ldP, d, 1, 4, v, vs, len, o, 0);
 }
 
 int qk_attn_typed_supported(int type, long d) {
@@ -144,22 +188,22 @@ int qk_attn_typed_supported(int type, long d) {
 #endif
 }
 
-int qk_attn_scores4_typed(int type, const float *q, long d, const void *k, long ks, long len, float scale, float *s, long ldS,
-                          const void *next) {
+int qk_attn_scores_typed(int type, const float *q, long d, long heads, long group, const void *k, long ks, long len,
+                         float scale, float *s, long ldS, const void *next) {
 #if defined(__x86_64__)
-    if (qk_attn_typed_supported(type, d)) {
-        scores4(type, q, d, k, ks, len, scale, s, ldS, next);
+    if (qk_attn_typed_supported(type, d) && group % 4 == 0 && heads >= 1 && ks >= heads * d) {
+        scores(type, q, d, heads, group, k, ks, len, scale, s, ldS, next);
         return 1;
     }
 #endif
     return 0;
 }
 
-int qk_attn_accumulate4_typed(int type, const float *p, long ldP, long d, const void *v, long vs, long len, float *o,
-                              const void *next) {
+int qk_attn_accumulate_typed(int type, const float *p, long ldP, long d, long heads, long group, const void *v, long vs,
+                             long len, float *o, const void *next) {
 #if defined(__x86_64__)
-    if (qk_attn_typed_supported(type, d)) {
-        accumulate4(type, p, ldP, d, v, vs, len, o, next);
+    if (qk_attn_typed_supported(type, d) && group % 4 == 0 && heads >= 1 && vs >= heads * d) {
+        accumulate(type, p, ldP, d, heads, group, v, vs, len, o, next);
         return 1;
     }
 #endif

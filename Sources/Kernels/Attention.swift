@@ -95,10 +95,10 @@ func causalAttentionDecode(
     let group = queryHeads / kvHeads
     let n = cached + 1
     let splits = (n + decodeSplitKeys - 1) / decodeSplitKeys
-    // Per (KV head, split, group member): running max, sum of exponentials, unnormalised output [D].
-    var partMax = [Float](repeating: 0, count: kvHeads * splits * group)
-    var partSum = [Float](repeating: 0, count: kvHeads * splits * group)
-    var partOut = [Float](repeating: 0, count: kvHeads * splits * group * d)
+    // Per (split, KV head, group member): running max, sum of exponentials, unnormalised output [D].
+    var partMax = [Float](repeating: 0, count: splits * queryHeads)
+    var partSum = [Float](repeating: 0, count: splits * queryHeads)
+    var partOut = [Float](repeating: 0, count: splits * queryHeads * d)
     // f32 / bf16 / f16 rows are read in place (16-bit ones widened in registers: half the bytes of f32, nothing
     // widened into a scratch) when the C kernels run for this shape: the same values as widening first, so the
     // same result. These kernels also prefetch across a page boundary (each run is told where the next starts).
@@ -106,78 +106,83 @@ func causalAttentionDecode(
         group % 4 == 0 && qk_attn_typed_supported(code, d) != 0 ? code : nil
     }
     let scratchFloats = typed != nil ? 0 : KVRowReader.scratchFloats(pages.type, rows: min(pages.pageTokens, decodeSplitKeys), headDim: d)
+    // With enough splits, one work item takes one split of every KV head: the typed kernels then stream whole
+    // token rows (all heads) from the thread's own stretch of the cache instead of every other head row.
+    let bySplit = splits >= 2 * pool.threadCount
     partMax.withUnsafeMutableBufferPointer { mp in partSum.withUnsafeMutableBufferPointer { lp in
         partOut.withUnsafeMutableBufferPointer { op in
             let (mb, lb, ob) = (mp.baseAddress!, lp.baseAddress!, op.baseAddress!)
-            // With enough splits, one work item takes one split of every KV head: a thread then streams whole
-            // token rows (all heads) from its own stretch of the cache instead of every other head row.
-            let bySplit = splits >= 2 * pool.threadCount
             pool.parallelFor(bySplit ? splits : kvHeads * splits) { w in
-              var scores = [Float](repeating: 0, count: group * decodeSplitKeys)   // [group, keys of a split]
-              var scratch = [Float](repeating: 0, count: scratchFloats)            // [pageTokens, D] widened rows
-              for kvh in bySplit ? 0..<kvHeads : (w / splits)..<(w / splits + 1) {
+                let heads = bySplit ? 0..<kvHeads : (w / splits)..<(w / splits + 1)
                 let sp = bySplit ? w : w % splits
-                let j0 = sp * decodeSplitKeys, j1 = min(n, j0 + decodeSplitKeys)
+                let j0 = sp * decodeSplitKeys, j1 = min(n, j0 + decodeSplitKeys), len = j1 - j0
+                let rows = heads.count * group                                        // query heads served
+                let first = (sp * kvHeads + heads.lowerBound) * group                 // their first partial
+                var scores = [Float](repeating: 0, count: rows * len)                 // [heads, group, keys of the split]
+                var scratch = [Float](repeating: 0, count: scratchFloats)             // [pageTokens, D] widened rows
                 scores.withUnsafeMutableBufferPointer { sb in scratch.withUnsafeMutableBufferPointer { xp in
-                    let s = sb.baseAddress!, len = j1 - j0
-                    let qg = q + kvh * group * d                                   // [group, D]
-                    let kv = KVRowReader(pages, kvHead: kvh, kvHeads: kvHeads, headDim: d, scratch: xp.baseAddress)
-                    var j = j0
-                    while j < j1 {
-                        let run = kv.run(j, end: j1)
-                        if let code = typed {
-                            let (k, ks) = kv.storedRows(j, values: false)
-                            let next = j + run < j1 ? kv.storedRows(j + run, values: false).0 : nil
-                            for g in stride(from: 0, to: group, by: 4) {
-                                _ = qk_attn_scores4_typed(code, qg + g * d, d, k, ks, run, scale, s + g * len + j - j0, len, next)
+                    let s = sb.baseAddress!, o = ob + first * d                       // [heads · group, D]
+                    let qh = q + heads.lowerBound * group * d                         // [heads · group, D]
+                    o.initialize(repeating: 0, count: rows * d)
+                    if let code = typed {
+                        // All the item's heads in one pass over each run of token rows.
+                        let kv = KVRowReader(pages, kvHead: heads.lowerBound, kvHeads: kvHeads, headDim: d, scratch: nil)
+                        for values in [false, true] {
+                            var j = j0
+                            while j < j1 {
+                                let run = kv.run(j, end: j1), (r, stride) = kv.storedRows(j, values: values)
+                                let next = j + run < j1 ? kv.storedRows(j + run, values: values).0 : nil
+                                if values {
+                                    _ = qk_attn_accumulate_typed(code, s + j - j0, len, d, heads.count, group, r, stride, run, o, next)
+                                } else {
+                                    _ = qk_attn_scores_typed(code, qh, d, heads.count, group, r, stride, run, scale, s + j - j0, len, next)
+                                }
+                                j += run
                             }
-                        } else {
-                            let (k, ks) = kv.rows(j, run, values: false)
-                            groupScores(q: qg, group: group, d: d, k: k, kStride: ks, len: run, scale: scale, s: s + j - j0, ldS: len)
+                            if !values {
+                                groupSoftmax(s: s, ldS: len, group: rows, len: len, maxes: mb + first, sums: lb + first)
+                            }
                         }
-                        j += run
+                        return
                     }
-                    let base = (kvh * splits + sp) * group
-                    groupSoftmax(s: s, ldS: len, group: group, len: len, maxes: mb + base, sums: lb + base)
-                    let o = ob + base * d
-                    o.initialize(repeating: 0, count: group * d)
-                    j = j0
-                    while j < j1 {
-                        let run = kv.run(j, end: j1)
-                        if let code = typed {
-                            let (v, vs) = kv.storedRows(j, values: true)
-                            let next = j + run < j1 ? kv.storedRows(j + run, values: true).0 : nil
-                            for g in stride(from: 0, to: group, by: 4) {
-                                _ = qk_attn_accumulate4_typed(code, s + g * len + j - j0, len, d, v, vs, run, o + g * d, next)
-                            }
-                        } else {
-                            let (v, vs) = kv.rows(j, run, values: true)
-                            groupAccumulate(p: s + j - j0, ldP: len, group: group, d: d, v: v, vStride: vs, len: run, o: o)
+                    for (i, kvh) in heads.enumerated() {
+                        let kv = KVRowReader(pages, kvHead: kvh, kvHeads: kvHeads, headDim: d, scratch: xp.baseAddress)
+                        let sh = s + i * group * len, qg = qh + i * group * d, og = o + i * group * d
+                        var j = j0
+                        while j < j1 {
+                            let run = kv.run(j, end: j1), (k, ks) = kv.rows(j, run, values: false)
+                            groupScores(q: qg, group: group, d: d, k: k, kStride: ks, len: run, scale: scale, s: sh + j - j0, ldS: len)
+                            j += run
                         }
-                        j += run
+                        groupSoftmax(s: sh, ldS: len, group: group, len: len, maxes: mb + first + i * group, sums: lb + first + i * group)
+                        j = j0
+                        while j < j1 {
+                            let run = kv.run(j, end: j1), (v, vs) = kv.rows(j, run, values: true)
+                            groupAccumulate(p: sh + j - j0, ldP: len, group: group, d: d, v: v, vStride: vs, len: run, o: og)
+                            j += run
+                        }
                     }
                 } }
-              }
             }
         }
     } }
-    for h in 0..<queryHeads {
-        let kvh = h / group, g = h % group
-        var mx = -Float.infinity
-        for sp in 0..<splits { mx = max(mx, partMax[(kvh * splits + sp) * group + g]) }
-        var total: Float = 0
-        let o = out + h * d
-        o.initialize(repeating: 0, count: d)
-        partOut.withUnsafeBufferPointer { op in
+    // o_h = Σₛ e^{mₛ−M} oₛ / Σₛ e^{mₛ−M} lₛ over the splits s, partial (s, h) at index s · Hq + h.
+    partOut.withUnsafeBufferPointer { op in
+        for h in 0..<queryHeads {
+            var mx = -Float.infinity
+            for sp in 0..<splits { mx = max(mx, partMax[sp * queryHeads + h]) }
+            var total: Float = 0
+            let o = out + h * d
+            o.initialize(repeating: 0, count: d)
             for sp in 0..<splits {
-                let i = (kvh * splits + sp) * group + g
+                let i = sp * queryHeads + h
                 let w = expf(partMax[i] - mx)
                 total += w * partSum[i]
                 axpy(w, op.baseAddress! + i * d, o, d)
             }
+            let inv = 1 / total
+            for i in 0..<d { o[i] *= inv }
         }
-        let inv = 1 / total
-        for i in 0..<d { o[i] *= inv }
     }
 }
 

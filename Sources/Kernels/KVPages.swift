@@ -30,11 +30,10 @@ public struct KVPages {
 struct KVRowReader {
     let pages: KVPages
     let kvHead: Int, kvHeads: Int, headDim: Int
-    let scratch: UnsafeMutablePointer<Float>?   // [maxRows, D], nil for f32
+    let scratch: UnsafeMutablePointer<Float>?   // [maxRows, D]; nil for f32, or when only `storedRows` is read
     let headBytes: Int                          // bytes of one head's row in `pages.type`
 
     init(_ pages: KVPages, kvHead: Int, kvHeads: Int, headDim: Int, scratch: UnsafeMutablePointer<Float>?) {
-        precondition(pages.type == .f32 || scratch != nil, "KVRowReader: \(pages.type) pages need a scratch")
         self.pages = pages
         self.kvHead = kvHead
         self.kvHeads = kvHeads
@@ -53,6 +52,7 @@ struct KVRowReader {
         let tokenBytes = kvHeads * headBytes
         let first = page + (j % pt) * tokenBytes + kvHead * headBytes
         guard let s = scratch else {
+            precondition(pages.type == .f32, "KVRowReader: widening \(pages.type) rows needs a scratch")
             return (first.assumingMemoryBound(to: Float.self), kvHeads * headDim)
         }
         if let code = Self.typedKernelCode(pages.type) {   // f32 returned above: bf16 / f16 here

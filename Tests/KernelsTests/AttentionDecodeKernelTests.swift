@@ -56,13 +56,50 @@ final class AttentionDecodeKernelTests: XCTestCase {
                 kStored.withUnsafeBytes { type.decode($0.baseAddress!, into: &kWide, count: k.count) }
                 vStored.withUnsafeBytes { type.decode($0.baseAddress!, into: &vWide, count: v.count) }
                 var s = [Float](repeating: .nan, count: 4 * len), sw = s
-                XCTAssertEqual(qk_attn_scores4_typed(code, q, d, kStored, stride, len, 0.1, &s, len, nil), 1)
+                XCTAssertEqual(qk_attn_scores_typed(code, q, d, 1, 4, kStored, stride, len, 0.1, &s, len, nil), 1)
                 XCTAssertEqual(qk_attn_scores4(q, d, kWide, stride, len, 0.1, &sw, len), 1)
                 XCTAssertEqual(s, sw, "\(type) scores d=\(d) len=\(len)")
                 var o = random(4 * d, seed: 4), ow = o
-                XCTAssertEqual(qk_attn_accumulate4_typed(code, s, len, d, vStored, stride, len, &o, nil), 1)
+                XCTAssertEqual(qk_attn_accumulate_typed(code, s, len, d, 1, 4, vStored, stride, len, &o, nil), 1)
                 XCTAssertEqual(qk_attn_accumulate4(sw, len, d, vWide, stride, len, &ow), 1)
                 XCTAssertEqual(o, ow, "\(type) accumulate d=\(d) len=\(len)")
+            }
+        }
+    }
+
+    /// Several KV heads per call (each token row read once for all of them, as decode does with a split of every
+    /// head) give each query head exactly what one call per KV head gives: groups of 4 and 8, 1–3 heads, runs
+    /// of 1–70 rows (the 4-row blocks and the tails), rows with padding after the heads.
+    func testHeadsSideBySideEqualOneHeadAtATime() throws {
+        try XCTSkipIf(qk_attn_typed_supported(Int32(QK_BF16), 256) == 0, "no AVX-512: the typed kernels do not run here")
+        for type in [KVType.f32, .bf16, .f16] {
+            let code = KVRowReader.typedKernelCode(type)!
+            for (heads, group, d, len) in [(2, 4, 256, 70), (3, 8, 32, 5), (1, 4, 64, 3), (2, 8, 16, 1), (2, 4, 48, 9)] {
+                let stride = heads * d + 16, rows = heads * group
+                let q = random(rows * d, seed: 5)
+                var k = [UInt8](repeating: 0, count: type.bytes(elements: len * stride)), v = k
+                k.withUnsafeMutableBytes { type.encode(random(len * stride, seed: 6), into: $0.baseAddress!, count: len * stride) }
+                v.withUnsafeMutableBytes { type.encode(random(len * stride, seed: 7), into: $0.baseAddress!, count: len * stride) }
+                let o0 = random(rows * d, seed: 8)
+                var s = [Float](repeating: .nan, count: rows * len), sOne = s
+                var o = o0, oOne = o0
+                k.withUnsafeBytes { kb in v.withUnsafeBytes { vb in
+                    XCTAssertEqual(qk_attn_scores_typed(code, q, d, heads, group, kb.baseAddress!, stride, len, 0.1, &s, len, nil), 1)
+                    XCTAssertEqual(qk_attn_accumulate_typed(code, s, len, d, heads, group, vb.baseAddress!, stride, len, &o, nil), 1)
+                    for h in 0..<heads {
+                        let kh = kb.baseAddress! + type.bytes(elements: h * d), vh = vb.baseAddress! + type.bytes(elements: h * d)
+                        q.withUnsafeBufferPointer { qb in sOne.withUnsafeMutableBufferPointer { sb in oOne.withUnsafeMutableBufferPointer { ob in
+                            let (qh, sh, oh) = (qb.baseAddress! + h * group * d, sb.baseAddress! + h * group * len, ob.baseAddress! + h * group * d)
+                            XCTAssertEqual(qk_attn_scores_typed(code, qh, d, 1, group, kh, stride, len, 0.1, sh, len, nil), 1)
+                            XCTAssertEqual(qk_attn_accumulate_typed(code, sh, len, d, 1, group, vh, stride, len, oh, nil), 1)
+                        } } }
+                    }
+                } }
+                let what = "\(type) heads=\(heads) group=\(group) d=\(d) len=\(len)"
+                let differ = { (a: [Float], b: [Float]) in zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count }
+                XCTAssertEqual(differ(s, sOne), 0, "scores that differ, \(what)")
+                XCTAssertEqual(differ(o, oOne), 0, "outputs that differ, \(what)")
+                XCTAssertFalse(s.contains { $0.isNaN } || o.contains { $0.isNaN }, what)
             }
         }
     }

@@ -87,13 +87,6 @@ void qk_quant_force_path(int path);
 /// The plain twin of qk_qgemv (scalar integer dots, same block arithmetic), for tests.
 void qk_qgemv_ref(int type, const void *w, long k, const void *xq, long tokens, float *y, long ldy, long row0, long row1);
 
-/// Decode attention for 4 query heads sharing one KV head over `len` rows `ks`/`vs` floats apart (attention.c):
-/// s[g*ldS + i] = (q_g . k_i) * scale, and o[g*d + c] += sum_i p[g*ldP + i] * v_i[c]. Return 0 (nothing done)
-/// without AVX-512 or when d is not a multiple of 16; the caller then runs its own loop.
-int qk_attn_scores4(const float *q, long d, const float *k, long ks, long len, float scale, float *s, long ldS);
-int qk_attn_accumulate4(const float *p, long ldP, long d, const float *v, long vs, long len, float *o);
-/// The same over rows stored as QK_F32, QK_BF16 or QK_F16 (strides in elements of that type), widened in
-/// registers (exact), so bit-identical to widening the rows first. qk_attn_typed_supported says whether they run.
 /// C[m, n] += A[m, k] · B[k, n] (row-major, leading dimensions lda / ldb / ldc), f32: each element is
 /// acc = Σ fma over y from 0, then C += acc, whatever the shape (gemm_f32.c). Returns 0 without AVX-512 (the
 /// caller's own loop runs); qk_gemm_f32_add_ref is the plain twin (same operations, bit-identical).
@@ -102,15 +95,26 @@ void qk_gemm_f32_add_ref(const float *a, long lda, const float *b, long ldb, flo
 /// The same with A stored transposed, A[r, y] = at[y·lda + r] (same per-element sequence); 0 without AVX-512.
 int qk_gemm_f32_add_at(const float *at, long lda, const float *b, long ldb, float *c, long ldc, long m, long k, long n);
 void qk_gemm_f32_add_at_ref(const float *at, long lda, const float *b, long ldb, float *c, long ldc, long m, long k, long n);
+
+/// Decode attention for 4 query heads sharing one KV head over `len` f32 rows `ks`/`vs` floats apart
+/// (attention.c): s[g*ldS + i] = (q_g . k_i) * scale, and o[g*d + c] += sum_i p[g*ldP + i] * v_i[c]. Return 0
+/// (nothing done) without AVX-512 or when d is not a multiple of 16; the caller then runs its own loop.
+int qk_attn_scores4(const float *q, long d, const float *k, long ks, long len, float scale, float *s, long ldS);
+int qk_attn_accumulate4(const float *p, long ldP, long d, const float *v, long vs, long len, float *o);
+/// Whether the kernels below run for this row type (QK_F32, QK_BF16, QK_F16) and head size.
 int qk_attn_typed_supported(int type, long d);
+/// The same for `heads` KV heads side by side in each row (row i at k + i*ks, head h at + h*d; strides in
+/// elements of `type`), each shared by `group` query heads (a multiple of 4): query head h*group + g reads q,
+/// s / p and o at row h*group + g. bf16 / f16 rows are widened in registers (exact), so the results are
+/// bit-identical to widening the rows first, and to calling one head at a time. `next` (or NULL): the first row
+/// of the run that follows (another page, same stride), prefetched while this run's last rows are computed; it
+/// does not change the result. Return 0 when they do not run.
+int qk_attn_scores_typed(int type, const float *q, long d, long heads, long group, const void *k, long ks, long len,
+                         float scale, float *s, long ldS, const void *next);
+int qk_attn_accumulate_typed(int type, const float *p, long ldP, long d, long heads, long group, const void *v, long vs,
+                             long len, float *o, const void *next);
 /// dst[i] = src[i] widened to f32 for type QK_BF16 or QK_F16 (exact; AVX-512 where the CPU has it).
 void qk_widen16(int type, const void *src, float *dst, long n);
-/// `next` (or NULL): the first row of the run that follows (another page, same stride), prefetched while this
-/// run's last rows are computed; it does not change the result.
-int qk_attn_scores4_typed(int type, const float *q, long d, const void *k, long ks, long len, float scale, float *s, long ldS,
-                          const void *next);
-int qk_attn_accumulate4_typed(int type, const float *p, long ldP, long d, const void *v, long vs, long len, float *o,
-                              const void *next);
 
 // MARK: - Repacked quantised weights (quant_x16.c)
 
