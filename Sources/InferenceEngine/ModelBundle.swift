@@ -9,7 +9,7 @@ import Tokenization
 extension StreamingDetokenizer: StreamingTextDecoder {}
 
 /// Everything in one model directory, loaded in one call: config and weights (memory-mapped), tokenizer,
-/// chat template and `generation_config.json` defaults.
+/// chat template and `generation_config.json` defaults (a GGUF's `general.sampling.*`).
 public final class ModelBundle: @unchecked Sendable {
     public let directory: URL
     public let model: Qwen35Model
@@ -30,7 +30,7 @@ public final class ModelBundle: @unchecked Sendable {
             template = try file.metadata["tokenizer.chat_template"]?.string.map {
                 try ChatTemplate(source: $0, name: "\(directory.lastPathComponent) tokenizer.chat_template")
             }
-            generationConfig = GenerationConfig()
+            generationConfig = try GenerationConfig(gguf: file)
             return
         }
         let bar = showProgress && isatty(2) != 0 ? ProgressBar() : nil

@@ -20,16 +20,11 @@ struct QuantizeCommand: ParsableCommand {
         guard let mix = QuantMix.allCases.first(where: { $0.rawValue.uppercased() == type.uppercased() }) else {
             throw ValidationError("--type \(type): expected one of \(QuantMix.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let dir = URL(fileURLWithPath: model)
-        let config = try Qwen35Config.load(directory: dir)
-        let store = try WeightStore(directory: dir)
         let bar = ProgressBar(label: mix.rawValue, enabled: isatty(2) != 0)
-        var writer = try Qwen35GGUFExport.writer(config: config, store: store, mix: mix) { done, total in
+        let writer = try ModelDirectoryExport.writer(directory: URL(fileURLWithPath: model), mix: mix) { done, total in
             bar.update(done, of: total)
         }
         bar.finish()
-        // tokenizer.ggml.* and the chat template as convert_hf_to_gguf.py writes them.
-        for (k, v) in try GGUFTokenizer.metadata(directory: dir, vocabSize: config.vocabSize) { writer.add(k, v) }
         try writer.write(to: URL(fileURLWithPath: out))
     }
 }

@@ -6,18 +6,17 @@ import SafeTensors
 import Tokenization
 @testable import InferenceEngine
 
-/// A fixture model directory written as one GGUF (weights by `Qwen35GGUFExport`, tokenizer and chat template by
-/// `GGUFTokenizer.metadata`, as llama.cpp's converter lays them out) loads as a `ModelBundle` whose tokenizer
-/// gives exactly the ids of the `tokenizer.json` path and whose model gives the same logits.
+/// A fixture model directory written as one GGUF (`ModelDirectoryExport`: weights, tokenizer, chat template and
+/// sampling defaults as llama.cpp's converter lays them out) loads as a `ModelBundle` whose tokenizer gives
+/// exactly the ids of the `tokenizer.json` path, whose model gives the same logits and whose default sampling is
+/// the directory's.
 final class GGUFBundleTests: XCTestCase {
     func testGGUFBundleMatchesDirectoryBundle() throws {
         let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fixtures/models/qwen35-dense-tiny")
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("gguf-bundle-\(UUID().uuidString).gguf")
         defer { try? FileManager.default.removeItem(at: tmp) }
-        var w = try Qwen35GGUFExport.writer(config: Qwen35Config.load(directory: dir), store: WeightStore(directory: dir))
-        for (k, v) in try GGUFTokenizer.metadata(directory: dir, vocabSize: 0) { w.add(k, v) }
-        try w.write(to: tmp)
+        try ModelDirectoryExport.writer(directory: dir).write(to: tmp)
 
         let a = try ModelBundle(directory: dir), b = try ModelBundle(directory: tmp)
         let texts = ["Hello, world!", "  leading spaces and\nnewlines\r\n", "<|im_start|>user\nhi<|im_end|>", "<think>x</think> 12345 ünïcödé 漢字 🙂",
@@ -39,6 +38,13 @@ final class GGUFBundleTests: XCTestCase {
         XCTAssertFalse(b.tokenizer.isSpecial(try XCTUnwrap(a.tokenizer.tokenID("<tool_call>"))))
         XCTAssertEqual(b.eosTokenIDs.intersection(a.eosTokenIDs).isEmpty, false)
         XCTAssertNotNil(b.template)
+        // generation_config.json's sampling travels as general.sampling.* (as llama.cpp's converter writes it).
+        XCTAssertEqual(a.generationConfig.sampling.temperature, 0.6)
+        XCTAssertEqual(b.generationConfig.sampling, a.generationConfig.sampling)
+        let file = try GGUFFile(path: tmp.path)
+        XCTAssertEqual(file.metadata["general.sampling.top_k"], .int32(20))
+        XCTAssertEqual(file.metadata["general.type"], .string("model"))
+        XCTAssertEqual(file.metadata["general.name"], .string("qwen35-dense-tiny"))
         let ids = a.tokenizer.encode("The quick brown fox")
         var sa = a.model.makeState(), sb = b.model.makeState()
         let la = a.model.forward(ids, state: &sa, allLogits: false), lb = b.model.forward(ids, state: &sb, allLogits: false)
@@ -72,5 +78,32 @@ extension GGUFBundleTests {
         print("qwen35-moe-tiny Q8_0 vs f32 logits: max |Δ| = \(d), max |logit| = \(scale), top-1 agree \(agree)/\(ids.count)")
         XCTAssertLessThan(d, 0.35 * scale)
         XCTAssertGreaterThanOrEqual(agree, ids.count * 7 / 10)
+    }
+}
+
+extension GGUFBundleTests {
+    /// general.sampling.* of the wrong type is an error naming the key; absent keys mean no default.
+    func testSamplingKeysAreTyped() throws {
+        func config(_ meta: [(String, GGUFValue)]) throws -> GenerationConfig {
+            var w = GGUFWriter()
+            w.add("general.architecture", .string("qwen35"))
+            for (k, v) in meta { w.add(k, v) }
+            let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("sampling-\(UUID().uuidString).gguf")
+            defer { try? FileManager.default.removeItem(at: tmp) }
+            try w.write(to: tmp)
+            return try GenerationConfig(gguf: GGUFFile(path: tmp.path))
+        }
+        XCTAssertEqual(try config([]).sampling, SamplingOverrides())
+        let c = try config([("general.sampling.top_k", .int32(40)), ("general.sampling.temp", .float32(0.7)),
+                            ("general.sampling.penalty_repeat", .float32(1.1))])
+        XCTAssertEqual(c.sampling.topK, 40)
+        XCTAssertEqual(c.sampling.temperature, 0.7)
+        XCTAssertEqual(c.sampling.repetitionPenalty, 1.1)
+        XCTAssertThrowsError(try config([("general.sampling.top_k", .string("40"))])) {
+            XCTAssertTrue("\($0)".contains("general.sampling.top_k"), "\($0)")
+        }
+        XCTAssertThrowsError(try config([("general.sampling.top_p", .bool(true))])) {
+            XCTAssertTrue("\($0)".contains("general.sampling.top_p"), "\($0)")
+        }
     }
 }
