@@ -38,16 +38,11 @@ INLINE const char *ahead(const void *rows, const void *next, long i, long len, l
     return next ? (const char *)next + (j - len) * stride : (const char *)rows + i * stride;
 }
 
-/// Prefetches (into L2) the `bytes` of the row AHEAD rows after row i.
-INLINE void prefetch_row(const void *rows, const void *next, long i, long len, long stride, long bytes) {
-    const char *pf = ahead(rows, next, i, len, stride);
-    for (long l = 0; l < bytes; l += 64) _mm_prefetch(pf + l, _MM_HINT_T1);
-}
-
 /// Scores of keys i ..< i + R (R ≤ 4 rows, `ks` bytes apart from `row`) for query heads qg[0 ..< 4] against the
 /// head at `row`: each q piece is loaded once for the R keys (L1 serves one 64-byte load per cycle here, so a
 /// key at a time would wait on the loads of q, not on the fmas). Each score is still one accumulator's fmas over
-/// c in order and one _mm512_reduce_add_ps, whatever R.
+/// c in order and one _mm512_reduce_add_ps, whatever R. `pf` (or NULL): the rows to prefetch, R rows `ks` apart,
+/// a line per 64 bytes interleaved with the loads.
 AVX512 INLINE void scores_rows(int type, const int R, const float *qg, long d, const char *row, long ks, float scale, float *s,
                                long ldS, const char *pf) {
     __m512 a[4][4];   // a[key][head]
@@ -55,7 +50,7 @@ AVX512 INLINE void scores_rows(int type, const int R, const float *qg, long d, c
         for (int g = 0; g < 4; g++) a[r][g] = _mm512_setzero_ps();
     for (long c = 0; c < d; c += 16) {
         __m512 kv[4];
-        if ((c * elem_bytes(type)) % 64 == 0)
+        if (pf && (c * elem_bytes(type)) % 64 == 0)
             for (int r = 0; r < R; r++) _mm_prefetch(pf + r * ks + c * elem_bytes(type), _MM_HINT_T1);
         for (int r = 0; r < R; r++) kv[r] = load16(type, row + r * ks, c);
         for (int g = 0; g < 4; g++) {
@@ -83,12 +78,12 @@ AVX512 INLINE void scores_t(int type, const float *q, long d, long H, long G, co
             for (long g = 0; g < G; g += 4) {
                 const float *qg = q + (h * G + g) * d;
                 float *sg = s + (h * G + g) * ldS + i;
-                const char *kr = row + h * d * eb;
+                const char *kr = row + h * d * eb, *hpf = g == 0 ? pf + h * d * eb : NULL;   // once per head
                 switch (R) {
-                case 4: scores_rows(type, 4, qg, d, kr, ks * eb, scale, sg, ldS, pf + h * d * eb); break;
-                case 3: scores_rows(type, 3, qg, d, kr, ks * eb, scale, sg, ldS, pf + h * d * eb); break;
-                case 2: scores_rows(type, 2, qg, d, kr, ks * eb, scale, sg, ldS, pf + h * d * eb); break;
-                default: scores_rows(type, 1, qg, d, kr, ks * eb, scale, sg, ldS, pf + h * d * eb); break;
+                case 4: scores_rows(type, 4, qg, d, kr, ks * eb, scale, sg, ldS, hpf); break;
+                case 3: scores_rows(type, 3, qg, d, kr, ks * eb, scale, sg, ldS, hpf); break;
+                case 2: scores_rows(type, 2, qg, d, kr, ks * eb, scale, sg, ldS, hpf); break;
+                default: scores_rows(type, 1, qg, d, kr, ks * eb, scale, sg, ldS, hpf); break;
                 }
             }
     }
@@ -112,9 +107,10 @@ AVX512 static void scores(int type, const float *q, long d, long H, long G, cons
 }
 
 // o[(h·G + g)·d + c] += Σ_i p[(h·G + g)·ldP + i] · v_i[h·d + c], rows as in scores_t. Four keys at a time, each
-// row read start to end (per column block, holding the sums in registers across the run, read every row in
-// pieces: a stride the prefetcher does not follow, 1.5× slower from DRAM). The sums stay in o, in L1, and each
-// element takes its products in key order, one fma at a time, as a register accumulator would: the same bits.
+// row read start to end. (Holding the sums in registers across the run, column block by column block, reads
+// every row in pieces: a pattern the prefetcher does not follow, 1.5× slower from DRAM.) The sums stay in o, in
+// L1, and each element takes its products in key order, one fma at a time, as a register accumulator would: the
+// same bits.
 AVX512 INLINE void accumulate_t(int type, const float *p, long ldP, long d, long H, long G, const void *v, long vs, long len,
                                 float *o, const void *next) {
     const long eb = elem_bytes(type);

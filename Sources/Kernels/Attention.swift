@@ -84,10 +84,11 @@ public func causalAttention(
 /// depends only on its own length.
 let decodeSplitKeys = 512
 
-/// Decode form of `causalAttention` (one new query per head): each work item takes one KV head and one split of
-/// the keys, and serves all `group` query heads that share that KV head, so every key and value row is read once
-/// per token instead of once per query head; long contexts are split across threads (flash-decoding) and the
-/// partial softmaxes merged exactly: `o = Σₛ e^{mₛ−M} oₛ / Σₛ e^{mₛ−M} lₛ`.
+/// Decode form of `causalAttention` (one new query per head): the keys are cut into splits of 512, merged
+/// exactly at the end (flash-decoding: `o = Σₛ e^{mₛ−M} oₛ / Σₛ e^{mₛ−M} lₛ`). A work item takes one split of one KV
+/// head, or, with ≥ 2 splits per thread, one split of every KV head; it serves all `group` query heads of each,
+/// so every key and value row is read once per token instead of once per query head. Per query head the
+/// arithmetic is the same whichever items exist: the result does not depend on the thread count.
 func causalAttentionDecode(
     q: UnsafePointer<Float>, pages: KVPages, out: UnsafeMutablePointer<Float>,
     cached: Int, queryHeads: Int, kvHeads: Int, headDim d: Int, scale: Float, pool: ThreadPool
@@ -119,7 +120,7 @@ func causalAttentionDecode(
                 let rows = heads.count * group                                        // query heads served
                 let first = (sp * kvHeads + heads.lowerBound) * group                 // their first partial
                 var scores = [Float](repeating: 0, count: rows * len)                 // [heads, group, keys of the split]
-                var scratch = [Float](repeating: 0, count: scratchFloats)             // [pageTokens, D] widened rows
+                var scratch = [Float](repeating: 0, count: scratchFloats)             // [min(pageTokens, 512), D] widened rows
                 scores.withUnsafeMutableBufferPointer { sb in scratch.withUnsafeMutableBufferPointer { xp in
                     let s = sb.baseAddress!, o = ob + first * d                       // [heads · group, D]
                     let qh = q + heads.lowerBound * group * d                         // [heads · group, D]
@@ -132,11 +133,11 @@ func causalAttentionDecode(
                             while j < j1 {
                                 let run = kv.run(j, end: j1), (r, stride) = kv.storedRows(j, values: values)
                                 let next = j + run < j1 ? kv.storedRows(j + run, values: values).0 : nil
-                                if values {
-                                    _ = qk_attn_accumulate_typed(code, s + j - j0, len, d, heads.count, group, r, stride, run, o, next)
-                                } else {
-                                    _ = qk_attn_scores_typed(code, qh, d, heads.count, group, r, stride, run, scale, s + j - j0, len, next)
-                                }
+                                // `typed` checked the type, d and group; the stride is the token row (Hkv · D).
+                                let done = values
+                                    ? qk_attn_accumulate_typed(code, s + j - j0, len, d, heads.count, group, r, stride, run, o, next)
+                                    : qk_attn_scores_typed(code, qh, d, heads.count, group, r, stride, run, scale, s + j - j0, len, next)
+                                precondition(done != 0, "decode attention: the typed kernel refused its rows")
                                 j += run
                             }
                             if !values {

@@ -55,7 +55,9 @@ final class KVTypeAttentionTests: XCTestCase {
     /// of 7 and 64 tokens, against the plain twin on the widened rows.
     func testTypedPagesMatchReferenceOnWidenedRows() {
         for type in [KVType.bf16, .f16, .q8_0] {
-            for (t, cached, hq, hkv, d) in [(1, 1299, 16, 2, 32), (1, 100, 8, 2, 64), (3, 40, 8, 2, 64), (70, 5, 8, 2, 32)] {
+            // 2,600 keys: 6 flash-decoding splits, ≥ 2 per thread, so a work item reads a split of every KV head.
+            for (t, cached, hq, hkv, d) in [(1, 1299, 16, 2, 32), (1, 2599, 8, 2, 32), (1, 100, 8, 2, 64), (3, 40, 8, 2, 64),
+                                             (70, 5, 8, 2, 32)] {
                 let n = cached + t, row = hkv * d, rowBytes = hkv * type.bytes(elements: d)
                 let q = random(t * hq * d, seed: 1), k = random(n * row, seed: 2), v = random(n * row, seed: 3)
                 let kw = decoded(encoded(k, type), type, count: k.count), vw = decoded(encoded(v, type), type, count: v.count)
@@ -75,13 +77,24 @@ final class KVTypeAttentionTests: XCTestCase {
                     }
                     let kp = paged(k), vp = paged(v)
                     defer { kp.forEach { $0.deallocate() }; vp.forEach { $0.deallocate() } }
-                    var out = [Float](repeating: 0, count: t * hq * d)
-                    q.withUnsafeBufferPointer { qb in out.withUnsafeMutableBufferPointer { ob in
-                        causalAttention(q: qb.baseAddress!, pages: KVPages(keys: kp.map { UnsafeRawPointer($0) },
-                                                                           values: vp.map { UnsafeRawPointer($0) }, pageTokens: pt, type: type),
-                                        out: ob.baseAddress!, tokens: t, cached: cached, queryHeads: hq, kvHeads: hkv, headDim: d,
-                                        scale: 1 / Float(d).squareRoot(), pool: ThreadPool(threads: 2))
-                    } }
+                    func run(threads: Int) -> [Float] {
+                        var out = [Float](repeating: 0, count: t * hq * d)
+                        q.withUnsafeBufferPointer { qb in out.withUnsafeMutableBufferPointer { ob in
+                            causalAttention(q: qb.baseAddress!, pages: KVPages(keys: kp.map { UnsafeRawPointer($0) },
+                                                                               values: vp.map { UnsafeRawPointer($0) }, pageTokens: pt, type: type),
+                                            out: ob.baseAddress!, tokens: t, cached: cached, queryHeads: hq, kvHeads: hkv, headDim: d,
+                                            scale: 1 / Float(d).squareRoot(), pool: ThreadPool(threads: threads))
+                        } }
+                        return out
+                    }
+                    let out = run(threads: 2)
+                    if t == 1 {
+                        // Decode: 1 or 3 threads make other work items (one head or every head per split): same bits.
+                        for threads in [1, 3] {
+                            XCTAssertEqual(run(threads: threads).map(\.bitPattern), out.map(\.bitPattern),
+                                           "\(type) pages of \(pt): \(threads) threads vs 2, cached=\(cached)")
+                        }
+                    }
                     XCTAssertFalse(out.contains { $0.isNaN }, "\(type) pages of \(pt): a NaN (a row past the end was read)")
                     let err = zip(out, ref).map { abs($0 - $1) }.max()!
                     XCTAssertLessThanOrEqual(err, 1e-5, "\(type) pages of \(pt): T=\(t) cached=\(cached) Hq=\(hq) Hkv=\(hkv) D=\(d)")

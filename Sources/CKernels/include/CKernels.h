@@ -98,14 +98,15 @@ void qk_gemm_f32_add_at_ref(const float *at, long lda, const float *b, long ldb,
 
 /// Decode attention for 4 query heads sharing one KV head over `len` f32 rows `ks`/`vs` floats apart
 /// (attention.c): s[g*ldS + i] = (q_g . k_i) * scale, and o[g*d + c] += sum_i p[g*ldP + i] * v_i[c]. Return 0
-/// (nothing done) without AVX-512 or when d is not a multiple of 16; the caller then runs its own loop.
+/// (nothing done) without AVX-512, when d is not a multiple of 16 or when a stride is below d; the caller then
+/// runs its own loop.
 int qk_attn_scores4(const float *q, long d, const float *k, long ks, long len, float scale, float *s, long ldS);
 int qk_attn_accumulate4(const float *p, long ldP, long d, const float *v, long vs, long len, float *o);
-/// Whether the kernels below run for this row type (QK_F32, QK_BF16, QK_F16) and head size.
+/// Whether the typed kernels below run for this row type (QK_F32, QK_BF16, QK_F16) and head size.
 int qk_attn_typed_supported(int type, long d);
-/// The same for `heads` KV heads side by side in each row (row i at k + i*ks, head h at + h*d; strides in
-/// elements of `type`), each shared by `group` query heads (a multiple of 4): query head h*group + g reads q,
-/// s / p and o at row h*group + g. bf16 / f16 rows are widened in registers (exact), so the results are
+/// qk_attn_scores4 / qk_attn_accumulate4 over rows of `type` holding `heads` KV heads side by side (row i at
+/// k + i*ks, head h at + h*d; strides in elements of `type`, at least heads*d), each shared by `group` query heads
+/// (a multiple of 4): query head h*group + g reads q, s / p and o at row h*group + g. bf16 / f16 rows are widened in registers (exact), so the results are
 /// bit-identical to widening the rows first, and to calling one head at a time. `next` (or NULL): the first row
 /// of the run that follows (another page, same stride), prefetched while this run's last rows are computed; it
 /// does not change the result. Return 0 when they do not run.
