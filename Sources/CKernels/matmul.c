@@ -1,22 +1,39 @@
 // Matmul kernels: y[T, out] = x[T, in] · W[out, in]ᵀ with W read in its stored dtype (f32 / f16 / bf16) and
 // widened to f32 in registers; activations and accumulation stay f32 (the model must match f32 references).
 // Two shapes: a GEMV for decode (few tokens, bandwidth bound) and a packed, register-blocked GEMM for prefill
-// (compute bound). Each has an AVX-512 version and a portable one, chosen at run time by qk_has_avx512().
+// (compute bound). Each has an AVX-512 version, an AVX2 + FMA + F16C one (Zen 2/3, Intel client cores) and a
+// portable one, chosen at run time (qk_matmul_level).
 // A new weight format adds a QK_* code, a widening load (ld16/ld16m, widen_scalar) and nothing else.
 #include "CKernels.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "matmul_internal.h"
 
 #define INLINE static inline __attribute__((always_inline))
 
-static int avx512_state = -1;
-static int use_avx512(void) {
-    if (avx512_state < 0) avx512_state = qk_has_avx512();
-    return avx512_state;
+/// 2 AVX-512, 1 AVX2 + FMA + F16C, 0 portable; -1 until first use (then the best the CPU has).
+static int simd_level = -1;
+static int best_level(void) {
+    if (qk_has_avx512()) return 2;
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) return 1;
+#endif
+    return 0;
 }
+int qk_matmul_level(void) {
+    if (simd_level < 0) simd_level = best_level();
+    return simd_level;
+}
+static int use_avx512(void) { return qk_matmul_level() == 2; }
+static int use_avx2(void) { return qk_matmul_level() == 1; }
 
-void qk_force_portable(int on) { avx512_state = on ? 0 : qk_has_avx512(); }
+void qk_force_portable(int on) { simd_level = on ? 0 : best_level(); }
+void qk_matmul_force_level(int level) {
+    int best = best_level();
+    simd_level = level < 0 || level > best ? best : level;
+}
 
 // MARK: - Portable path
 
@@ -28,7 +45,9 @@ float qk_f16_to_f32(uint16_t h) {
         memcpy(&u, &f, 4);
         u |= s;
     } else if (e == 31) {
-        u = s | 0x7f800000u | (m << 13);
+        // Infinity, or NaN made quiet (mantissa bit 22 set) as vcvtph2ps and Swift's Float(Float16) make it, so
+        // this scalar path widens every pattern exactly as the vector paths do.
+        u = s | 0x7f800000u | (m << 13) | (m ? 0x400000u : 0);
     } else {
         u = s | ((e + 112) << 23) | (m << 13);
     }
@@ -312,6 +331,10 @@ void qk_gemv(int dtype, const void *w, long k, const float *x, long tokens,
         gemv_avx512(dtype, w, k, x, tokens, y, ldy, row0, row1);
         return;
     }
+    if (use_avx2()) {
+        qk_gemv_avx2(dtype, w, k, x, tokens, y, ldy, row0, row1);
+        return;
+    }
 #endif
     portable_rows(dtype, w, k, x, tokens, y, ldy, row0, row1);
 }
@@ -324,6 +347,10 @@ void qk_gemm(int dtype, const void *w, long k, const float *x, long tokens,
         gemm_avx512(dtype, w, k, x, tokens, y, ldy, col0, col1);
         return;
     }
+    if (use_avx2()) {
+        qk_gemm_avx2(dtype, w, k, x, tokens, y, ldy, col0, col1);
+        return;
+    }
 #endif
     portable_rows(dtype, w, k, x, tokens, y, ldy, col0, col1);
 }
@@ -331,6 +358,7 @@ void qk_gemm(int dtype, const void *w, long k, const float *x, long tokens,
 float qk_read_sum(const float *p, long n) {
 #if defined(__x86_64__)
     if (use_avx512()) return qk_read_sum_avx512(p, n);
+    if (use_avx2()) return qk_read_sum_avx2(p, n);
 #endif
     float s = 0;
     for (long i = 0; i < n; i++) s += p[i];

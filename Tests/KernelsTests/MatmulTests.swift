@@ -88,6 +88,22 @@ final class MatmulTests: XCTestCase {
         }
     }
 
+    /// The AVX2 path (CPUs without AVX-512) against the same twin, where the CPU has AVX2; on an AVX2-only CPU
+    /// the tests above already run it, this pins it on AVX-512 machines too.
+    func testAVX2PathMatchesReference() throws {
+        qk_matmul_force_level(1)
+        defer { qk_matmul_force_level(-1) }
+        try XCTSkipIf(qk_matmul_level() != 1, "no AVX2 + FMA + F16C on this CPU")
+        let pool = ThreadPool(threads: 2)
+        for dtype in [DType.bf16, .f16, .f32] {
+            for tokens in [1, 2, 3, 5, 7, 70] {
+                for shape in shapes { check(out: shape.out, in: shape.in, tokens: tokens, dtype: dtype, pool: pool, seed: 11) }
+            }
+        }
+        check(out: 1037, in: 300, tokens: 1, dtype: .bf16, pool: pool, seed: 12)
+        check(out: 301, in: 129, tokens: 70, dtype: .bf16, pool: pool, seed: 13)
+    }
+
     func testZeroTokensWritesNothing() {
         let w = WeightTensor.f32([1, 2, 3, 4], shape: [2, 2])
         XCTAssertEqual(matmul([], w, tokens: 0), [])

@@ -28,8 +28,13 @@ void qk_gemm(int dtype, const void *w, long k, const float *x, long tokens,
 /// Output columns per GEMM panel (the unit of work to split across threads).
 #define QK_GEMM_NR 32
 
-/// Tests: 1 forces the portable kernels (as on a CPU without AVX-512), 0 restores run-time dispatch.
+/// Tests: 1 forces the portable kernels (as on a CPU without AVX2), 0 restores run-time dispatch.
 void qk_force_portable(int on);
+
+/// The float matmul path in use: 2 AVX-512, 1 AVX2 + FMA + F16C, 0 portable.
+int qk_matmul_level(void);
+/// Tests and A/B runs: use `level` (never above what the CPU has); -1 restores the best.
+void qk_matmul_force_level(int level);
 
 /// Sum of a buffer read with wide loads (memory bandwidth probe for `qwenkit bench --kernels`).
 float qk_read_sum(const float *p, long n);
