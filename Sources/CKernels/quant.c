@@ -323,39 +323,94 @@ VNNI static float dot_q6_K_vnni(const uint8_t *w, const act_q8_k *a, long nb) {
 
 // MARK: - AVX2 (no VNNI): vpmaddubsw (u8 × s8 pairs → s16) then vpmaddwd by the scale (→ s32)
 
-AVX2 static float dot_q8_0_avx2(const uint8_t *w, const act_q8_0 *a, long nb) {
+/// One Q8_0 block (|w| and w's 32 int8 weights, scale dw) against one activation block, added to acc: the step
+/// the 1- and 4-token dots share, so a row's result does not depend on how many tokens share the call.
+AVX2 INLINE __m256 q8_0_step_avx2(__m256i aw, __m256i wq, float dw, const act_q8_0 *x, __m256 acc) {
     const __m256i ones = _mm256_set1_epi16(1);
+    __m256i xq = _mm256_loadu_si256((const __m256i *)x->q);
+    __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(xq, wq)), ones);
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * x->d), acc);
+}
+
+AVX2 INLINE float q8_0_scale(const uint8_t *w) {
+    uint16_t d;
+    memcpy(&d, w, 2);
+    return _cvtsh_ss(d);
+}
+
+AVX2 static float dot_q8_0_avx2(const uint8_t *w, const act_q8_0 *a, long nb) {
     __m256 acc = _mm256_setzero_ps();
     for (long b = 0; b < nb; b++, w += 34) {
         __m256i wq = _mm256_loadu_si256((const __m256i *)(w + 2));
-        __m256i xq = _mm256_loadu_si256((const __m256i *)a[b].q);
-        __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xq, wq)), ones);
-        uint16_t d;
-        memcpy(&d, w, 2);
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(_cvtsh_ss(d) * a[b].d), acc);
+        acc = q8_0_step_avx2(_mm256_sign_epi8(wq, wq), wq, q8_0_scale(w), a + b, acc);
     }
     return hsum256(acc);
 }
 
-AVX2 static float dot_q4_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
+/// Prefill tile: one Q8_0 row against 4 tokens; each block is loaded, made unsigned and its scale widened once.
+AVX2 static void dot4_q8_0_avx2(const uint8_t *w, const act_q8_0 *const a[4], long nb, float out[4]) {
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (long b = 0; b < nb; b++, w += 34) {
+        __m256i wq = _mm256_loadu_si256((const __m256i *)(w + 2)), aw = _mm256_sign_epi8(wq, wq);
+        float dw = q8_0_scale(w);
+        for (int j = 0; j < 4; j++) acc[j] = q8_0_step_avx2(aw, wq, dw, a[j] + b, acc[j]);
+    }
+    for (int j = 0; j < 4; j++) out[j] = hsum256(acc[j]);
+}
+
+/// Group g (64 weights) of a Q4_K block against one activation block, added to sumi (shared by the 1- and
+/// 4-token dots).
+AVX2 INLINE __m256i q4_K_step_avx2(__m256i lo, __m256i hi, const int sc[8], int g, const act_q8_k *x, __m256i sumi) {
+    __m256i xl = _mm256_loadu_si256((const __m256i *)(x->q + 64 * g));
+    __m256i xh = _mm256_loadu_si256((const __m256i *)(x->q + 64 * g + 32));
+    sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, xl), _mm256_set1_epi16((short)sc[2 * g])));
+    return _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, xh), _mm256_set1_epi16((short)sc[2 * g + 1])));
+}
+
+AVX2 INLINE void q4_K_nibbles_avx2(const uint8_t *qs, int g, __m256i *lo, __m256i *hi) {
     const __m256i low4 = _mm256_set1_epi8(0x0F);
+    __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * g));
+    *lo = _mm256_and_si256(q, low4);
+    *hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+}
+
+AVX2 static float dot_q4_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
     float sum = 0;
     for (long b = 0; b < nb; b++, w += 144) {
-        const uint8_t *qs = w + 16;
         int sc[8], m[8];
         q4_K_scales(w, sc, m);
         __m256i sumi = _mm256_setzero_si256();
         for (int g = 0; g < 4; g++) {
-            __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * g));
-            __m256i lo = _mm256_and_si256(q, low4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
-            __m256i xl = _mm256_loadu_si256((const __m256i *)(a[b].q + 64 * g));
-            __m256i xh = _mm256_loadu_si256((const __m256i *)(a[b].q + 64 * g + 32));
-            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, xl), _mm256_set1_epi16((short)sc[2 * g])));
-            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, xh), _mm256_set1_epi16((short)sc[2 * g + 1])));
+            __m256i lo, hi;
+            q4_K_nibbles_avx2(w + 16, g, &lo, &hi);
+            sumi = q4_K_step_avx2(lo, hi, sc, g, a + b, sumi);
         }
         sum += q4_K_block(w, a + b, m, hsum256i(sumi));
     }
     return sum;
+}
+
+/// Prefill tile for Q4_K: scales and nibbles unpacked once per block for 4 tokens.
+AVX2 static void dot4_q4_K_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]) {
+    for (int j = 0; j < 4; j++) out[j] = 0;
+    for (long b = 0; b < nb; b++, w += 144) {
+        int sc[8], m[8];
+        q4_K_scales(w, sc, m);
+        __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+        for (int g = 0; g < 4; g++) {
+            __m256i lo, hi;
+            q4_K_nibbles_avx2(w + 16, g, &lo, &hi);
+            for (int j = 0; j < 4; j++) sumi[j] = q4_K_step_avx2(lo, hi, sc, g, a[j] + b, sumi[j]);
+        }
+        for (int j = 0; j < 4; j++) out[j] += q4_K_block(w, a[j] + b, m, hsum256i(sumi[j]));
+    }
+}
+
+/// Chunk c (32 elements, scale groups 2c and 2c + 1) of a Q6_K block against one activation block.
+AVX2 INLINE __m256i q6_K_step_avx2(__m256i q, const int8_t *sc, int chunk, const act_q8_k *x, __m256i sumi) {
+    __m256i xq = _mm256_loadu_si256((const __m256i *)(x->q + 32 * chunk));
+    __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[2 * chunk + 1]), _mm_set1_epi16(sc[2 * chunk]));
+    return _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(q, xq), s));
 }
 
 AVX2 static float dot_q6_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
@@ -366,16 +421,27 @@ AVX2 static float dot_q6_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
         for (int half = 0; half < 2; half++) {
             __m256i q[4];
             q6_K_unpack(w + 64 * half, w + 128 + 32 * half, q);
-            for (int c = 0; c < 4; c++) {
-                int chunk = 4 * half + c; // 32 elements: scale groups 2·chunk, 2·chunk + 1
-                __m256i xq = _mm256_loadu_si256((const __m256i *)(a[b].q + 32 * chunk));
-                __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[2 * chunk + 1]), _mm_set1_epi16(sc[2 * chunk]));
-                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(q[c], xq), s));
-            }
+            for (int c = 0; c < 4; c++) sumi = q6_K_step_avx2(q[c], sc, 4 * half + c, a + b, sumi);
         }
         sum += q6_K_block(w, a + b, hsum256i(sumi));
     }
     return sum;
+}
+
+/// Prefill tile for Q6_K: each half block unpacked once for 4 tokens.
+AVX2 static void dot4_q6_K_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]) {
+    for (int j = 0; j < 4; j++) out[j] = 0;
+    for (long b = 0; b < nb; b++, w += 210) {
+        const int8_t *sc = (const int8_t *)(w + 192);
+        __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+        for (int half = 0; half < 2; half++) {
+            __m256i q[4];
+            q6_K_unpack(w + 64 * half, w + 128 + 32 * half, q);
+            for (int c = 0; c < 4; c++)
+                for (int j = 0; j < 4; j++) sumi[j] = q6_K_step_avx2(q[c], sc, 4 * half + c, a[j] + b, sumi[j]);
+        }
+        for (int j = 0; j < 4; j++) out[j] += q6_K_block(w, a[j] + b, hsum256i(sumi[j]));
+    }
 }
 #endif
 
@@ -398,6 +464,7 @@ int qk_quant_path(void) {
 }
 
 typedef float (*dot_fn)(const uint8_t *, const void *, long);
+typedef void (*dot4_fn)(const uint8_t *, const void *const *, long, float *);
 
 void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, float *y, long ldy, long row0, long row1) {
     int path = qk_quant_path();
@@ -416,19 +483,26 @@ void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, floa
     case QK_Q5_K: dot = (dot_fn)(path == 2 ? qk_dot_q5_K_vnni : qk_dot_q5_K_avx2); nb = k / 256; rb = nb * 176; break;
     default: qk_unknown_type("qk_qgemv", type);
     }
+    // 4-token tiles (each weight block unpacked once for 4 tokens; per token the same steps as `dot`).
+    dot4_fn dot4 = NULL;
+    switch (type) {
+    case QK_Q8_0: dot4 = (dot4_fn)(path == 2 ? dot4_q8_0_vnni : dot4_q8_0_avx2); break;
+    case QK_Q4_K: dot4 = (dot4_fn)(path == 2 ? dot4_q4_K_vnni : dot4_q4_K_avx2); break;
+    case QK_Q6_K: dot4 = path == 1 ? (dot4_fn)dot4_q6_K_avx2 : NULL; break;
+    default: break;
+    }
     long ab = qk_act_bytes(type, k);
     // 4-row blocks: the rows stay in L1 while every token reads them (the prefill GEMM is this loop).
     for (long r = row0; r < row1; r += 4) {
         long re = r + 4 < row1 ? r + 4 : row1;
         long t = 0;
-        if (path == 2 && (type == QK_Q8_0 || type == QK_Q4_K)) {
+        if (dot4) {
             for (; t + 4 <= tokens; t += 4) {
                 const void *a4[4];
                 for (int j = 0; j < 4; j++) a4[j] = (const char *)xq + (t + j) * ab;
                 for (long o = r; o < re; o++) {
                     float out[4];
-                    if (type == QK_Q8_0) dot4_q8_0_vnni((const uint8_t *)w + o * rb, (const act_q8_0 *const *)a4, nb, out);
-                    else dot4_q4_K_vnni((const uint8_t *)w + o * rb, (const act_q8_k *const *)a4, nb, out);
+                    dot4((const uint8_t *)w + o * rb, a4, nb, out);
                     for (int j = 0; j < 4; j++) y[(t + j) * ldy + o] = out[j];
                 }
             }

@@ -82,6 +82,33 @@ final class QuantMatmulTests: XCTestCase {
         }
     }
 
+    /// A token's outputs are the same bits whether it is alone in the call or one of a 4-token tile (prefill)
+    /// beside others: what batch invariance on the ggml-layout kernels rests on.
+    func testTokenCountInvariant() throws {
+        defer { qk_quant_force_path(-1) }
+        let best = qk_quant_path()
+        try XCTSkipIf(best == 0, "no SIMD quantised path on this CPU")
+        for path in stride(from: best, through: 1, by: -1) {
+            qk_quant_force_path(path)
+            for (format, code) in Self.kernels {
+                let rows = 9, k = 512, tokens = 7
+                let w = Self.randomWeight(format, rows: rows, k: k, seed: 5)
+                var rng = Rng(state: 9)
+                let x = (0..<(tokens * k)).map { _ in rng.unit() }
+                let actBytes = qk_act_bytes(code, k)
+                var xq = [UInt8](repeating: 0, count: tokens * actBytes)
+                xq.withUnsafeMutableBytes { qk_quantize_act(code, x, k, tokens, $0.baseAddress!) }
+                var all = [Float](repeating: 0, count: tokens * rows)
+                xq.withUnsafeBytes { q in qk_qgemv(code, w.data, k, q.baseAddress!, tokens, &all, rows, 0, rows) }
+                for t in 0..<tokens {
+                    var one = [Float](repeating: 0, count: rows)
+                    xq.withUnsafeBytes { q in qk_qgemv(code, w.data, k, q.baseAddress! + t * actBytes, 1, &one, rows, 0, rows) }
+                    XCTAssertEqual(one.map(\.bitPattern), all[(t * rows)..<((t + 1) * rows)].map(\.bitPattern), "path \(path) \(format) token \(t)")
+                }
+            }
+        }
+    }
+
     /// Rows whose only non-zero block has the largest f16 scale (65504): results near 1e6–1e9 must stay finite
     /// and agree with the twin to f32 rounding (one block, so no summation order to differ).
     func testLargestScaleBlockAlone() throws {
