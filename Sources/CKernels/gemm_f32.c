@@ -1,6 +1,6 @@
 // Small f32 products of the prefill paths (blocked attention, chunked Gated DeltaNet): C[m, n] += A[m, k] · B[k, n],
 // row-major with leading dimensions, n up to a few hundred, k up to 256. Register tiles of up to 6 rows × 64
-// columns (24 zmm accumulators) over the whole k, B rows loaded once per 6 rows of A.
+// columns (24 zmm accumulators; AVX2: 6 × 16, 12 ymm) over the whole k, B rows loaded once per 6 rows of A.
 // Every element of C gets the same sequence wherever it falls (full tile, row tail, column tail, any m or n):
 // acc = 0; acc = fma(A[r, y], B[y, x], acc) for y = 0 … k−1; C[r, x] += acc. So a product's element does not
 // depend on the shape of the call it is part of (chunk and batch invariance), and the plain twin
@@ -96,16 +96,94 @@ AVX512 static void gemm_plain(const float *a, long lda, const float *b, long ldb
 AVX512 static void gemm_transposed(const float *a, long lda, const float *b, long ldb, float *c, long ldc, long m, long k, long n) {
     gemm_avx512(1, a, lda, b, ldb, c, ldc, m, k, n);
 }
+
+// AVX2 + FMA (no AVX-512): tiles of up to 6 rows × 16 columns (12 ymm accumulators), the same per-element
+// sequence, so the same bits as the AVX-512 tiles and the twin.
+#define AVX2 __attribute__((target("avx2,fma")))
+
+/// The first `n` (≤ 8) lanes: a maskload / maskstore mask.
+AVX2 INLINE __m256i lanes8(long n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+AVX2 INLINE void tile8(const int T, const int R, const int V, const float *a, long lda, const float *b, long ldb, float *c,
+                       long ldc, long k, __m256i last) {
+    const __m256i all = _mm256_set1_epi32(-1);
+    __m256 acc[6][2];
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < V; v++) acc[r][v] = _mm256_setzero_ps();
+    for (long y = 0; y < k; y++) {
+        const float *br = b + y * ldb;
+        __m256 bv[2];
+        for (int v = 0; v < V; v++) bv[v] = _mm256_maskload_ps(br + 8 * v, v == V - 1 ? last : all);
+        for (int r = 0; r < R; r++) {
+            __m256 s = _mm256_set1_ps(T ? a[y * lda + r] : a[r * lda + y]);   // T: A stored transposed
+            for (int v = 0; v < V; v++) acc[r][v] = _mm256_fmadd_ps(s, bv[v], acc[r][v]);
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < V; v++) {
+            __m256i mk = v == V - 1 ? last : all;
+            float *cr = c + r * ldc + 8 * v;
+            _mm256_maskstore_ps(cr, mk, _mm256_add_ps(_mm256_maskload_ps(cr, mk), acc[r][v]));
+        }
+}
+
+#define TILE8_V(R)                                                             \
+    if (V == 1) tile8(T, R, 1, a, lda, b, ldb, c, ldc, k, last);               \
+    else tile8(T, R, 2, a, lda, b, ldb, c, ldc, k, last);
+
+AVX2 INLINE void tile8_rv(const int T, int R, int V, const float *a, long lda, const float *b, long ldb, float *c, long ldc,
+                          long k, __m256i last) {
+    switch (R) {
+    case 1: TILE8_V(1) break;
+    case 2: TILE8_V(2) break;
+    case 3: TILE8_V(3) break;
+    case 4: TILE8_V(4) break;
+    case 5: TILE8_V(5) break;
+    default: TILE8_V(6) break;
+    }
+}
+
+AVX2 INLINE void gemm_avx2(const int T, const float *a, long lda, const float *b, long ldb, float *c, long ldc, long m, long k,
+                           long n) {
+    for (long x0 = 0; x0 < n; x0 += 16) {
+        long cols = n - x0 < 16 ? n - x0 : 16;
+        int V = (int)((cols + 7) / 8);
+        __m256i last = lanes8(cols - 8 * (V - 1));
+        for (long r0 = 0; r0 < m; r0 += 6) {
+            int R = (int)(m - r0 < 6 ? m - r0 : 6);
+            tile8_rv(T, R, V, T ? a + r0 : a + r0 * lda, lda, b + x0, ldb, c + r0 * ldc + x0, ldc, k, last);
+        }
+    }
+}
+
+AVX2 static void gemm_plain_avx2(const float *a, long lda, const float *b, long ldb, float *c, long ldc, long m, long k, long n) {
+    gemm_avx2(0, a, lda, b, ldb, c, ldc, m, k, n);
+}
+AVX2 static void gemm_transposed_avx2(const float *a, long lda, const float *b, long ldb, float *c, long ldc, long m, long k,
+                                      long n) {
+    gemm_avx2(1, a, lda, b, ldb, c, ldc, m, k, n);
+}
 #endif
 
 static int gemm_dispatch(int transposed, const float *a, long lda, const float *b, long ldb, float *c, long ldc, long m,
                          long k, long n) {
 #if defined(__x86_64__)
-    static int avx512 = -1;   // the CPU check once, not per call (prefill makes thousands of these calls)
-    if (avx512 < 0) avx512 = qk_has_avx512();
-    if (avx512) {
+    // The CPU check once, not per call (prefill makes thousands of these calls): 2 AVX-512, 1 AVX2 + FMA, 0 neither.
+    static int level = -1;
+    if (level < 0) {
+        __builtin_cpu_init();
+        level = qk_has_avx512() ? 2 : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
+    }
+    if (level == 2) {
         if (transposed) gemm_transposed(a, lda, b, ldb, c, ldc, m, k, n);
         else gemm_plain(a, lda, b, ldb, c, ldc, m, k, n);
+        return 1;
+    }
+    if (level == 1) {
+        if (transposed) gemm_transposed_avx2(a, lda, b, ldb, c, ldc, m, k, n);
+        else gemm_plain_avx2(a, lda, b, ldb, c, ldc, m, k, n);
         return 1;
     }
 #endif

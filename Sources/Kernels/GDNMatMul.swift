@@ -4,8 +4,9 @@ import CKernels
 
 /// `C[m, n] += A[m, k] · B[k, n]` for the per-chunk products of the chunked delta rule (`K S₀`, `Q S₀` and
 /// the state carry `Kᵀ U`) and of the blocked prefill attention, row-major with leading dimensions `lda`,
-/// `ldb`, `ldc`. With AVX-512 the C kernel `qk_gemm_f32_add` runs (6 × 64 register tiles, every element the
-/// same fused sequence whatever the shape; `qk_gemm_f32_add_ref` is its plain twin). Otherwise tiles of 4 rows
+/// `ldb`, `ldc`. With AVX-512 or AVX2 the C kernel `qk_gemm_f32_add` runs (6 × 64 or 6 × 16 register tiles,
+/// every element the same fused sequence whatever the shape; `qk_gemm_f32_add_ref` is its plain twin). Otherwise
+/// (no x86 SIMD: ARM) tiles of 4 rows
 /// × 64 columns are accumulated in Swift SIMD registers over the whole `k` axis, so each `B` row is loaded once
 /// per tile instead of once per output row; other shapes fall back to row-by-row axpy (the same sums, rounded
 /// in a slightly different order).
@@ -16,8 +17,8 @@ public func gdnMatMulAdd(
     m: Int, k: Int, n: Int
 ) {
     precondition(m >= 0 && k >= 0 && n >= 0 && lda >= k && ldb >= n && ldc >= n, "gdnMatMulAdd: bad sizes")
-    // AVX-512: the C tiles (6 rows × 64 columns, fused multiply-adds; CKernels/gemm_f32.c). Below: the Swift
-    // tiles, for CPUs without it.
+    // AVX-512 / AVX2: the C tiles (fused multiply-adds; CKernels/gemm_f32.c). Below: the Swift tiles, for CPUs
+    // with neither.
     if qk_gemm_f32_add(a, lda, b, ldb, c, ldc, m, k, n) != 0 { return }
     typealias V = SIMD16<Float>
     let tiledCols = n / 64 * 64
@@ -70,7 +71,7 @@ public func gdnMatMulAdd(
 
 /// `C[m, n] += A[m, k] · B[k, n]` with A stored transposed (`A[r, y] = at[y · lda + r]`): the blocked prefill
 /// attention keeps its probabilities key-major, as its score product leaves them, so that the softmax runs
-/// across query rows in vector lanes. Same tiles and per-element sequence as `gdnMatMulAdd` (AVX-512);
+/// across query rows in vector lanes. Same tiles and per-element sequence as `gdnMatMulAdd` (AVX-512 / AVX2);
 /// elsewhere the plain C twin `qk_gemm_f32_add_at_ref`.
 public func gdnMatMulAdd(
     transposedA at: UnsafePointer<Float>, lda: Int,

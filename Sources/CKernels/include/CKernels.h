@@ -93,11 +93,11 @@ void qk_quant_force_path(int path);
 void qk_qgemv_ref(int type, const void *w, long k, const void *xq, long tokens, float *y, long ldy, long row0, long row1);
 
 /// C[m, n] += A[m, k] · B[k, n] (row-major, leading dimensions lda / ldb / ldc), f32: each element is
-/// acc = Σ fma over y from 0, then C += acc, whatever the shape (gemm_f32.c). Returns 0 without AVX-512 (the
-/// caller's own loop runs); qk_gemm_f32_add_ref is the plain twin (same operations, bit-identical).
+/// acc = Σ fma over y from 0, then C += acc, whatever the shape (gemm_f32.c). Returns 0 without AVX-512 or
+/// AVX2 + FMA (the caller's own loop runs); qk_gemm_f32_add_ref is the plain twin (same operations, bit-identical).
 int qk_gemm_f32_add(const float *a, long lda, const float *b, long ldb, float *c, long ldc, long m, long k, long n);
 void qk_gemm_f32_add_ref(const float *a, long lda, const float *b, long ldb, float *c, long ldc, long m, long k, long n);
-/// The same with A stored transposed, A[r, y] = at[y·lda + r] (same per-element sequence); 0 without AVX-512.
+/// The same with A stored transposed, A[r, y] = at[y·lda + r] (same per-element sequence); 0 without AVX-512 or AVX2.
 int qk_gemm_f32_add_at(const float *at, long lda, const float *b, long ldb, float *c, long ldc, long m, long k, long n);
 void qk_gemm_f32_add_at_ref(const float *at, long lda, const float *b, long ldb, float *c, long ldc, long m, long k, long n);
 
