@@ -64,9 +64,7 @@ AVX2 float qk_dot_q4_0_avx2(const uint8_t *w, const act_q8_0 *a, long nb) {
         __m256i wq = _mm256_sub_epi8(q4_0_unpack(w + 2), eight);
         __m256i xq = _mm256_loadu_si256((const __m256i *)a[b].q);
         __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xq, wq)), ones);
-        uint16_t d;
-        memcpy(&d, w, 2);
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(_cvtsh_ss(d) * a[b].d), acc);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(f16_scale(w) * a[b].d), acc);
     }
     return hsum256(acc);
 }

@@ -62,6 +62,18 @@ AVX2 INLINE float hsum256(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+/// The f16 block scale at p, widened (vcvtph2ps, as _cvtsh_ss). Left to itself the compiler loads the 16 bits
+/// with vpinsrw into whatever register it picks, which in the AVX2 dot loops was the accumulator: every block's
+/// scale then waited on the previous block's fma (a ~15-cycle chain per block; Q8_0 decode at half the DRAM probe
+/// on Zen 3). Kept in a general register, the value reaches the vector unit by vmovd, which depends on nothing.
+AVX2 INLINE float f16_scale(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    int v = h;
+    __asm__("" : "+r"(v));
+    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(v)));
+}
+
 AVX2 INLINE int hsum256i(__m256i v) {
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
