@@ -380,6 +380,14 @@ AVX2 INLINE void q4_K_nibbles_avx2(const uint8_t *qs, int g, __m256i *lo, __m256
     *hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
 }
 
+/// q4_K_block for the AVX2 dots: the block's f16 scales widened once (d, dmin; shared by 4 tokens in the tile)
+/// and Σ m_j·Σx_j in vector lanes (the same integers), then the same float expression.
+AVX2 INLINE float q4_K_block_avx2(float d, float dmin, const act_q8_k *a, __m256i m, int sumi) {
+    __m256i pairs = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a->sums), _mm256_set1_epi16(1)); // Σx per 32
+    int summ = hsum256i(_mm256_mullo_epi32(pairs, m));
+    return a->d * (d * (float)sumi - dmin * (float)summ);
+}
+
 AVX2 static float dot_q4_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
     float sum = 0;
     for (long b = 0; b < nb; b++, w += 144) {
@@ -392,14 +400,14 @@ AVX2 static float dot_q4_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
             q4_K_nibbles_avx2(w + 16, g, &lo, &hi);
             sumi = q4_K_step_avx2(lo, hi, sc, g, a + b, sumi);
         }
-        sum += q4_K_block(w, a + b, m, hsum256i(sumi));
+        sum += q4_K_block_avx2(f16_scale(w), f16_scale(w + 2), a + b, _mm256_loadu_si256((const __m256i *)m), hsum256i(sumi));
     }
     return sum;
 }
 
 /// Prefill tile for Q4_K: scales and nibbles unpacked once per block for 4 tokens.
 AVX2 static void dot4_q4_K_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]) {
-    for (int j = 0; j < 4; j++) out[j] = 0;
+    float sum[4] = {0, 0, 0, 0};
     for (long b = 0; b < nb; b++, w += 144) {
         int sc[8], m[8];
         q4_K_scales(w, sc, m);
@@ -409,8 +417,11 @@ AVX2 static void dot4_q4_K_avx2(const uint8_t *w, const act_q8_k *const a[4], lo
             q4_K_nibbles_avx2(w + 16, g, &lo, &hi);
             for (int j = 0; j < 4; j++) sumi[j] = q4_K_step_avx2(lo, hi, sc, g, a[j] + b, sumi[j]);
         }
-        for (int j = 0; j < 4; j++) out[j] += q4_K_block(w, a[j] + b, m, hsum256i(sumi[j]));
+        float d = f16_scale(w), dmin = f16_scale(w + 2);
+        __m256i mv = _mm256_loadu_si256((const __m256i *)m);
+        for (int j = 0; j < 4; j++) sum[j] += q4_K_block_avx2(d, dmin, a[j] + b, mv, hsum256i(sumi[j]));
     }
+    for (int j = 0; j < 4; j++) out[j] = sum[j];
 }
 
 /// Chunk c (32 elements, scale groups 2c and 2c + 1) of a Q6_K block against one activation block.
@@ -418,6 +429,17 @@ AVX2 INLINE __m256i q6_K_step_avx2(__m256i q, const int8_t *sc, int chunk, const
     __m256i xq = _mm256_loadu_si256((const __m256i *)(x->q + 32 * chunk));
     __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[2 * chunk + 1]), _mm_set1_epi16(sc[2 * chunk]));
     return _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(q, xq), s));
+}
+
+/// q6_K_block for the AVX2 dots: the block's scale widened once and Σ sc_g·Σx_g in vector lanes (the same
+/// integers), then the same float expression.
+AVX2 INLINE float q6_K_block_avx2(float d, __m256i sc16, const act_q8_k *a, int sumi) {
+    int offset = hsum256i(_mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)a->sums)));
+    return a->d * d * (float)(sumi - 32 * offset);
+}
+
+AVX2 INLINE __m256i q6_K_scales16(const uint8_t *w) {
+    return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + 192)));
 }
 
 AVX2 static float dot_q6_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
@@ -431,14 +453,14 @@ AVX2 static float dot_q6_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
             q6_K_unpack(w + 64 * half, w + 128 + 32 * half, q);
             for (int c = 0; c < 4; c++) sumi = q6_K_step_avx2(q[c], sc, 4 * half + c, a + b, sumi);
         }
-        sum += q6_K_block(w, a + b, hsum256i(sumi));
+        sum += q6_K_block_avx2(f16_scale(w + 208), q6_K_scales16(w), a + b, hsum256i(sumi));
     }
     return sum;
 }
 
 /// Prefill tile for Q6_K: each half block unpacked once for 4 tokens.
 AVX2 static void dot4_q6_K_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]) {
-    for (int j = 0; j < 4; j++) out[j] = 0;
+    float sum[4] = {0, 0, 0, 0};
     for (long b = 0; b < nb; b++, w += 210) {
         const int8_t *sc = (const int8_t *)(w + 192);
         __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
@@ -448,8 +470,11 @@ AVX2 static void dot4_q6_K_avx2(const uint8_t *w, const act_q8_k *const a[4], lo
             for (int c = 0; c < 4; c++)
                 for (int j = 0; j < 4; j++) sumi[j] = q6_K_step_avx2(q[c], sc, 4 * half + c, a[j] + b, sumi[j]);
         }
-        for (int j = 0; j < 4; j++) out[j] += q6_K_block(w, a[j] + b, hsum256i(sumi[j]));
+        float d = f16_scale(w + 208);
+        __m256i sc16 = q6_K_scales16(w);
+        for (int j = 0; j < 4; j++) sum[j] += q6_K_block_avx2(d, sc16, a[j] + b, hsum256i(sumi[j]));
     }
+    for (int j = 0; j < 4; j++) out[j] = sum[j];
 }
 #endif
 
