@@ -182,19 +182,32 @@ func quantizedMatmul(_ x: UnsafePointer<Float>, _ w: WeightTensor, _ y: UnsafeMu
 func dequantizingMatmul(_ x: UnsafePointer<Float>, _ w: WeightTensor, _ y: UnsafeMutablePointer<Float>,
                         tokens: Int, pool: ThreadPool) {
     let n = w.shape[0], k = w.shape[1]
-    let items = min(n, pool.threadCount * 4)
-    let rowsPerItem = (n + items - 1) / items
-    pool.parallelFor((n + rowsPerItem - 1) / rowsPerItem) { item in
-        let row = UnsafeMutablePointer<Float>.allocate(capacity: k)
-        defer { row.deallocate() }
-        for o in (item * rowsPerItem)..<min(n, (item + 1) * rowsPerItem) {
-            w.dequantizeRow(o, into: row)
-            for t in 0..<tokens {
-                var acc: Float = 0
-                let xt = x + t * k
-                for i in 0..<k { acc += xt[i] * row[i] }
-                y[t * n + o] = acc
+    // Work items of whole 4-row blocks: each block is dequantised into an L1-resident f32 buffer, then the f32
+    // GEMV kernel (qk_gemv) takes it for every token. Its result for a (row, token) does not depend on the token
+    // count or on how many rows share the call, so neither does this product's (batch invariance).
+    // IQ4_XS, IQ4_NL, Q3_K and Q2_K rows dequantise in C with AVX2 (the same values as the Swift twin).
+    let code: Int32? = switch w.format {
+    case .iq4_xs: Int32(QK_IQ4_XS)
+    case .iq4_nl: Int32(QK_IQ4_NL)
+    case .q3_K: Int32(QK_Q3_K)
+    case .q2_K: Int32(QK_Q2_K)
+    default: nil
+    }
+    let data = w.data, rowBytes = w.rowBytes
+    let blocks = (n + 3) / 4
+    let items = min(blocks, pool.threadCount * 4)
+    let blocksPerItem = (blocks + items - 1) / items
+    pool.parallelFor((blocks + blocksPerItem - 1) / blocksPerItem) { item in
+        let rows = UnsafeMutablePointer<Float>.allocate(capacity: 4 * k)   // [4, in] dequantised rows
+        defer { rows.deallocate() }
+        for o0 in stride(from: item * blocksPerItem * 4, to: min(n, (item + 1) * blocksPerItem * 4), by: 4) {
+            let r = min(4, n - o0)
+            for j in 0..<r {
+                let dst = rows + j * k
+                if let c = code, qk_dequant_row(c, data + (o0 + j) * rowBytes, dst, k) != 0 { continue }
+                w.dequantizeRow(o0 + j, into: dst)
             }
+            qk_gemv(Int32(QK_F32), rows, k, x, tokens, y + o0, n, 0, r)   // y[t, o0 + j]
         }
     }
 }

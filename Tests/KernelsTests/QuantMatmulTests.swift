@@ -109,6 +109,48 @@ final class QuantMatmulTests: XCTestCase {
         }
     }
 
+    /// The AVX2 row dequantisers (IQ4_XS, IQ4_NL, Q3_K, Q2_K: what dequantizingMatmul runs where no integer
+    /// kernel does) against TensorCore's `dequantize`, bit for bit, on random blocks (an all-zero block, the
+    /// largest f16 scale); and the product through them against the f32 math on the dequantised rows.
+    func testAVX2RowDequantEqualsTwin() throws {
+        for (format, code) in [(WeightFormat.iq4_xs, QK_IQ4_XS), (.iq4_nl, QK_IQ4_NL), (.q3_K, QK_Q3_K), (.q2_K, QK_Q2_K)] {
+            let rows = 5, k = 1024
+            let w = Self.randomWeight(format, rows: rows, k: k, seed: 77, hugeScale: true)
+            for r in 0..<rows {
+                var fast = [Float](repeating: -1, count: k), plain = fast
+                let done = qk_dequant_row(Int32(code), w.data + r * w.rowBytes, &fast, k)
+                try XCTSkipIf(done == 0, "no AVX2 on this CPU")
+                plain.withUnsafeMutableBufferPointer { w.dequantizeRow(r, into: $0.baseAddress!) }
+                XCTAssertEqual(fast.map(\.bitPattern), plain.map(\.bitPattern), "\(format) row \(r)")
+            }
+        }
+    }
+
+    /// Formats without an integer kernel on this path (dequantised rows, then the f32 GEMV): the product equals
+    /// the f32 math on the dequantised rows, and a token's outputs are the same bits alone as among 70 tokens.
+    func testDequantizingMatmulMatchesF32AndIsTokenInvariant() {
+        for format in [WeightFormat.q2_K, .q3_K, .iq4_xs, .iq4_nl, .q5_0, .q5_1, .q4_1] {
+            guard case .dequantizing = MatmulFormat.kernel(format) else { continue }
+            let rows = 9, k = 512, tokens = 70
+            let w = Self.randomWeight(format, rows: rows, k: k, seed: 31)
+            var rng = Rng(state: 4)
+            let x = (0..<(tokens * k)).map { _ in rng.unit() }                  // [T, in]
+            let got = matmul(x, w, tokens: tokens)                              // [T, out]
+            let dense = WeightTensor.f32(w.toFloats(), shape: [rows, k])
+            var ref = [Float](repeating: 0, count: tokens * rows)
+            x.withUnsafeBufferPointer { matmulReference($0.baseAddress!, dense, &ref, tokens: tokens) }
+            let wf = dense.toFloats()
+            for t in 0..<tokens {
+                let one = matmul(Array(x[(t * k)..<((t + 1) * k)]), w, tokens: 1)
+                XCTAssertEqual(one.map(\.bitPattern), got[(t * rows)..<((t + 1) * rows)].map(\.bitPattern), "\(format) token \(t)")
+                for o in 0..<rows {
+                    let absSum = (0..<k).reduce(Float(0)) { $0 + abs(wf[o * k + $1] * x[t * k + $1]) }
+                    XCTAssertEqual(got[t * rows + o], ref[t * rows + o], accuracy: 1e-5 * absSum + 1e-30, "\(format) row \(o)")
+                }
+            }
+        }
+    }
+
     /// Rows whose only non-zero block has the largest f16 scale (65504): results near 1e6–1e9 must stay finite
     /// and agree with the twin to f32 rounding (one block, so no summation order to differ).
     func testLargestScaleBlockAlone() throws {

@@ -1,0 +1,121 @@
+// Rows of the formats that have no integer kernel on CPUs without AVX-512 VNNI (IQ4_XS, IQ4_NL, Q3_K, Q2_K)
+// dequantised to f32 with AVX2, for Kernels' dequantizingMatmul (which then runs the f32 GEMV on them). Each
+// value is the product (and, for Q2_K, the difference) that TensorCore/Dequantize.swift computes, as separate
+// multiplies and subtracts (no fused multiply-add), so the result equals that twin bit for bit
+// (DequantizeTests pins it).
+#include "CKernels.h"
+#include "quant_internal.h"
+
+#if defined(__x86_64__)
+
+/// kvalues_iq4nl, the 16 levels of IQ4_NL / IQ4_XS, for a byte shuffle.
+static const int8_t iq4nl_levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
+/// y[0..15] = dl · v[0..15] (16 int8 values).
+AVX2 INLINE void store16(__m128i v, float dl, float *y) {
+    __m256 s = _mm256_set1_ps(dl);
+    _mm256_storeu_ps(y, _mm256_mul_ps(s, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v))));
+    _mm256_storeu_ps(y + 8, _mm256_mul_ps(s, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(v, 8)))));
+}
+
+/// 32 elements from 16 bytes of nibble indices: low nibbles are elements 0-15, high nibbles 16-31.
+AVX2 INLINE void iq4_32(const uint8_t *qs, float dl, float *y) {
+    const __m128i table = _mm_loadu_si128((const __m128i *)iq4nl_levels), low4 = _mm_set1_epi8(0x0F);
+    __m128i q = _mm_loadu_si128((const __m128i *)qs);
+    store16(_mm_shuffle_epi8(table, _mm_and_si128(q, low4)), dl, y);
+    store16(_mm_shuffle_epi8(table, _mm_and_si128(_mm_srli_epi16(q, 4), low4)), dl, y + 16);
+}
+
+AVX2 static void iq4_xs_row(const uint8_t *x, float *y, long nb) {
+    for (long b = 0; b < nb; b++, x += 136, y += 256) {   // d @0, scales_h u16 @2, scales_l[4] @4, qs[128] @8
+        float d = f16_scale(x);
+        int scales_h = x[2] | (x[3] << 8);
+        for (int ib = 0; ib < 8; ib++) {
+            int ls = ((x[4 + ib / 2] >> (4 * (ib % 2))) & 0xF) | (((scales_h >> (2 * ib)) & 3) << 4);
+            iq4_32(x + 8 + 16 * ib, d * (float)(ls - 32), y + 32 * ib);
+        }
+    }
+}
+
+AVX2 static void iq4_nl_row(const uint8_t *x, float *y, long nb) {
+    for (long b = 0; b < nb; b++, x += 18, y += 32) iq4_32(x + 2, f16_scale(x), y);
+}
+
+/// 16 two-bit values (bytes of qs shifted right by `shift`, masked to 3).
+AVX2 INLINE __m128i two_bits(const uint8_t *qs, int shift) {
+    return _mm_and_si128(_mm_srl_epi16(_mm_loadu_si128((const __m128i *)qs), _mm_cvtsi32_si128(shift)), _mm_set1_epi8(3));
+}
+
+AVX2 static void q3_K_row(const uint8_t *x, float *y, long nb) {
+    for (long b = 0; b < nb; b++, x += 110, y += 256) {   // hmask[32] @0, qs[64] @32, scales[12] @96, d @108
+        float d = f16_scale(x + 108);
+        // The 16 six-bit scales (ggml's kmask1 / kmask2 shuffle), as Dequantize.swift unpacks them.
+        uint32_t aux[4];
+        memcpy(aux, x + 96, 12);
+        const uint32_t tmp = aux[2], k1 = 0x03030303u, k2 = 0x0F0F0F0Fu;
+        aux[2] = ((aux[0] >> 4) & k2) | (((tmp >> 4) & k1) << 4);
+        aux[3] = ((aux[1] >> 4) & k2) | (((tmp >> 6) & k1) << 4);
+        aux[0] = (aux[0] & k2) | (((tmp >> 0) & k1) << 4);
+        aux[1] = (aux[1] & k2) | (((tmp >> 2) & k1) << 4);
+        const int8_t *scales = (const int8_t *)aux;
+        int s = 0, out = 0;
+        uint8_t mask = 1;
+        for (int half = 0; half < 2; half++) {
+            const uint8_t *q = x + 32 + half * 32;
+            for (int shift = 0; shift < 8; shift += 2, mask <<= 1) {
+                for (int part = 0; part < 2; part++, s++, out += 16) {
+                    __m128i lo = two_bits(q + part * 16, shift);
+                    // high = 4 where the hmask bit is clear: lo − high.
+                    __m128i hm = _mm_and_si128(_mm_loadu_si128((const __m128i *)(x + part * 16)), _mm_set1_epi8((char)mask));
+                    __m128i high = _mm_and_si128(_mm_cmpeq_epi8(hm, _mm_setzero_si128()), _mm_set1_epi8(4));
+                    store16(_mm_sub_epi8(lo, high), d * (float)(scales[s] - 32), y + out);
+                }
+            }
+        }
+    }
+}
+
+AVX2 static void q2_K_row(const uint8_t *x, float *y, long nb) {
+    for (long b = 0; b < nb; b++, x += 84, y += 256) {    // scales[16] @0, qs[64] @16, d @80, dmin @82
+        float d = f16_scale(x + 80), dmin = f16_scale(x + 82);
+        int sc = 0, out = 0;
+        for (int half = 0; half < 2; half++) {
+            const uint8_t *q = x + 16 + half * 32;
+            for (int shift = 0; shift < 8; shift += 2) {
+                for (int part = 0; part < 2; part++, sc++, out += 16) {
+                    __m256 dl = _mm256_set1_ps(d * (float)(x[sc] & 0xF)), ml = _mm256_set1_ps(dmin * (float)(x[sc] >> 4));
+                    __m128i v = two_bits(q + part * 16, shift);
+                    __m256 v0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v));
+                    __m256 v1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(v, 8)));
+                    _mm256_storeu_ps(y + out, _mm256_sub_ps(_mm256_mul_ps(dl, v0), ml));
+                    _mm256_storeu_ps(y + out + 8, _mm256_sub_ps(_mm256_mul_ps(dl, v1), ml));
+                }
+            }
+        }
+    }
+}
+
+static int avx2_state = -1;
+
+int qk_dequant_row(int type, const void *src, float *dst, long k) {
+    if (avx2_state < 0) {
+        __builtin_cpu_init();
+        avx2_state = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    }
+    if (!avx2_state) return 0;
+    const uint8_t *x = (const uint8_t *)src;
+    switch (type) {
+    case QK_IQ4_XS: if (k % 256) return 0; iq4_xs_row(x, dst, k / 256); return 1;
+    case QK_IQ4_NL: if (k % 32) return 0; iq4_nl_row(x, dst, k / 32); return 1;
+    case QK_Q3_K: if (k % 256) return 0; q3_K_row(x, dst, k / 256); return 1;
+    case QK_Q2_K: if (k % 256) return 0; q2_K_row(x, dst, k / 256); return 1;
+    default: return 0;
+    }
+}
+
+#else
+int qk_dequant_row(int type, const void *src, float *dst, long k) {
+    (void)type; (void)src; (void)dst; (void)k;
+    return 0;
+}
+#endif
