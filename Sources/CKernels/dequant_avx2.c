@@ -1,4 +1,4 @@
-// Rows of the formats that have no integer kernel on CPUs without AVX-512 VNNI (IQ4_XS, IQ4_NL, Q3_K, Q2_K)
+// Rows of the formats that have no integer kernel on CPUs without AVX-512 VNNI (IQ4_NL, Q3_K, Q2_K)
 // dequantised to f32 with AVX2, for Kernels' dequantizingMatmul (which then runs the f32 GEMV on them). Each
 // value is the product (and, for Q2_K, the difference) that TensorCore/Dequantize.swift computes, as separate
 // multiplies and subtracts (no fused multiply-add), so the result equals that twin bit for bit
@@ -8,7 +8,7 @@
 
 #if defined(__x86_64__)
 
-/// kvalues_iq4nl, the 16 levels of IQ4_NL / IQ4_XS, for a byte shuffle.
+/// kvalues_iq4nl, the 16 levels of IQ4_NL, for a byte shuffle.
 static const int8_t iq4nl_levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
 /// y[0..15] = dl · v[0..15] (16 int8 values).
@@ -24,17 +24,6 @@ AVX2 INLINE void iq4_32(const uint8_t *qs, float dl, float *y) {
     __m128i q = _mm_loadu_si128((const __m128i *)qs);
     store16(_mm_shuffle_epi8(table, _mm_and_si128(q, low4)), dl, y);
     store16(_mm_shuffle_epi8(table, _mm_and_si128(_mm_srli_epi16(q, 4), low4)), dl, y + 16);
-}
-
-AVX2 static void iq4_xs_row(const uint8_t *x, float *y, long nb) {
-    for (long b = 0; b < nb; b++, x += 136, y += 256) {   // d @0, scales_h u16 @2, scales_l[4] @4, qs[128] @8
-        float d = f16_scale(x);
-        int scales_h = x[2] | (x[3] << 8);
-        for (int ib = 0; ib < 8; ib++) {
-            int ls = ((x[4 + ib / 2] >> (4 * (ib % 2))) & 0xF) | (((scales_h >> (2 * ib)) & 3) << 4);
-            iq4_32(x + 8 + 16 * ib, d * (float)(ls - 32), y + 32 * ib);
-        }
-    }
 }
 
 AVX2 static void iq4_nl_row(const uint8_t *x, float *y, long nb) {
@@ -105,7 +94,6 @@ int qk_dequant_row(int type, const void *src, float *dst, long k) {
     if (!avx2_state) return 0;
     const uint8_t *x = (const uint8_t *)src;
     switch (type) {
-    case QK_IQ4_XS: if (k % 256) return 0; iq4_xs_row(x, dst, k / 256); return 1;
     case QK_IQ4_NL: if (k % 32) return 0; iq4_nl_row(x, dst, k / 32); return 1;
     case QK_Q3_K: if (k % 256) return 0; q3_K_row(x, dst, k / 256); return 1;
     case QK_Q2_K: if (k % 256) return 0; q2_K_row(x, dst, k / 256); return 1;

@@ -116,6 +116,14 @@ float qk_dot_q5_K_avx2(const uint8_t *w, const act_q8_k *a, long nb);
 float qk_dot_q5_K_vnni(const uint8_t *w, const act_q8_k *a, long nb);
 #endif
 
+// MARK: - IQ4_XS dots in the ggml layout (quant_iq4.c): plain twin, AVX2
+
+float qk_dot_iq4_xs_ref(const uint8_t *w, const act_q8_k *a, long nb);
+#if defined(__x86_64__)
+float qk_dot_iq4_xs_avx2(const uint8_t *w, const act_q8_k *a, long nb);
+void qk_dot4_iq4_xs_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]);
+#endif
+
 // MARK: - Repacked Q4_K / Q5_K / Q6_K (quant_x16_k.c): 16 rows × one super-block per packed block
 
 #define X16_Q8_0_BLOCK 544  // 16 × 34 (quant_x16.c)
