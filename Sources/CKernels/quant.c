@@ -365,28 +365,11 @@ AVX2 static void dot4_q8_0_avx2(const uint8_t *w, const act_q8_0 *const a[4], lo
     for (int j = 0; j < 4; j++) out[j] = hsum256(acc[j]);
 }
 
-/// Group g (64 weights) of a Q4_K block against one activation block, added to sumi (shared by the 1- and
-/// 4-token dots).
-AVX2 INLINE __m256i q4_K_step_avx2(__m256i lo, __m256i hi, const int sc[8], int g, const act_q8_k *x, __m256i sumi) {
-    __m256i xl = _mm256_loadu_si256((const __m256i *)(x->q + 64 * g));
-    __m256i xh = _mm256_loadu_si256((const __m256i *)(x->q + 64 * g + 32));
-    sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, xl), _mm256_set1_epi16((short)sc[2 * g])));
-    return _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, xh), _mm256_set1_epi16((short)sc[2 * g + 1])));
-}
-
 AVX2 INLINE void q4_K_nibbles_avx2(const uint8_t *qs, int g, __m256i *lo, __m256i *hi) {
     const __m256i low4 = _mm256_set1_epi8(0x0F);
     __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * g));
     *lo = _mm256_and_si256(q, low4);
     *hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
-}
-
-/// q4_K_block for the AVX2 dots: the block's f16 scales widened once (d, dmin; shared by 4 tokens in the tile)
-/// and Σ m_j·Σx_j in vector lanes (the same integers), then the same float expression.
-AVX2 INLINE float q4_K_block_avx2(float d, float dmin, const act_q8_k *a, __m256i m, int sumi) {
-    __m256i pairs = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a->sums), _mm256_set1_epi16(1)); // Σx per 32
-    int summ = hsum256i(_mm256_mullo_epi32(pairs, m));
-    return a->d * (d * (float)sumi - dmin * (float)summ);
 }
 
 AVX2 static float dot_q4_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
@@ -526,6 +509,7 @@ void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, floa
     case QK_Q4_K: dot4 = (dot4_fn)(path == 2 ? dot4_q4_K_vnni : dot4_q4_K_avx2); break;
     case QK_Q6_K: dot4 = path == 1 ? (dot4_fn)dot4_q6_K_avx2 : NULL; break;
     case QK_IQ4_XS: dot4 = (dot4_fn)qk_dot4_iq4_xs_avx2; break;
+    case QK_Q5_K: dot4 = path == 1 ? (dot4_fn)qk_dot4_q5_K_avx2 : NULL; break;
     default: break;
     }
     long ab = qk_act_bytes(type, k);

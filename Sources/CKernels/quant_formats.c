@@ -74,28 +74,51 @@ AVX2 INLINE __m256i q5_bits(__m256i nibbles, __m256i h) {
     return _mm256_or_si256(nibbles, _mm256_slli_epi16(_mm256_and_si256(h, _mm256_set1_epi8(1)), 4));
 }
 
-AVX2 float qk_dot_q5_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
+/// Group g of a Q5_K block: its 64 five-bit values as two rows of 32 (elements 64g.., 64g + 32..). `h` holds
+/// the block's qh already shifted right by 2g: bits 2g and 2g + 1 at positions 0 and 1.
+AVX2 INLINE void q5_K_group(const uint8_t *w, int g, __m256i h, __m256i *lo, __m256i *hi) {
     const __m256i low4 = _mm256_set1_epi8(0x0F);
+    __m256i q = _mm256_loadu_si256((const __m256i *)(w + 48 + 32 * g));
+    *lo = q5_bits(_mm256_and_si256(q, low4), h);
+    *hi = q5_bits(_mm256_and_si256(_mm256_srli_epi16(q, 4), low4), _mm256_srli_epi16(h, 1));
+}
+
+AVX2 float qk_dot_q5_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
     float sum = 0;
     for (long b = 0; b < nb; b++, w += 176) {
+        for (int l = 0; l < 176; l += 64) _mm_prefetch((const char *)w + 2048 + l, _MM_HINT_T0);
         int sc[8], m[8];
         q4_K_scales(w, sc, m);
         __m256i h = _mm256_loadu_si256((const __m256i *)(w + 16));
         __m256i sumi = _mm256_setzero_si256();
-        for (int g = 0; g < 4; g++) {
-            __m256i q = _mm256_loadu_si256((const __m256i *)(w + 48 + 32 * g));
-            // Each byte of h holds bits 2g (low half) and 2g + 1 (high half) at positions 0 and 1 after the shifts.
-            __m256i lo = q5_bits(_mm256_and_si256(q, low4), h);
-            __m256i hi = q5_bits(_mm256_and_si256(_mm256_srli_epi16(q, 4), low4), _mm256_srli_epi16(h, 1));
-            h = _mm256_srli_epi16(h, 2);
-            __m256i xl = _mm256_loadu_si256((const __m256i *)(a[b].q + 64 * g));
-            __m256i xh = _mm256_loadu_si256((const __m256i *)(a[b].q + 64 * g + 32));
-            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, xl), _mm256_set1_epi16((short)sc[2 * g])));
-            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, xh), _mm256_set1_epi16((short)sc[2 * g + 1])));
+        for (int g = 0; g < 4; g++, h = _mm256_srli_epi16(h, 2)) {
+            __m256i lo, hi;
+            q5_K_group(w, g, h, &lo, &hi);
+            sumi = q4_K_step_avx2(lo, hi, sc, g, a + b, sumi);
         }
-        sum += q4_K_block(w, a + b, m, hsum256i(sumi));
+        sum += q4_K_block_avx2(f16_scale(w), f16_scale(w + 2), a + b, _mm256_loadu_si256((const __m256i *)m), hsum256i(sumi));
     }
     return sum;
+}
+
+/// Prefill tile for Q5_K: each group's five-bit values built once for 4 tokens; per token the 1-token steps.
+AVX2 void qk_dot4_q5_K_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]) {
+    float sum[4] = {0, 0, 0, 0};
+    for (long b = 0; b < nb; b++, w += 176) {
+        int sc[8], m[8];
+        q4_K_scales(w, sc, m);
+        __m256i h = _mm256_loadu_si256((const __m256i *)(w + 16));
+        __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+        for (int g = 0; g < 4; g++, h = _mm256_srli_epi16(h, 2)) {
+            __m256i lo, hi;
+            q5_K_group(w, g, h, &lo, &hi);
+            for (int j = 0; j < 4; j++) sumi[j] = q4_K_step_avx2(lo, hi, sc, g, a[j] + b, sumi[j]);
+        }
+        float d = f16_scale(w), dmin = f16_scale(w + 2);
+        __m256i mv = _mm256_loadu_si256((const __m256i *)m);
+        for (int j = 0; j < 4; j++) sum[j] += q4_K_block_avx2(d, dmin, a[j] + b, mv, hsum256i(sumi[j]));
+    }
+    for (int j = 0; j < 4; j++) out[j] = sum[j];
 }
 
 // MARK: - AVX-512 VNNI: vpdpbusd (u8 × s8 → s32)

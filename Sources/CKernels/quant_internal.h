@@ -81,6 +81,23 @@ AVX2 INLINE int hsum256i(__m256i v) {
     return _mm_cvtsi128_si32(s);
 }
 
+/// Group g (64 weights) of a Q4_K block against one activation block, added to sumi (shared by the 1- and
+/// 4-token Q4_K and Q5_K dots).
+AVX2 INLINE __m256i q4_K_step_avx2(__m256i lo, __m256i hi, const int sc[8], int g, const act_q8_k *x, __m256i sumi) {
+    __m256i xl = _mm256_loadu_si256((const __m256i *)(x->q + 64 * g));
+    __m256i xh = _mm256_loadu_si256((const __m256i *)(x->q + 64 * g + 32));
+    sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, xl), _mm256_set1_epi16((short)sc[2 * g])));
+    return _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, xh), _mm256_set1_epi16((short)sc[2 * g + 1])));
+}
+
+/// q4_K_block for the AVX2 dots: the block's f16 scales widened once (d, dmin; shared by 4 tokens in the tile)
+/// and Σ m_j·Σx_j in vector lanes (the same integers), then the same float expression.
+AVX2 INLINE float q4_K_block_avx2(float d, float dmin, const act_q8_k *a, __m256i m, int sumi) {
+    __m256i pairs = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a->sums), _mm256_set1_epi16(1)); // Σx per 32
+    int summ = hsum256i(_mm256_mullo_epi32(pairs, m));
+    return a->d * (d * (float)sumi - dmin * (float)summ);
+}
+
 /// Broadcast of the 4-byte activation word at q (4 columns) for vpdpbusd / vpdpwssd.
 VNNI INLINE __m512i x16_word(const int8_t *q) {
     int32_t v;
@@ -113,6 +130,7 @@ float qk_dot_q5_K_ref(const uint8_t *w, const act_q8_k *a, long nb);
 float qk_dot_q4_0_avx2(const uint8_t *w, const act_q8_0 *a, long nb);
 float qk_dot_q4_0_vnni(const uint8_t *w, const act_q8_0 *a, long nb);
 float qk_dot_q5_K_avx2(const uint8_t *w, const act_q8_k *a, long nb);
+void qk_dot4_q5_K_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]);
 float qk_dot_q5_K_vnni(const uint8_t *w, const act_q8_k *a, long nb);
 #endif
 
