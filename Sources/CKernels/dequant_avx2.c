@@ -1,8 +1,8 @@
-// Rows of the formats that have no integer kernel on CPUs without AVX-512 VNNI (IQ4_NL, Q3_K, Q2_K)
+// Rows of the formats that have no integer kernel on CPUs without AVX-512 VNNI (IQ4_NL, Q2_K)
 // dequantised to f32 with AVX2, for Kernels' dequantizingMatmul (which then runs the f32 GEMV on them). Each
 // value is the product (and, for Q2_K, the difference) that TensorCore/Dequantize.swift computes, as separate
 // multiplies and subtracts (no fused multiply-add), so the result equals that twin bit for bit
-// (DequantizeTests pins it).
+// (QuantMatmulTests.testAVX2RowDequantEqualsTwin pins it).
 #include "CKernels.h"
 #include "quant_internal.h"
 
@@ -33,35 +33,6 @@ AVX2 static void iq4_nl_row(const uint8_t *x, float *y, long nb) {
 /// 16 two-bit values (bytes of qs shifted right by `shift`, masked to 3).
 AVX2 INLINE __m128i two_bits(const uint8_t *qs, int shift) {
     return _mm_and_si128(_mm_srl_epi16(_mm_loadu_si128((const __m128i *)qs), _mm_cvtsi32_si128(shift)), _mm_set1_epi8(3));
-}
-
-AVX2 static void q3_K_row(const uint8_t *x, float *y, long nb) {
-    for (long b = 0; b < nb; b++, x += 110, y += 256) {   // hmask[32] @0, qs[64] @32, scales[12] @96, d @108
-        float d = f16_scale(x + 108);
-        // The 16 six-bit scales (ggml's kmask1 / kmask2 shuffle), as Dequantize.swift unpacks them.
-        uint32_t aux[4];
-        memcpy(aux, x + 96, 12);
-        const uint32_t tmp = aux[2], k1 = 0x03030303u, k2 = 0x0F0F0F0Fu;
-        aux[2] = ((aux[0] >> 4) & k2) | (((tmp >> 4) & k1) << 4);
-        aux[3] = ((aux[1] >> 4) & k2) | (((tmp >> 6) & k1) << 4);
-        aux[0] = (aux[0] & k2) | (((tmp >> 0) & k1) << 4);
-        aux[1] = (aux[1] & k2) | (((tmp >> 2) & k1) << 4);
-        const int8_t *scales = (const int8_t *)aux;
-        int s = 0, out = 0;
-        uint8_t mask = 1;
-        for (int half = 0; half < 2; half++) {
-            const uint8_t *q = x + 32 + half * 32;
-            for (int shift = 0; shift < 8; shift += 2, mask <<= 1) {
-                for (int part = 0; part < 2; part++, s++, out += 16) {
-                    __m128i lo = two_bits(q + part * 16, shift);
-                    // high = 4 where the hmask bit is clear: lo − high.
-                    __m128i hm = _mm_and_si128(_mm_loadu_si128((const __m128i *)(x + part * 16)), _mm_set1_epi8((char)mask));
-                    __m128i high = _mm_and_si128(_mm_cmpeq_epi8(hm, _mm_setzero_si128()), _mm_set1_epi8(4));
-                    store16(_mm_sub_epi8(lo, high), d * (float)(scales[s] - 32), y + out);
-                }
-            }
-        }
-    }
 }
 
 AVX2 static void q2_K_row(const uint8_t *x, float *y, long nb) {
@@ -95,7 +66,6 @@ int qk_dequant_row(int type, const void *src, float *dst, long k) {
     const uint8_t *x = (const uint8_t *)src;
     switch (type) {
     case QK_IQ4_NL: if (k % 32) return 0; iq4_nl_row(x, dst, k / 32); return 1;
-    case QK_Q3_K: if (k % 256) return 0; q3_K_row(x, dst, k / 256); return 1;
     case QK_Q2_K: if (k % 256) return 0; q2_K_row(x, dst, k / 256); return 1;
     default: return 0;
     }

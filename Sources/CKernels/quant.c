@@ -34,7 +34,7 @@ _Noreturn void qk_unknown_type(const char *where, int type) {
 long qk_act_bytes(int type, long k) {
     switch (type) {
     case QK_Q8_0: case QK_Q4_0: return k / 32 * (long)sizeof(act_q8_0);
-    case QK_Q4_K: case QK_Q5_K: case QK_Q6_K: case QK_IQ4_XS: return k / 256 * (long)sizeof(act_q8_k);
+    case QK_Q4_K: case QK_Q5_K: case QK_Q6_K: case QK_IQ4_XS: case QK_Q3_K: return k / 256 * (long)sizeof(act_q8_k);
     default: qk_unknown_type("qk_act_bytes", type);
     }
 }
@@ -60,7 +60,7 @@ void qk_quantize_act(int type, const float *x, long k, long tokens, void *out) {
                 a->d = qk_quantize_block(xt + b * 32, 32, a->q, NULL);
             }
             break;
-        case QK_Q4_K: case QK_Q5_K: case QK_Q6_K: case QK_IQ4_XS:
+        case QK_Q4_K: case QK_Q5_K: case QK_Q6_K: case QK_IQ4_XS: case QK_Q3_K:
             for (long b = 0; b < k / 256; b++) {
                 act_q8_k *a = (act_q8_k *)o + b;
                 a->d = qk_quantize_block(xt + b * 256, 256, a->q, NULL);
@@ -161,6 +161,7 @@ void qk_qgemv_ref(int type, const void *w, long k, const void *xq, long tokens, 
             case QK_Q4_0: y[t * ldy + o] = qk_dot_q4_0_ref((const uint8_t *)w + o * (k / 32 * 18), a, k / 32); break;
             case QK_Q5_K: y[t * ldy + o] = qk_dot_q5_K_ref((const uint8_t *)w + o * (k / 256 * 176), a, k / 256); break;
             case QK_IQ4_XS: y[t * ldy + o] = qk_dot_iq4_xs_ref((const uint8_t *)w + o * (k / 256 * 136), a, k / 256); break;
+            case QK_Q3_K: y[t * ldy + o] = qk_dot_q3_K_ref((const uint8_t *)w + o * (k / 256 * 110), a, k / 256); break;
             default: qk_unknown_type("qk_qgemv_ref", type);
             }
         }
@@ -498,8 +499,10 @@ void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, floa
     case QK_Q6_K: dot = (dot_fn)(path == 2 ? dot_q6_K_vnni : dot_q6_K_avx2); nb = k / 256; rb = nb * 210; break;
     case QK_Q4_0: dot = (dot_fn)(path == 2 ? qk_dot_q4_0_vnni : qk_dot_q4_0_avx2); nb = k / 32; rb = nb * 18; break;
     case QK_Q5_K: dot = (dot_fn)(path == 2 ? qk_dot_q5_K_vnni : qk_dot_q5_K_avx2); nb = k / 256; rb = nb * 176; break;
-    // No VNNI version: the repacked x16 kernel is what AVX-512 VNNI CPUs run (this one is their QWENKIT_NO_REPACK path).
+    // IQ4_XS, Q3_K: no VNNI version; the repacked x16 kernels are what AVX-512 VNNI CPUs run (these are their
+    // QWENKIT_NO_REPACK path).
     case QK_IQ4_XS: dot = (dot_fn)qk_dot_iq4_xs_avx2; nb = k / 256; rb = nb * 136; break;
+    case QK_Q3_K: dot = (dot_fn)qk_dot_q3_K_avx2; nb = k / 256; rb = nb * 110; break;
     default: qk_unknown_type("qk_qgemv", type);
     }
     // 4-token tiles (each weight block unpacked once for 4 tokens; per token the same steps as `dot`).
@@ -509,6 +512,7 @@ void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, floa
     case QK_Q4_K: dot4 = (dot4_fn)(path == 2 ? dot4_q4_K_vnni : dot4_q4_K_avx2); break;
     case QK_Q6_K: dot4 = path == 1 ? (dot4_fn)dot4_q6_K_avx2 : NULL; break;
     case QK_IQ4_XS: dot4 = (dot4_fn)qk_dot4_iq4_xs_avx2; break;
+    case QK_Q3_K: dot4 = (dot4_fn)qk_dot4_q3_K_avx2; break;
     case QK_Q5_K: dot4 = path == 1 ? (dot4_fn)qk_dot4_q5_K_avx2 : NULL; break;
     default: break;
     }

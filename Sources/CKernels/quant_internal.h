@@ -134,10 +134,13 @@ void qk_dot4_q5_K_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, fl
 float qk_dot_q5_K_vnni(const uint8_t *w, const act_q8_k *a, long nb);
 #endif
 
-// MARK: - IQ4_XS dots in the ggml layout (quant_iq4.c): plain twin, AVX2
+// MARK: - IQ4_XS and Q3_K dots in the ggml layout (quant_iq4_q3.c): plain twin, AVX2
 
 float qk_dot_iq4_xs_ref(const uint8_t *w, const act_q8_k *a, long nb);
+float qk_dot_q3_K_ref(const uint8_t *w, const act_q8_k *a, long nb);
 #if defined(__x86_64__)
+float qk_dot_q3_K_avx2(const uint8_t *w, const act_q8_k *a, long nb);
+void qk_dot4_q3_K_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]);
 float qk_dot_iq4_xs_avx2(const uint8_t *w, const act_q8_k *a, long nb);
 void qk_dot4_iq4_xs_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]);
 #endif

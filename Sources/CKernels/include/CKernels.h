@@ -89,8 +89,8 @@ int qk_quant_path(void);
 /// Tests: force a path (2, 1, 0; one the CPU lacks crashes), or -1 for the CPU's best.
 void qk_quant_force_path(int path);
 
-/// One row of k elements of a GGUF block format dequantised to f32 with AVX2 (dequant_avx2.c): IQ4_NL, Q3_K and
-/// Q2_K, equal bit for bit to TensorCore's `dequantize`. Returns 0 (nothing written) for other formats
+/// One row of k elements of a GGUF block format dequantised to f32 with AVX2 (dequant_avx2.c): IQ4_NL and Q2_K,
+/// equal bit for bit to TensorCore's `dequantize`. Returns 0 (nothing written) for other formats
 /// or without AVX2, where the caller dequantises.
 int qk_dequant_row(int type, const void *src, float *dst, long k);
 

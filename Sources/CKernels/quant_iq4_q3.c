@@ -1,0 +1,187 @@
+// Integer dots for IQ4_XS and Q3_K rows in the ggml layout (what AVX2 CPUs run; AVX-512 VNNI CPUs run the
+// repacked x16 kernels of quant_x16_k2.c), each with its plain twin; dispatched from qk_qgemv in quant.c. block_iq4_xs
+// {f16 d; u16 scales_h; u8 scales_l[4]; u8 qs[128]}: sub-block ib (32 elements) has the 6-bit scale
+// ls = low nibble ib of scales_l | 2 bits ib of scales_h << 4, and value kvalues_iq4nl[nibble] · d · (ls − 32);
+// element 32·ib + j is the low nibble of qs[16·ib + j], element 32·ib + 16 + j its high nibble
+// (ggml dequantize_row_iq4_xs). Activations: act_q8_k (one scale per 256).
+#include "quant_internal.h"
+
+/// kvalues_iq4nl: the 16 signed levels of IQ4_NL / IQ4_XS.
+static const int8_t iq4_levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
+INLINE int iq4_xs_scale(const uint8_t *w, int ib) {
+    int scales_h = w[2] | (w[3] << 8);
+    return (((w[4 + ib / 2] >> (4 * (ib % 2))) & 0xF) | (((scales_h >> (2 * ib)) & 3) << 4)) - 32;
+}
+
+/// Σ_blocks d_w·d_x·Σ_ib (ls − 32)·Σ_j level(q)·x.
+float qk_dot_iq4_xs_ref(const uint8_t *w, const act_q8_k *a, long nb) {
+    float sum = 0;
+    for (long b = 0; b < nb; b++, w += 136) {
+        int sumi = 0;
+        for (int ib = 0; ib < 8; ib++) {
+            int s = 0;
+            for (int j = 0; j < 16; j++) {
+                s += iq4_levels[w[8 + 16 * ib + j] & 0xF] * a[b].q[32 * ib + j];
+                s += iq4_levels[w[8 + 16 * ib + j] >> 4] * a[b].q[32 * ib + 16 + j];
+            }
+            sumi += iq4_xs_scale(w, ib) * s;
+        }
+        uint16_t d;
+        memcpy(&d, w, 2);
+        sum += qk_f16_to_f32(d) * a[b].d * (float)sumi;
+    }
+    return sum;
+}
+
+#if defined(__x86_64__)
+/// Sub-block ib's 32 levels as int8 (one vpshufb), in element order.
+AVX2 INLINE __m256i iq4_xs_levels(const uint8_t *w, int ib) {
+    const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)iq4_levels));
+    const __m128i low4 = _mm_set1_epi8(0x0F);
+    __m128i q = _mm_loadu_si128((const __m128i *)(w + 8 + 16 * ib));
+    __m256i idx = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), low4), _mm_and_si128(q, low4));
+    return _mm256_shuffle_epi8(table, idx);
+}
+
+/// Sub-block ib against one activation block, added to sumi: |level| × (x with the level's sign) in pairs
+/// (≤ 2·127·127, no int16 saturation), then × (ls − 32) into int32 lanes. Shared by the 1- and 4-token dots.
+AVX2 INLINE __m256i iq4_xs_step(__m256i v, __m256i av, short ls, const act_q8_k *x, int ib, __m256i sumi) {
+    __m256i xq = _mm256_loadu_si256((const __m256i *)(x->q + 32 * ib));
+    __m256i p = _mm256_maddubs_epi16(av, _mm256_sign_epi8(xq, v));
+    return _mm256_add_epi32(sumi, _mm256_madd_epi16(p, _mm256_set1_epi16(ls)));
+}
+
+AVX2 float qk_dot_iq4_xs_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
+    float sum = 0;
+    for (long b = 0; b < nb; b++, w += 136) {
+        _mm_prefetch((const char *)w + 2048, _MM_HINT_T0);
+        _mm_prefetch((const char *)w + 2048 + 64, _MM_HINT_T0);
+        _mm_prefetch((const char *)w + 2048 + 128, _MM_HINT_T0);
+        __m256i sumi = _mm256_setzero_si256();
+        for (int ib = 0; ib < 8; ib++) {
+            __m256i v = iq4_xs_levels(w, ib);
+            sumi = iq4_xs_step(v, _mm256_sign_epi8(v, v), (short)iq4_xs_scale(w, ib), a + b, ib, sumi);
+        }
+        sum += f16_scale(w) * a[b].d * (float)hsum256i(sumi);
+    }
+    return sum;
+}
+
+/// Prefill tile: each sub-block's levels looked up once for 4 tokens; per token the steps of the 1-token dot.
+AVX2 void qk_dot4_iq4_xs_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]) {
+    float sum[4] = {0, 0, 0, 0};
+    for (long b = 0; b < nb; b++, w += 136) {
+        __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+        for (int ib = 0; ib < 8; ib++) {
+            __m256i v = iq4_xs_levels(w, ib), av = _mm256_sign_epi8(v, v);
+            short ls = (short)iq4_xs_scale(w, ib);
+            for (int j = 0; j < 4; j++) sumi[j] = iq4_xs_step(v, av, ls, a[j] + b, ib, sumi[j]);
+        }
+        float d = f16_scale(w);
+        for (int j = 0; j < 4; j++) sum[j] += d * a[j][b].d * (float)hsum256i(sumi[j]);
+    }
+    for (int j = 0; j < 4; j++) out[j] = sum[j];
+}
+#endif
+
+// MARK: - Q3_K
+
+// block_q3_K {u8 hmask[32]; u8 qs[64]; u8 scales[12]; f16 d}: element 128h + 32j + l (h < 2, j < 4, l < 32) is
+// ((qs[32h + l] >> 2j) & 3) − (bit 4h + j of hmask[l] ? 0 : 4), in sub-block 8h + 2j + l / 16 whose 6-bit scale
+// (minus 32) comes from the 12 scale bytes (ggml dequantize_row_q3_K).
+
+/// The 16 sub-block scales of a Q3_K block, minus 32.
+INLINE void q3_K_scales(const uint8_t *w, int8_t out[16]) {
+    uint32_t aux[4];
+    memcpy(aux, w + 96, 12);
+    const uint32_t tmp = aux[2], k1 = 0x03030303u, k2 = 0x0F0F0F0Fu;
+    aux[2] = ((aux[0] >> 4) & k2) | (((tmp >> 4) & k1) << 4);
+    aux[3] = ((aux[1] >> 4) & k2) | (((tmp >> 6) & k1) << 4);
+    aux[0] = (aux[0] & k2) | (((tmp >> 0) & k1) << 4);
+    aux[1] = (aux[1] & k2) | (((tmp >> 2) & k1) << 4);
+    memcpy(out, aux, 16);
+    for (int s = 0; s < 16; s++) out[s] = (int8_t)(out[s] - 32);
+}
+
+/// Σ_blocks d_w·d_x·Σ_s scale_s·Σ q·x.
+float qk_dot_q3_K_ref(const uint8_t *w, const act_q8_k *a, long nb) {
+    float sum = 0;
+    for (long b = 0; b < nb; b++, w += 110) {
+        int8_t sc[16];
+        q3_K_scales(w, sc);
+        int sumi = 0;
+        for (int h = 0; h < 2; h++)
+            for (int j = 0; j < 4; j++)
+                for (int part = 0; part < 2; part++) {
+                    int s = 0;
+                    for (int l = 16 * part; l < 16 * part + 16; l++) {
+                        int q = ((w[32 + 32 * h + l] >> (2 * j)) & 3) - ((w[l] >> (4 * h + j)) & 1 ? 0 : 4);
+                        s += q * a[b].q[128 * h + 32 * j + l];
+                    }
+                    sumi += sc[8 * h + 2 * j + part] * s;
+                }
+        uint16_t d;
+        memcpy(&d, w + 108, 2);
+        sum += qk_f16_to_f32(d) * a[b].d * (float)sumi;
+    }
+    return sum;
+}
+
+#if defined(__x86_64__)
+/// Elements 128h + 32j … + 31 as int8 in [−4, 3].
+AVX2 INLINE __m256i q3_K_values(const uint8_t *w, int h, int j, __m256i hmask) {
+    __m256i lo = _mm256_and_si256(_mm256_srli_epi16(_mm256_loadu_si256((const __m256i *)(w + 32 + 32 * h)), 2 * j),
+                                  _mm256_set1_epi8(3));
+    __m256i bit = _mm256_and_si256(hmask, _mm256_set1_epi8((char)(1 << (4 * h + j))));
+    __m256i four = _mm256_and_si256(_mm256_cmpeq_epi8(bit, _mm256_setzero_si256()), _mm256_set1_epi8(4));
+    return _mm256_sub_epi8(lo, four);
+}
+
+/// 32 values of sub-blocks (s, s + 1) against one activation block, added to sumi (1- and 4-token dots).
+AVX2 INLINE __m256i q3_K_step(__m256i v, __m256i av, __m256i scales, const act_q8_k *x, int h, int j, __m256i sumi) {
+    __m256i xq = _mm256_loadu_si256((const __m256i *)(x->q + 128 * h + 32 * j));
+    return _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(av, _mm256_sign_epi8(xq, v)), scales));
+}
+
+AVX2 INLINE __m256i q3_K_pair_scales(const int8_t sc[16], int s) {
+    return _mm256_set_m128i(_mm_set1_epi16(sc[s + 1]), _mm_set1_epi16(sc[s]));
+}
+
+AVX2 float qk_dot_q3_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
+    float sum = 0;
+    for (long b = 0; b < nb; b++, w += 110) {
+        _mm_prefetch((const char *)w + 2048, _MM_HINT_T0);
+        _mm_prefetch((const char *)w + 2048 + 64, _MM_HINT_T0);
+        int8_t sc[16];
+        q3_K_scales(w, sc);
+        __m256i hmask = _mm256_loadu_si256((const __m256i *)w), sumi = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++)
+            for (int j = 0; j < 4; j++) {
+                __m256i v = q3_K_values(w, h, j, hmask);
+                sumi = q3_K_step(v, _mm256_sign_epi8(v, v), q3_K_pair_scales(sc, 8 * h + 2 * j), a + b, h, j, sumi);
+            }
+        sum += f16_scale(w + 108) * a[b].d * (float)hsum256i(sumi);
+    }
+    return sum;
+}
+
+AVX2 void qk_dot4_q3_K_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]) {
+    float sum[4] = {0, 0, 0, 0};
+    for (long b = 0; b < nb; b++, w += 110) {
+        int8_t sc[16];
+        q3_K_scales(w, sc);
+        __m256i hmask = _mm256_loadu_si256((const __m256i *)w);
+        __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+        for (int h = 0; h < 2; h++)
+            for (int j = 0; j < 4; j++) {
+                __m256i v = q3_K_values(w, h, j, hmask), av = _mm256_sign_epi8(v, v);
+                __m256i scales = q3_K_pair_scales(sc, 8 * h + 2 * j);
+                for (int t = 0; t < 4; t++) sumi[t] = q3_K_step(v, av, scales, a[t] + b, h, j, sumi[t]);
+            }
+        float d = f16_scale(w + 108);
+        for (int t = 0; t < 4; t++) sum[t] += d * a[t][b].d * (float)hsum256i(sumi[t]);
+    }
+    for (int t = 0; t < 4; t++) out[t] = sum[t];
+}
+#endif
