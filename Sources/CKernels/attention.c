@@ -4,14 +4,27 @@
 // to end, once for all its heads and query heads, and the row AHEAD rows ahead (across a page boundary: `next`)
 // is prefetched into L2, one line per 64 bytes.
 #include "CKernels.h"
+#include "attention_internal.h"
 #include <string.h>
 
-static int avx512 = -1;
+/// 2 AVX-512, 1 AVX2 + FMA + F16C (attention_avx2.c), 0 neither (the caller's loops); -1 until first use.
+static int level = -1;
+static int simd_level(void) {
+    if (level < 0) {
+#if defined(__x86_64__)
+        __builtin_cpu_init();
+        level = qk_has_avx512() ? 2
+              : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c") ? 1 : 0;
+#else
+        level = 0;
+#endif
+    }
+    return level;
+}
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
-#define AHEAD 16 // rows prefetched ahead, into L2 (T1): 2 threads, 8k-deep rows of 2 heads × 256, interleaved runs: 16 rows 0.409 ms/layer (bf16), 32 rows 0.434, 64 rows 0.51, 128 slower
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -25,17 +38,6 @@ AVX512 INLINE __m512 load16(int type, const void *p, long i) {
     case QK_F16: return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)p + i)));
     default: return _mm512_loadu_ps((const float *)p + i);
     }
-}
-
-INLINE long elem_bytes(int type) { return type == QK_F32 ? 4 : 2; }
-
-/// The row AHEAD rows after row i of a run of `len` rows `stride` bytes apart: past the run's end it continues
-/// into `next` (the following run, another page, same stride) so that a page's first rows are in flight too;
-/// without a next run it stays on row i (a harmless prefetch).
-INLINE const char *ahead(const void *rows, const void *next, long i, long len, long stride) {
-    long j = i + AHEAD;
-    if (j < len) return (const char *)rows + j * stride;
-    return next ? (const char *)next + (j - len) * stride : (const char *)rows + i * stride;
 }
 
 /// Scores of keys i ..< i + R (R ≤ 4 rows, `ks` bytes apart from `row`) for query heads qg[0 ..< 4] against the
@@ -164,8 +166,9 @@ AVX512 static void accumulate(int type, const float *p, long ldP, long d, long H
 }
 #endif
 
-// Returns 0 when the caller must use its own loop (no AVX-512, d not a multiple of 16): the caller's Swift loop
-// is then the only path, so the result never depends on which path ran for a given machine and shape.
+// Returns 0 when the caller must use its own loop (neither AVX-512 with d a multiple of 16 nor AVX2 with d a
+// multiple of 8): the caller's Swift loop is then the only path, so the result never depends on which path ran
+// for a given machine and shape.
 int qk_attn_scores4(const float *q, long d, const float *k, long ks, long len, float scale, float *s, long ldS) {
     return qk_attn_scores_typed(QK_F32, q, d, 1, 4, k, ks, len, scale, s, ldS, 0);
 }
@@ -174,21 +177,23 @@ int qk_attn_accumulate4(const float *p, long ldP, long d, const float *v, long v
     return qk_attn_accumulate_typed(QK_F32, p, ldP, d, 1, 4, v, vs, len, o, 0);
 }
 
+void qk_attn_force_level(int lv) {
+    level = -1;
+    int best = simd_level();
+    level = lv < 0 || lv > best ? best : lv;
+}
+
 int qk_attn_typed_supported(int type, long d) {
-#if defined(__x86_64__)
-    if (avx512 < 0) avx512 = qk_has_avx512();
-    return avx512 && d % 16 == 0 && (type == QK_F32 || type == QK_BF16 || type == QK_F16);
-#else
-    (void)type; (void)d;
-    return 0;
-#endif
+    int lv = simd_level();
+    return (lv == 2 ? d % 16 == 0 : lv == 1 ? d % 8 == 0 : 0) && (type == QK_F32 || type == QK_BF16 || type == QK_F16);
 }
 
 int qk_attn_scores_typed(int type, const float *q, long d, long heads, long group, const void *k, long ks, long len,
                          float scale, float *s, long ldS, const void *next) {
 #if defined(__x86_64__)
     if (qk_attn_typed_supported(type, d) && group % 4 == 0 && heads >= 1 && ks >= heads * d) {
-        scores(type, q, d, heads, group, k, ks, len, scale, s, ldS, next);
+        if (simd_level() == 2) scores(type, q, d, heads, group, k, ks, len, scale, s, ldS, next);
+        else qk_attn_scores_avx2(type, q, d, heads, group, k, ks, len, scale, s, ldS, next);
         return 1;
     }
 #endif
@@ -199,7 +204,8 @@ int qk_attn_accumulate_typed(int type, const float *p, long ldP, long d, long he
                              long len, float *o, const void *next) {
 #if defined(__x86_64__)
     if (qk_attn_typed_supported(type, d) && group % 4 == 0 && heads >= 1 && vs >= heads * d) {
-        accumulate(type, p, ldP, d, heads, group, v, vs, len, o, next);
+        if (simd_level() == 2) accumulate(type, p, ldP, d, heads, group, v, vs, len, o, next);
+        else qk_attn_accumulate_avx2(type, p, ldP, d, heads, group, v, vs, len, o, next);
         return 1;
     }
 #endif
@@ -207,11 +213,12 @@ int qk_attn_accumulate_typed(int type, const float *p, long ldP, long d, long he
 }
 
 // bf16 / f16 rows widened to f32 (exact) for the paths that work on f32 copies (prefill's blocked attention):
-// 16 lanes at a time with AVX-512, else one value at a time with the same result.
+// 16 lanes at a time with AVX-512, 8 with AVX2, else one value at a time with the same result.
 void qk_widen16(int type, const void *src, float *dst, long n) {
     long i = 0;
 #if defined(__x86_64__)
-    if (qk_attn_typed_supported(type, 16)) i = widen16_avx512(type, src, dst, n);
+    if (simd_level() == 2) i = widen16_avx512(type, src, dst, n);
+    else if (simd_level() == 1) i = qk_widen8_avx2(type, src, dst, n);
 #endif
     const uint16_t *h = (const uint16_t *)src;
     for (; i < n; i++) {

@@ -41,10 +41,32 @@ final class AttentionDecodeKernelTests: XCTestCase {
         }
     }
 
+    /// The tests above at every kernel level the CPU has (AVX-512 and AVX2 on an AVX-512 CPU), and the AVX2
+    /// accumulate equal to the AVX-512 one bit for bit (each element's products in key order either way).
+    func testEveryKernelLevel() throws {
+        defer { qk_attn_force_level(-1) }
+        qk_attn_force_level(-1)
+        let best = qk_attn_typed_supported(Int32(QK_F32), 256) == 0 ? 0 : qk_has_avx512() != 0 ? 2 : 1
+        try XCTSkipIf(best == 0, "no AVX-512 or AVX2: the typed kernels do not run here")
+        let (d, len, rowStride) = (64, 37, 160)
+        let p = random(8 * len, seed: 11), v = random(len * rowStride, seed: 12), o0 = random(8 * d, seed: 13)
+        var outputs: [[Float]] = []
+        for level in stride(from: best, through: 1, by: -1) {
+            qk_attn_force_level(Int32(level))
+            testGroupKernelsMatchTwins()
+            try testTypedRowsEqualWidenedRows()
+            try testHeadsSideBySideEqualOneHeadAtATime()
+            var o = o0
+            XCTAssertEqual(qk_attn_accumulate_typed(Int32(QK_F32), p, len, d, 2, 4, v, rowStride, len, &o, nil), 1)
+            outputs.append(o)
+        }
+        for o in outputs.dropFirst() { XCTAssertEqual(o.map(\.bitPattern), outputs[0].map(\.bitPattern), "accumulate, AVX2 vs AVX-512") }
+    }
+
     /// bf16 and f16 rows read in place (widened in registers) give exactly what the f32 kernels give on the same
     /// rows widened into memory first: decode with a 16-bit cache is bit-identical to the scratch path it replaced.
     func testTypedRowsEqualWidenedRows() throws {
-        try XCTSkipIf(qk_attn_typed_supported(Int32(QK_BF16), 256) == 0, "no AVX-512: the typed kernels do not run here")
+        try XCTSkipIf(qk_attn_typed_supported(Int32(QK_BF16), 256) == 0, "no AVX-512 or AVX2: the typed kernels do not run here")
         for type in [KVType.bf16, .f16] {
             let code = KVRowReader.typedKernelCode(type)!
             for (d, len, stride) in [(256, 70, 512), (64, 9, 128), (16, 33, 16)] {
@@ -71,7 +93,7 @@ final class AttentionDecodeKernelTests: XCTestCase {
     /// head) give each query head exactly what one call per KV head gives: groups of 4 and 8, 1–3 heads, runs
     /// of 1–70 rows (the 4-row blocks and the tails), rows with padding after the heads.
     func testHeadsSideBySideEqualOneHeadAtATime() throws {
-        try XCTSkipIf(qk_attn_typed_supported(Int32(QK_BF16), 256) == 0, "no AVX-512: the typed kernels do not run here")
+        try XCTSkipIf(qk_attn_typed_supported(Int32(QK_BF16), 256) == 0, "no AVX-512 or AVX2: the typed kernels do not run here")
         for type in [KVType.f32, .bf16, .f16] {
             let code = KVRowReader.typedKernelCode(type)!
             for (heads, group, d, len) in [(2, 4, 256, 70), (3, 8, 32, 5), (1, 4, 64, 3), (2, 8, 16, 1), (2, 4, 48, 9)] {

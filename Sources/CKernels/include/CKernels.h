@@ -106,6 +106,10 @@ void qk_gemm_f32_add_ref(const float *a, long lda, const float *b, long ldb, flo
 int qk_gemm_f32_add_at(const float *at, long lda, const float *b, long ldb, float *c, long ldc, long m, long k, long n);
 void qk_gemm_f32_add_at_ref(const float *at, long lda, const float *b, long ldb, float *c, long ldc, long m, long k, long n);
 
+/// Tests: run the decode-attention kernels at `level` (2 AVX-512, 1 AVX2, 0 none; never above what the CPU
+/// has); -1 restores the best.
+void qk_attn_force_level(int level);
+
 /// Decode attention for 4 query heads sharing one KV head over `len` f32 rows `ks`/`vs` floats apart
 /// (attention.c): s[g*ldS + i] = (q_g . k_i) * scale, and o[g*d + c] += sum_i p[g*ldP + i] * v_i[c]. Return 0
 /// (nothing done) without AVX-512, when d is not a multiple of 16 or when a stride is below d; the caller then
