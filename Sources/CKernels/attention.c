@@ -10,15 +10,7 @@
 /// 2 AVX-512, 1 AVX2 + FMA + F16C (attention_avx2.c), 0 neither (the caller's loops); -1 until first use.
 static int level = -1;
 static int simd_level(void) {
-    if (level < 0) {
-#if defined(__x86_64__)
-        __builtin_cpu_init();
-        level = qk_has_avx512() ? 2
-              : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c") ? 1 : 0;
-#else
-        level = 0;
-#endif
-    }
+    if (level < 0) level = qk_simd_level();
     return level;
 }
 

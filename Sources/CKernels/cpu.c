@@ -9,6 +9,25 @@ int qk_has_avx512(void) {
 #endif
 }
 
+int qk_has_avx2(void) {
+#if defined(__x86_64__)
+    static int has = -1;   // checked once: the kernels ask on every call
+    if (has < 0) {
+        __builtin_cpu_init();
+        has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c") ? 1 : 0;
+    }
+    return has;
+#else
+    return 0;
+#endif
+}
+
+int qk_simd_level(void) {
+    static int level = -1;   // checked once: gemm_f32.c asks on each of thousands of calls per prefill
+    if (level < 0) level = qk_has_avx512() ? 2 : qk_has_avx2() ? 1 : 0;
+    return level;
+}
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif

@@ -55,14 +55,8 @@ AVX2 static void q2_K_row(const uint8_t *x, float *y, long nb) {
     }
 }
 
-static int avx2_state = -1;
-
 int qk_dequant_row(int type, const void *src, float *dst, long k) {
-    if (avx2_state < 0) {
-        __builtin_cpu_init();
-        avx2_state = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-    }
-    if (!avx2_state) return 0;
+    if (!qk_has_avx2()) return 0;
     const uint8_t *x = (const uint8_t *)src;
     switch (type) {
     case QK_IQ4_NL: if (k % 32) return 0; iq4_nl_row(x, dst, k / 32); return 1;

@@ -170,12 +170,7 @@ AVX2 static void gemm_transposed_avx2(const float *a, long lda, const float *b, 
 static int gemm_dispatch(int transposed, const float *a, long lda, const float *b, long ldb, float *c, long ldc, long m,
                          long k, long n) {
 #if defined(__x86_64__)
-    // The CPU check once, not per call (prefill makes thousands of these calls): 2 AVX-512, 1 AVX2 + FMA, 0 neither.
-    static int level = -1;
-    if (level < 0) {
-        __builtin_cpu_init();
-        level = qk_has_avx512() ? 2 : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
-    }
+    const int level = qk_simd_level();   // 2 AVX-512, 1 AVX2, 0 neither (checked once, cached in cpu.c)
     if (level == 2) {
         if (transposed) gemm_transposed(a, lda, b, ldb, c, ldc, m, k, n);
         else gemm_plain(a, lda, b, ldb, c, ldc, m, k, n);

@@ -14,14 +14,7 @@
 
 /// 2 AVX-512, 1 AVX2 + FMA + F16C, 0 portable; -1 until first use (then the best the CPU has).
 static int simd_level = -1;
-static int best_level(void) {
-    if (qk_has_avx512()) return 2;
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) return 1;
-#endif
-    return 0;
-}
+static int best_level(void) { return qk_simd_level(); }
 int qk_matmul_level(void) {
     if (simd_level < 0) simd_level = best_level();
     return simd_level;

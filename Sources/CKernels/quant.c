@@ -469,8 +469,7 @@ static int quant_path = -1;
 static int best_quant_path(void) {
 #if defined(__x86_64__)
     if (qk_has_avx512_vnni()) return 2;
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) return 1;
+    if (qk_has_avx2()) return 1;
 #endif
     return 0;
 }

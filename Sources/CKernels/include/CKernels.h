@@ -5,6 +5,10 @@
 
 /// 1 when this CPU can run the AVX-512 kernels (checked once at run time).
 int qk_has_avx512(void);
+/// 1 when this CPU can run the AVX2 kernels: AVX2, FMA and F16C (checked once at run time).
+int qk_has_avx2(void);
+/// The float kernels' level on this CPU: 2 AVX-512, 1 AVX2 (+ FMA, F16C), 0 portable.
+int qk_simd_level(void);
 
 /// Weight element types the float matmul kernels read directly: ggml_type codes, like the block formats
 /// below, so no code means two things (qk_gemv / qk_gemm abort on any other code).
