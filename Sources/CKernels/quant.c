@@ -377,36 +377,52 @@ AVX2 static float dot_q4_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
     float sum = 0;
     for (long b = 0; b < nb; b++, w += 144) {
         prefetch_ahead(w, 144);
-        int sc[8], m[8];
-        q4_K_scales(w, sc, m);
-        __m256i sumi = _mm256_setzero_si256();
+        uint32_t u[4];
+        q4_K_scales_mins(w + 4, u);
+        __m256i sc16 = q4_K_scales16(u), sumi = _mm256_setzero_si256();
         for (int g = 0; g < 4; g++) {
             __m256i lo, hi;
             q4_K_nibbles_avx2(w + 16, g, &lo, &hi);
-            sumi = q4_K_step_avx2(lo, hi, sc, g, a + b, sumi);
+            sumi = q4_K_step_avx2(lo, hi, q4_K_scale(sc16, 2 * g), q4_K_scale(sc16, 2 * g + 1), g, a + b, sumi);
         }
-        sum += q4_K_block_avx2(f16_scale(w), f16_scale(w + 2), a + b, _mm256_loadu_si256((const __m256i *)m), hsum256i(sumi));
+        int summ = hsum256i(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a[b].sums), q4_K_mins16(u)));
+        sum += q4_K_result1(f16_scale(w), f16_scale(w + 2), a[b].d, hsum256i(sumi), summ);
     }
     return sum;
 }
 
-/// Prefill tile for Q4_K: scales and nibbles unpacked once per block for 4 tokens.
-AVX2 static void dot4_q4_K_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]) {
-    float sum[4] = {0, 0, 0, 0};
+/// Prefill tile for Q4_K: one row against nt (4 or 8) tokens. Scales and nibbles are unpacked once per block
+/// for all nt tokens and the block results of 4 tokens share one vector; per token the integer sums and float
+/// operations of dot_q4_K_avx2. 8 tokens: 53 cycles per block and 4 tokens on Zen 3, against 66 for 4.
+AVX2 INLINE void q4_K_tile_avx2(const uint8_t *w, const act_q8_k *const *a, long nb, float *out, int nt) {
+    __m128 acc[2] = {_mm_setzero_ps(), _mm_setzero_ps()};
     for (long b = 0; b < nb; b++, w += 144) {
-        int sc[8], m[8];
-        q4_K_scales(w, sc, m);
-        __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+        uint32_t u[4];
+        q4_K_scales_mins(w + 4, u);
+        __m256i sc16 = q4_K_scales16(u), sumi[8];
+        for (int j = 0; j < nt; j++) sumi[j] = _mm256_setzero_si256();
         for (int g = 0; g < 4; g++) {
-            __m256i lo, hi;
+            __m256i lo, hi, s0 = q4_K_scale(sc16, 2 * g), s1 = q4_K_scale(sc16, 2 * g + 1);
             q4_K_nibbles_avx2(w + 16, g, &lo, &hi);
-            for (int j = 0; j < 4; j++) sumi[j] = q4_K_step_avx2(lo, hi, sc, g, a[j] + b, sumi[j]);
+            for (int j = 0; j < nt; j++) sumi[j] = q4_K_step_avx2(lo, hi, s0, s1, g, a[j] + b, sumi[j]);
         }
+        __m256i m16 = q4_K_mins16(u);
         float d = f16_scale(w), dmin = f16_scale(w + 2);
-        __m256i mv = _mm256_loadu_si256((const __m256i *)m);
-        for (int j = 0; j < 4; j++) sum[j] += q4_K_block_avx2(d, dmin, a[j] + b, mv, hsum256i(sumi[j]));
+        for (int i = 0; i < nt / 4; i++) {
+            const act_q8_k *const *ai = a + 4 * i;
+            __m128i s = hsum4x8i(sumi[4 * i], sumi[4 * i + 1], sumi[4 * i + 2], sumi[4 * i + 3]);
+            acc[i] = _mm_add_ps(acc[i], q4_K_result4(d, dmin, act_d4(ai, b), s, q4_K_summ4(m16, ai, b)));
+        }
     }
-    for (int j = 0; j < 4; j++) out[j] = sum[j];
+    for (int i = 0; i < nt / 4; i++) _mm_storeu_ps(out + 4 * i, acc[i]);
+}
+
+AVX2 static void dot4_q4_K_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]) {
+    q4_K_tile_avx2(w, a, nb, out, 4);
+}
+
+AVX2 static void dot8_q4_K_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8]) {
+    q4_K_tile_avx2(w, a, nb, out, 8);
 }
 
 /// Chunk c (32 elements, scale groups 2c and 2c + 1) of a Q6_K block against one activation block.
@@ -416,11 +432,9 @@ AVX2 INLINE __m256i q6_K_step_avx2(__m256i q, const int8_t *sc, int chunk, const
     return _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(q, xq), s));
 }
 
-/// q6_K_block for the AVX2 dots: the block's scale widened once and Σ sc_g·Σx_g in vector lanes (the same
-/// integers), then the same float expression.
-AVX2 INLINE float q6_K_block_avx2(float d, __m256i sc16, const act_q8_k *a, int sumi) {
-    int offset = hsum256i(_mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)a->sums)));
-    return a->d * d * (float)(sumi - 32 * offset);
+/// Σ_g sc_g·Σx_g of a Q6_K block (the −32 offset of its values), in vector lanes.
+AVX2 INLINE __m256i q6_K_offset(__m256i sc16, const act_q8_k *a) {
+    return _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)a->sums));
 }
 
 AVX2 INLINE __m256i q6_K_scales16(const uint8_t *w) {
@@ -438,28 +452,45 @@ AVX2 static float dot_q6_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
             q6_K_unpack(w + 64 * half, w + 128 + 32 * half, q);
             for (int c = 0; c < 4; c++) sumi = q6_K_step_avx2(q[c], sc, 4 * half + c, a + b, sumi);
         }
-        sum += q6_K_block_avx2(f16_scale(w + 208), q6_K_scales16(w), a + b, hsum256i(sumi));
+        int offset = hsum256i(q6_K_offset(q6_K_scales16(w), a + b));
+        sum += f16_scale(w + 208) * a[b].d * (float)(hsum256i(sumi) - 32 * offset);
     }
     return sum;
 }
 
-/// Prefill tile for Q6_K: each half block unpacked once for 4 tokens.
-AVX2 static void dot4_q6_K_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]) {
-    float sum[4] = {0, 0, 0, 0};
+/// Prefill tile for Q6_K: one row against nt (4 or 8) tokens, each half block unpacked once for all of them;
+/// per token the integer sums and float operations of dot_q6_K_avx2.
+AVX2 INLINE void q6_K_tile_avx2(const uint8_t *w, const act_q8_k *const *a, long nb, float *out, int nt) {
+    __m128 acc[2] = {_mm_setzero_ps(), _mm_setzero_ps()};
     for (long b = 0; b < nb; b++, w += 210) {
         const int8_t *sc = (const int8_t *)(w + 192);
-        __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+        __m256i sumi[8];
+        for (int j = 0; j < nt; j++) sumi[j] = _mm256_setzero_si256();
         for (int half = 0; half < 2; half++) {
             __m256i q[4];
             q6_K_unpack(w + 64 * half, w + 128 + 32 * half, q);
             for (int c = 0; c < 4; c++)
-                for (int j = 0; j < 4; j++) sumi[j] = q6_K_step_avx2(q[c], sc, 4 * half + c, a[j] + b, sumi[j]);
+                for (int j = 0; j < nt; j++) sumi[j] = q6_K_step_avx2(q[c], sc, 4 * half + c, a[j] + b, sumi[j]);
         }
-        float d = f16_scale(w + 208);
         __m256i sc16 = q6_K_scales16(w);
-        for (int j = 0; j < 4; j++) sum[j] += q6_K_block_avx2(d, sc16, a[j] + b, hsum256i(sumi[j]));
+        float d = f16_scale(w + 208);
+        for (int i = 0; i < nt / 4; i++) {
+            const act_q8_k *const *ai = a + 4 * i;
+            __m128i offset = hsum4x8i(q6_K_offset(sc16, ai[0] + b), q6_K_offset(sc16, ai[1] + b),
+                                      q6_K_offset(sc16, ai[2] + b), q6_K_offset(sc16, ai[3] + b));
+            __m128i s = hsum4x8i(sumi[4 * i], sumi[4 * i + 1], sumi[4 * i + 2], sumi[4 * i + 3]);
+            acc[i] = _mm_add_ps(acc[i], scaled4(d, act_d4(ai, b), _mm_sub_epi32(s, _mm_slli_epi32(offset, 5))));
+        }
     }
-    for (int j = 0; j < 4; j++) out[j] = sum[j];
+    for (int i = 0; i < nt / 4; i++) _mm_storeu_ps(out + 4 * i, acc[i]);
+}
+
+AVX2 static void dot4_q6_K_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]) {
+    q6_K_tile_avx2(w, a, nb, out, 4);
+}
+
+AVX2 static void dot8_q6_K_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8]) {
+    q6_K_tile_avx2(w, a, nb, out, 8);
 }
 #endif
 
@@ -515,19 +546,32 @@ void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, floa
     case QK_Q5_K: dot4 = path == 1 ? (dot4_fn)qk_dot4_q5_K_avx2 : NULL; break;
     default: break;
     }
+    // 8-token tiles (AVX2 only: 16 ymm registers hold 8 token sums and the block's values and scales).
+    dot4_fn dot8 = NULL;
+    if (path == 1) switch (type) {
+    case QK_Q4_K: dot8 = (dot4_fn)dot8_q4_K_avx2; break;
+    case QK_Q6_K: dot8 = (dot4_fn)dot8_q6_K_avx2; break;
+    case QK_Q5_K: dot8 = (dot4_fn)qk_dot8_q5_K_avx2; break;
+    case QK_IQ4_XS: dot8 = (dot4_fn)qk_dot8_iq4_xs_avx2; break;
+    case QK_Q3_K: dot8 = (dot4_fn)qk_dot8_q3_K_avx2; break;
+    default: break;
+    }
     long ab = qk_act_bytes(type, k);
     // 4-row blocks: the rows stay in L1 while every token reads them (the prefill GEMM is this loop).
     for (long r = row0; r < row1; r += 4) {
         long re = r + 4 < row1 ? r + 4 : row1;
         long t = 0;
-        if (dot4) {
-            for (; t + 4 <= tokens; t += 4) {
-                const void *a4[4];
-                for (int j = 0; j < 4; j++) a4[j] = (const char *)xq + (t + j) * ab;
+        // Tiles of 8 tokens, then of 4, then single tokens: per token the same steps whichever it lands in.
+        const struct { dot4_fn fn; int n; } tiles[2] = {{dot8, 8}, {dot4, 4}};
+        for (int i = 0; i < 2; i++) {
+            int n = tiles[i].n;
+            for (; tiles[i].fn && t + n <= tokens; t += n) {
+                const void *at[8];
+                for (int j = 0; j < n; j++) at[j] = (const char *)xq + (t + j) * ab;
                 for (long o = r; o < re; o++) {
-                    float out[4];
-                    dot4((const uint8_t *)w + o * rb, a4, nb, out);
-                    for (int j = 0; j < 4; j++) y[(t + j) * ldy + o] = out[j];
+                    float out[8];
+                    tiles[i].fn((const uint8_t *)w + o * rb, at, nb, out);
+                    for (int j = 0; j < n; j++) y[(t + j) * ldy + o] = out[j];
                 }
             }
         }

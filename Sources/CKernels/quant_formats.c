@@ -87,38 +87,52 @@ AVX2 float qk_dot_q5_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
     float sum = 0;
     for (long b = 0; b < nb; b++, w += 176) {
         for (int l = 0; l < 176; l += 64) _mm_prefetch((const char *)w + 2048 + l, _MM_HINT_T0);
-        int sc[8], m[8];
-        q4_K_scales(w, sc, m);
-        __m256i h = _mm256_loadu_si256((const __m256i *)(w + 16));
+        uint32_t u[4];
+        q4_K_scales_mins(w + 4, u);
+        __m256i sc16 = q4_K_scales16(u), h = _mm256_loadu_si256((const __m256i *)(w + 16));
         __m256i sumi = _mm256_setzero_si256();
         for (int g = 0; g < 4; g++, h = _mm256_srli_epi16(h, 2)) {
             __m256i lo, hi;
             q5_K_group(w, g, h, &lo, &hi);
-            sumi = q4_K_step_avx2(lo, hi, sc, g, a + b, sumi);
+            sumi = q4_K_step_avx2(lo, hi, q4_K_scale(sc16, 2 * g), q4_K_scale(sc16, 2 * g + 1), g, a + b, sumi);
         }
-        sum += q4_K_block_avx2(f16_scale(w), f16_scale(w + 2), a + b, _mm256_loadu_si256((const __m256i *)m), hsum256i(sumi));
+        int summ = hsum256i(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a[b].sums), q4_K_mins16(u)));
+        sum += q4_K_result1(f16_scale(w), f16_scale(w + 2), a[b].d, hsum256i(sumi), summ);
     }
     return sum;
 }
 
-/// Prefill tile for Q5_K: each group's five-bit values built once for 4 tokens; per token the 1-token steps.
-AVX2 void qk_dot4_q5_K_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]) {
-    float sum[4] = {0, 0, 0, 0};
+/// Prefill tile for Q5_K: one row against nt (4 or 8) tokens, each group's five-bit values built once for all of
+/// them; per token the integer sums and float operations of the 1-token dot.
+AVX2 INLINE void q5_K_tile_avx2(const uint8_t *w, const act_q8_k *const *a, long nb, float *out, int nt) {
+    __m128 acc[2] = {_mm_setzero_ps(), _mm_setzero_ps()};
     for (long b = 0; b < nb; b++, w += 176) {
-        int sc[8], m[8];
-        q4_K_scales(w, sc, m);
-        __m256i h = _mm256_loadu_si256((const __m256i *)(w + 16));
-        __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+        uint32_t u[4];
+        q4_K_scales_mins(w + 4, u);
+        __m256i sc16 = q4_K_scales16(u), h = _mm256_loadu_si256((const __m256i *)(w + 16)), sumi[8];
+        for (int j = 0; j < nt; j++) sumi[j] = _mm256_setzero_si256();
         for (int g = 0; g < 4; g++, h = _mm256_srli_epi16(h, 2)) {
-            __m256i lo, hi;
+            __m256i lo, hi, s0 = q4_K_scale(sc16, 2 * g), s1 = q4_K_scale(sc16, 2 * g + 1);
             q5_K_group(w, g, h, &lo, &hi);
-            for (int j = 0; j < 4; j++) sumi[j] = q4_K_step_avx2(lo, hi, sc, g, a[j] + b, sumi[j]);
+            for (int j = 0; j < nt; j++) sumi[j] = q4_K_step_avx2(lo, hi, s0, s1, g, a[j] + b, sumi[j]);
         }
+        __m256i m16 = q4_K_mins16(u);
         float d = f16_scale(w), dmin = f16_scale(w + 2);
-        __m256i mv = _mm256_loadu_si256((const __m256i *)m);
-        for (int j = 0; j < 4; j++) sum[j] += q4_K_block_avx2(d, dmin, a[j] + b, mv, hsum256i(sumi[j]));
+        for (int i = 0; i < nt / 4; i++) {
+            const act_q8_k *const *ai = a + 4 * i;
+            __m128i s = hsum4x8i(sumi[4 * i], sumi[4 * i + 1], sumi[4 * i + 2], sumi[4 * i + 3]);
+            acc[i] = _mm_add_ps(acc[i], q4_K_result4(d, dmin, act_d4(ai, b), s, q4_K_summ4(m16, ai, b)));
+        }
     }
-    for (int j = 0; j < 4; j++) out[j] = sum[j];
+    for (int i = 0; i < nt / 4; i++) _mm_storeu_ps(out + 4 * i, acc[i]);
+}
+
+AVX2 void qk_dot4_q5_K_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]) {
+    q5_K_tile_avx2(w, a, nb, out, 4);
+}
+
+AVX2 void qk_dot8_q5_K_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8]) {
+    q5_K_tile_avx2(w, a, nb, out, 8);
 }
 
 // MARK: - AVX-512 VNNI: vpdpbusd (u8 × s8 → s32)

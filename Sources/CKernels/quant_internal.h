@@ -81,21 +81,86 @@ AVX2 INLINE int hsum256i(__m256i v) {
     return _mm_cvtsi128_si32(s);
 }
 
-/// Group g (64 weights) of a Q4_K block against one activation block, added to sumi (shared by the 1- and
-/// 4-token Q4_K and Q5_K dots).
-AVX2 INLINE __m256i q4_K_step_avx2(__m256i lo, __m256i hi, const int sc[8], int g, const act_q8_k *x, __m256i sumi) {
+/// Group g (64 weights: lo the first 32, hi the next 32) of a Q4_K / Q5_K block against one activation block,
+/// added to sumi; s0, s1 the two groups' scales in every int16 lane. Shared by the 1-token dots and the tiles.
+AVX2 INLINE __m256i q4_K_step_avx2(__m256i lo, __m256i hi, __m256i s0, __m256i s1, int g, const act_q8_k *x, __m256i sumi) {
     __m256i xl = _mm256_loadu_si256((const __m256i *)(x->q + 64 * g));
     __m256i xh = _mm256_loadu_si256((const __m256i *)(x->q + 64 * g + 32));
-    sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, xl), _mm256_set1_epi16((short)sc[2 * g])));
-    return _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, xh), _mm256_set1_epi16((short)sc[2 * g + 1])));
+    sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, xl), s0));
+    return _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, xh), s1));
 }
 
-/// q4_K_block for the AVX2 dots: the block's f16 scales widened once (d, dmin; shared by 4 tokens in the tile)
-/// and Σ m_j·Σx_j in vector lanes (the same integers), then the same float expression.
-AVX2 INLINE float q4_K_block_avx2(float d, float dmin, const act_q8_k *a, __m256i m, int sumi) {
-    __m256i pairs = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a->sums), _mm256_set1_epi16(1)); // Σx per 32
-    int summ = hsum256i(_mm256_mullo_epi32(pairs, m));
-    return a->d * (d * (float)sumi - dmin * (float)summ);
+/// The 12 scale bytes of a Q4_K / Q5_K block unpacked at once (ggml's kmask form of get_scale_min_k4): bytes 0-7
+/// of u the 8 scales, bytes 8-15 the 8 mins.
+INLINE void q4_K_scales_mins(const uint8_t *scales, uint32_t u[4]) {
+    memcpy(u, scales, 12);
+    u[3] = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
+    uint32_t mins = u[1] & 0x3f3f3f3f;
+    u[1] = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
+    u[2] = mins;
+    u[0] &= 0x3f3f3f3f;
+}
+
+/// The 8 scales as int16 in both 128-bit halves, for q4_K_scale.
+AVX2 INLINE __m256i q4_K_scales16(const uint32_t u[4]) {
+    return _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)u[1], (int)u[0])));
+}
+
+/// Scale s (0-7) in every int16 lane, by vpshufb: broadcasting from a general register (vmovd + vpbroadcastw
+/// after a byte load) cost a 4-token Q4_K tile ~10 of its ~74 cycles per block on Zen 3.
+AVX2 INLINE __m256i q4_K_scale(__m256i sc16, int s) {
+    return _mm256_shuffle_epi8(sc16, _mm256_set1_epi16((short)(0x0100 + 0x0202 * s)));
+}
+
+/// The 8 mins as 16 int16, each twice: vpmaddwd against an activation block's sums per 16 gives m_j·Σx_j per 32.
+AVX2 INLINE __m256i q4_K_mins16(const uint32_t u[4]) {
+    __m128i m = _mm_set_epi32(0, 0, (int)u[3], (int)u[2]);
+    return _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m, m));
+}
+
+/// Lane j: the sum of the 8 int32 lanes of the j-th argument. Integer sums are the same in any order, so a
+/// token's sums do not depend on which tile it was in.
+AVX2 INLINE __m128i hsum4x8i(__m256i a, __m256i b, __m256i c, __m256i d) {
+    __m256i abcd = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
+    return _mm_add_epi32(_mm256_castsi256_si128(abcd), _mm256_extracti128_si256(abcd, 1));
+}
+
+/// The activation scales of block b of 4 tokens (a[0..3]).
+AVX2 INLINE __m128 act_d4(const act_q8_k *const a[4], long b) {
+    return _mm_set_ps(a[3][b].d, a[2][b].d, a[1][b].d, a[0][b].d);
+}
+
+/// Σ m_j·Σx_j of block b for 4 tokens (the mins term of Q4_K / Q5_K).
+AVX2 INLINE __m128i q4_K_summ4(__m256i m16, const act_q8_k *const a[4], long b) {
+    __m256i p[4];
+    for (int j = 0; j < 4; j++) p[j] = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a[j][b].sums), m16);
+    return hsum4x8i(p[0], p[1], p[2], p[3]);
+}
+
+/// Q4_K / Q5_K block result d_x·(d·sumi − dmin·summ) for 4 tokens, one per lane; q4_K_result1 is the same
+/// operations on one lane, so a token's result is the same bits alone or in a tile. Vector epilogues replace a
+/// horizontal sum and scalar tail per token and block (4-token tiles on Zen 3: see the commit).
+AVX2 INLINE __m128 q4_K_result4(float d, float dmin, __m128 ad, __m128i sumi, __m128i summ) {
+    __m128 mins = _mm_mul_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(summ));
+    return _mm_mul_ps(ad, _mm_fmsub_ps(_mm_set1_ps(d), _mm_cvtepi32_ps(sumi), mins));
+}
+
+AVX2 INLINE float q4_K_result1(float d, float dmin, float ad, int sumi, int summ) {
+    __m128 mins = _mm_mul_ss(_mm_set_ss(dmin), _mm_cvtsi32_ss(_mm_setzero_ps(), summ));
+    __m128 r = _mm_fmsub_ss(_mm_set_ss(d), _mm_cvtsi32_ss(_mm_setzero_ps(), sumi), mins);
+    return _mm_cvtss_f32(_mm_mul_ss(_mm_set_ss(ad), r));
+}
+
+/// d·d_x·sumi for 4 tokens (formats with one f16 scale per super-block: Q6_K, Q3_K, IQ4_XS); the 1-token dots
+/// compute d·d_x·(float)sumi in the same order.
+AVX2 INLINE __m128 scaled4(float d, __m128 ad, __m128i sumi) {
+    return _mm_mul_ps(_mm_mul_ps(_mm_set1_ps(d), ad), _mm_cvtepi32_ps(sumi));
+}
+
+/// acc[i] += d·d_x·sumi for tokens 4i..4i+3 of an nt-token tile (nt 4 or 8; one scale per super-block).
+AVX2 INLINE void scaled_tile(__m128 acc[2], float d, const act_q8_k *const *a, long b, const __m256i *sumi, int nt) {
+    for (int i = 0; i < nt / 4; i++)
+        acc[i] = _mm_add_ps(acc[i], scaled4(d, act_d4(a + 4 * i, b), hsum4x8i(sumi[4 * i], sumi[4 * i + 1], sumi[4 * i + 2], sumi[4 * i + 3])));
 }
 
 /// Broadcast of the 4-byte activation word at q (4 columns) for vpdpbusd / vpdpwssd.
@@ -131,6 +196,7 @@ float qk_dot_q4_0_avx2(const uint8_t *w, const act_q8_0 *a, long nb);
 float qk_dot_q4_0_vnni(const uint8_t *w, const act_q8_0 *a, long nb);
 float qk_dot_q5_K_avx2(const uint8_t *w, const act_q8_k *a, long nb);
 void qk_dot4_q5_K_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]);
+void qk_dot8_q5_K_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8]);
 float qk_dot_q5_K_vnni(const uint8_t *w, const act_q8_k *a, long nb);
 #endif
 
@@ -141,8 +207,10 @@ float qk_dot_q3_K_ref(const uint8_t *w, const act_q8_k *a, long nb);
 #if defined(__x86_64__)
 float qk_dot_q3_K_avx2(const uint8_t *w, const act_q8_k *a, long nb);
 void qk_dot4_q3_K_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]);
+void qk_dot8_q3_K_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8]);
 float qk_dot_iq4_xs_avx2(const uint8_t *w, const act_q8_k *a, long nb);
 void qk_dot4_iq4_xs_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]);
+void qk_dot8_iq4_xs_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8]);
 #endif
 
 // MARK: - Repacked Q4_K / Q5_K / Q6_K (quant_x16_k.c): 16 rows × one super-block per packed block

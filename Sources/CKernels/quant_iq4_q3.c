@@ -69,19 +69,27 @@ AVX2 float qk_dot_iq4_xs_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
 }
 
 /// Prefill tile: each sub-block's levels looked up once for 4 tokens; per token the steps of the 1-token dot.
-AVX2 void qk_dot4_iq4_xs_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]) {
-    float sum[4] = {0, 0, 0, 0};
+AVX2 INLINE void iq4_xs_tile(const uint8_t *w, const act_q8_k *const *a, long nb, float *out, int nt) {
+    __m128 acc[2] = {_mm_setzero_ps(), _mm_setzero_ps()};
     for (long b = 0; b < nb; b++, w += 136) {
-        __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+        __m256i sumi[8];
+        for (int j = 0; j < nt; j++) sumi[j] = _mm256_setzero_si256();
         for (int ib = 0; ib < 8; ib++) {
             __m256i v = iq4_xs_levels(w, ib), av = _mm256_sign_epi8(v, v);
             short ls = (short)iq4_xs_scale(w, ib);
-            for (int j = 0; j < 4; j++) sumi[j] = iq4_xs_step(v, av, ls, a[j] + b, ib, sumi[j]);
+            for (int j = 0; j < nt; j++) sumi[j] = iq4_xs_step(v, av, ls, a[j] + b, ib, sumi[j]);
         }
-        float d = f16_scale(w);
-        for (int j = 0; j < 4; j++) sum[j] += d * a[j][b].d * (float)hsum256i(sumi[j]);
+        scaled_tile(acc, f16_scale(w), a, b, sumi, nt);
     }
-    for (int j = 0; j < 4; j++) out[j] = sum[j];
+    for (int i = 0; i < nt / 4; i++) _mm_storeu_ps(out + 4 * i, acc[i]);
+}
+
+AVX2 void qk_dot4_iq4_xs_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]) {
+    iq4_xs_tile(w, a, nb, out, 4);
+}
+
+AVX2 void qk_dot8_iq4_xs_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8]) {
+    iq4_xs_tile(w, a, nb, out, 8);
 }
 #endif
 
@@ -166,22 +174,29 @@ AVX2 float qk_dot_q3_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
     return sum;
 }
 
-AVX2 void qk_dot4_q3_K_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]) {
-    float sum[4] = {0, 0, 0, 0};
+AVX2 INLINE void q3_K_tile(const uint8_t *w, const act_q8_k *const *a, long nb, float *out, int nt) {
+    __m128 acc[2] = {_mm_setzero_ps(), _mm_setzero_ps()};
     for (long b = 0; b < nb; b++, w += 110) {
         int8_t sc[16];
         q3_K_scales(w, sc);
-        __m256i hmask = _mm256_loadu_si256((const __m256i *)w);
-        __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+        __m256i hmask = _mm256_loadu_si256((const __m256i *)w), sumi[8];
+        for (int t = 0; t < nt; t++) sumi[t] = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++)
             for (int j = 0; j < 4; j++) {
                 __m256i v = q3_K_values(w, h, j, hmask), av = _mm256_sign_epi8(v, v);
                 __m256i scales = q3_K_pair_scales(sc, 8 * h + 2 * j);
-                for (int t = 0; t < 4; t++) sumi[t] = q3_K_step(v, av, scales, a[t] + b, h, j, sumi[t]);
+                for (int t = 0; t < nt; t++) sumi[t] = q3_K_step(v, av, scales, a[t] + b, h, j, sumi[t]);
             }
-        float d = f16_scale(w + 108);
-        for (int t = 0; t < 4; t++) sum[t] += d * a[t][b].d * (float)hsum256i(sumi[t]);
+        scaled_tile(acc, f16_scale(w + 108), a, b, sumi, nt);
     }
-    for (int t = 0; t < 4; t++) out[t] = sum[t];
+    for (int i = 0; i < nt / 4; i++) _mm_storeu_ps(out + 4 * i, acc[i]);
+}
+
+AVX2 void qk_dot4_q3_K_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]) {
+    q3_K_tile(w, a, nb, out, 4);
+}
+
+AVX2 void qk_dot8_q3_K_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8]) {
+    q3_K_tile(w, a, nb, out, 8);
 }
 #endif
