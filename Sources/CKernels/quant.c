@@ -373,22 +373,39 @@ AVX2 INLINE void q4_K_nibbles_avx2(const uint8_t *qs, int g, __m256i *lo, __m256
     *hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
 }
 
-AVX2 static float dot_q4_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
-    float sum = 0;
-    for (long b = 0; b < nb; b++, w += 144) {
-        prefetch_ahead(w, 144);
-        uint32_t u[4];
-        q4_K_scales_mins(w + 4, u);
-        __m256i sc16 = q4_K_scales16(u), sumi = _mm256_setzero_si256();
-        for (int g = 0; g < 4; g++) {
-            __m256i lo, hi;
-            q4_K_nibbles_avx2(w + 16, g, &lo, &hi);
-            sumi = q4_K_step_avx2(lo, hi, q4_K_scale(sc16, 2 * g), q4_K_scale(sc16, 2 * g + 1), g, a + b, sumi);
-        }
-        int summ = hsum256i(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a[b].sums), q4_K_mins16(u)));
-        sum += q4_K_result1(f16_scale(w), f16_scale(w + 2), a[b].d, hsum256i(sumi), summ);
+/// The integer sums of one Q4_K block against one token (shared by the 1-token dot and the tiles): the scaled
+/// q·x per lane, returned, and in *summ the mins term m_j·Σx_j per lane.
+AVX2 INLINE __m256i q4_K_block_sums(const uint8_t *w, const act_q8_k *x, __m256i *summ) {
+    uint32_t u[4];
+    q4_K_scales_mins(w + 4, u);
+    __m256i sc16 = q4_K_scales16(u), sumi = _mm256_setzero_si256();
+    for (int g = 0; g < 4; g++) {
+        __m256i lo, hi;
+        q4_K_nibbles_avx2(w + 16, g, &lo, &hi);
+        sumi = q4_K_step_avx2(lo, hi, q4_K_scale(sc16, 2 * g), q4_K_scale(sc16, 2 * g + 1), g, x, sumi);
     }
-    return sum;
+    *summ = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)x->sums), q4_K_mins16(u));
+    return sumi;
+}
+
+/// Blocks b0..b0 + n − 1 (n ≤ 4) of one row and token, added to sum in order. Called with a literal 4 for
+/// whole groups, so that the group stays in registers.
+AVX2 INLINE float q4_K_group(const uint8_t *w, const act_q8_k *a, long b0, int n, float sum) {
+    block_group g;
+    block_group_clear(&g);
+    for (int i = 0; i < n; i++) {
+        const uint8_t *wb = w + 144 * (b0 + i);
+        prefetch_ahead(wb, 144);
+        g.sumi[i] = q4_K_block_sums(wb, a + b0 + i, &g.aux[i]);
+        g.d[i] = f16_scale(wb);
+        g.dmin[i] = f16_scale(wb + 2);
+        g.ad[i] = a[b0 + i].d;
+    }
+    return q4_K_finish(&g, n, sum);
+}
+
+AVX2 static float dot_q4_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
+    return grouped_dot(q4_K_group, w, a, nb);
 }
 
 /// Prefill tile for Q4_K: one row against nt (4 or 8) tokens. Scales and nibbles are unpacked once per block
@@ -411,7 +428,7 @@ AVX2 INLINE void q4_K_tile_avx2(const uint8_t *w, const act_q8_k *const *a, long
         for (int i = 0; i < nt / 4; i++) {
             const act_q8_k *const *ai = a + 4 * i;
             __m128i s = hsum4x8i(sumi[4 * i], sumi[4 * i + 1], sumi[4 * i + 2], sumi[4 * i + 3]);
-            acc[i] = _mm_add_ps(acc[i], q4_K_result4(d, dmin, act_d4(ai, b), s, q4_K_summ4(m16, ai, b)));
+            acc[i] = _mm_add_ps(acc[i], q4_K_result4(_mm_set1_ps(d), _mm_set1_ps(dmin), act_d4(ai, b), s, q4_K_summ4(m16, ai, b)));
         }
     }
     for (int i = 0; i < nt / 4; i++) _mm_storeu_ps(out + 4 * i, acc[i]);
@@ -425,11 +442,26 @@ AVX2 static void dot8_q4_K_avx2(const uint8_t *w, const act_q8_k *const a[8], lo
     q4_K_tile_avx2(w, a, nb, out, 8);
 }
 
-/// Chunk c (32 elements, scale groups 2c and 2c + 1) of a Q6_K block against one activation block.
-AVX2 INLINE __m256i q6_K_step_avx2(__m256i q, const int8_t *sc, int chunk, const act_q8_k *x, __m256i sumi) {
+/// Chunk c (32 elements, scale groups 2c and 2c + 1) of a Q6_K block against one activation block; s the two
+/// groups' scales (q6_K_chunk_scales).
+AVX2 INLINE __m256i q6_K_step_avx2(__m256i q, __m256i s, int chunk, const act_q8_k *x, __m256i sumi) {
     __m256i xq = _mm256_loadu_si256((const __m256i *)(x->q + 32 * chunk));
-    __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[2 * chunk + 1]), _mm_set1_epi16(sc[2 * chunk]));
     return _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(q, xq), s));
+}
+
+/// The 16 int8 scales of a Q6_K block as int16 (scales 0-7 in the low 128 bits, 8-15 in the high).
+AVX2 INLINE __m256i q6_K_scales16(const uint8_t *w) {
+    return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + 192)));
+}
+
+/// Chunk c's scales (groups 2c, 2c + 1) as int16, lanes 0-7 the first and 8-15 the second, by vpshufb from the
+/// widened scales with one half in both halves (half = scales 0-7 for chunks 0-3, 8-15 for 4-7). Built from
+/// general registers (two vpbroadcastw and an insert per chunk), the scales took a third of a Q6_K block's
+/// instructions.
+AVX2 INLINE __m256i q6_K_chunk_scales(__m256i half, int c) {
+    int k = 2 * (c & 3);
+    return _mm256_shuffle_epi8(half, _mm256_set_m128i(_mm_set1_epi16((short)(0x0100 + 0x0202 * (k + 1))),
+                                                      _mm_set1_epi16((short)(0x0100 + 0x0202 * k))));
 }
 
 /// Σ_g sc_g·Σx_g of a Q6_K block (the −32 offset of its values), in vector lanes.
@@ -437,25 +469,32 @@ AVX2 INLINE __m256i q6_K_offset(__m256i sc16, const act_q8_k *a) {
     return _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)a->sums));
 }
 
-AVX2 INLINE __m256i q6_K_scales16(const uint8_t *w) {
-    return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + 192)));
+/// Blocks b0..b0 + n − 1 (n ≤ 4) of one row and token, added to sum in order (a literal 4 for whole groups).
+AVX2 INLINE float q6_K_group(const uint8_t *w, const act_q8_k *a, long b0, int n, float sum) {
+    block_group g;
+    block_group_clear(&g);
+    for (int i = 0; i < n; i++) {
+        const uint8_t *wb = w + 210 * (b0 + i);
+        const act_q8_k *x = a + b0 + i;
+        prefetch_ahead(wb, 210);
+        __m256i sc16 = q6_K_scales16(wb), sumi = _mm256_setzero_si256();
+        for (int half = 0; half < 2; half++) {
+            __m256i q[4], sh = half ? _mm256_permute2x128_si256(sc16, sc16, 0x11) : _mm256_permute2x128_si256(sc16, sc16, 0x00);
+            q6_K_unpack(wb + 64 * half, wb + 128 + 32 * half, q);
+            for (int c = 0; c < 4; c++) sumi = q6_K_step_avx2(q[c], q6_K_chunk_scales(sh, c), 4 * half + c, x, sumi);
+        }
+        g.sumi[i] = sumi;
+        g.aux[i] = q6_K_offset(sc16, x);
+        g.d[i] = f16_scale(wb + 208);
+        g.ad[i] = x->d;
+    }
+    __m128i ints = _mm_sub_epi32(hsum4x8i(g.sumi[0], g.sumi[1], g.sumi[2], g.sumi[3]),
+                                 _mm_slli_epi32(hsum4x8i(g.aux[0], g.aux[1], g.aux[2], g.aux[3]), 5));
+    return add_in_order(sum, scaled4(_mm_loadu_ps(g.d), _mm_loadu_ps(g.ad), ints), n);
 }
 
 AVX2 static float dot_q6_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
-    float sum = 0;
-    for (long b = 0; b < nb; b++, w += 210) {
-        prefetch_ahead(w, 210);
-        const int8_t *sc = (const int8_t *)(w + 192);
-        __m256i sumi = _mm256_setzero_si256();
-        for (int half = 0; half < 2; half++) {
-            __m256i q[4];
-            q6_K_unpack(w + 64 * half, w + 128 + 32 * half, q);
-            for (int c = 0; c < 4; c++) sumi = q6_K_step_avx2(q[c], sc, 4 * half + c, a + b, sumi);
-        }
-        int offset = hsum256i(q6_K_offset(q6_K_scales16(w), a + b));
-        sum += f16_scale(w + 208) * a[b].d * (float)(hsum256i(sumi) - 32 * offset);
-    }
-    return sum;
+    return grouped_dot(q6_K_group, w, a, nb);
 }
 
 /// Prefill tile for Q6_K: one row against nt (4 or 8) tokens, each half block unpacked once for all of them;
@@ -463,23 +502,24 @@ AVX2 static float dot_q6_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
 AVX2 INLINE void q6_K_tile_avx2(const uint8_t *w, const act_q8_k *const *a, long nb, float *out, int nt) {
     __m128 acc[2] = {_mm_setzero_ps(), _mm_setzero_ps()};
     for (long b = 0; b < nb; b++, w += 210) {
-        const int8_t *sc = (const int8_t *)(w + 192);
         __m256i sumi[8];
         for (int j = 0; j < nt; j++) sumi[j] = _mm256_setzero_si256();
-        for (int half = 0; half < 2; half++) {
-            __m256i q[4];
-            q6_K_unpack(w + 64 * half, w + 128 + 32 * half, q);
-            for (int c = 0; c < 4; c++)
-                for (int j = 0; j < nt; j++) sumi[j] = q6_K_step_avx2(q[c], sc, 4 * half + c, a[j] + b, sumi[j]);
-        }
         __m256i sc16 = q6_K_scales16(w);
+        for (int half = 0; half < 2; half++) {
+            __m256i q[4], sh = half ? _mm256_permute2x128_si256(sc16, sc16, 0x11) : _mm256_permute2x128_si256(sc16, sc16, 0x00);
+            q6_K_unpack(w + 64 * half, w + 128 + 32 * half, q);
+            for (int c = 0; c < 4; c++) {
+                __m256i sc = q6_K_chunk_scales(sh, c);
+                for (int j = 0; j < nt; j++) sumi[j] = q6_K_step_avx2(q[c], sc, 4 * half + c, a[j] + b, sumi[j]);
+            }
+        }
         float d = f16_scale(w + 208);
         for (int i = 0; i < nt / 4; i++) {
             const act_q8_k *const *ai = a + 4 * i;
             __m128i offset = hsum4x8i(q6_K_offset(sc16, ai[0] + b), q6_K_offset(sc16, ai[1] + b),
                                       q6_K_offset(sc16, ai[2] + b), q6_K_offset(sc16, ai[3] + b));
             __m128i s = hsum4x8i(sumi[4 * i], sumi[4 * i + 1], sumi[4 * i + 2], sumi[4 * i + 3]);
-            acc[i] = _mm_add_ps(acc[i], scaled4(d, act_d4(ai, b), _mm_sub_epi32(s, _mm_slli_epi32(offset, 5))));
+            acc[i] = _mm_add_ps(acc[i], scaled4(_mm_set1_ps(d), act_d4(ai, b), _mm_sub_epi32(s, _mm_slli_epi32(offset, 5))));
         }
     }
     for (int i = 0; i < nt / 4; i++) _mm_storeu_ps(out + 4 * i, acc[i]);

@@ -83,23 +83,34 @@ AVX2 INLINE void q5_K_group(const uint8_t *w, int g, __m256i h, __m256i *lo, __m
     *hi = q5_bits(_mm256_and_si256(_mm256_srli_epi16(q, 4), low4), _mm256_srli_epi16(h, 1));
 }
 
-AVX2 float qk_dot_q5_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
-    float sum = 0;
-    for (long b = 0; b < nb; b++, w += 176) {
-        for (int l = 0; l < 176; l += 64) _mm_prefetch((const char *)w + 2048 + l, _MM_HINT_T0);
+/// Blocks b0..b0 + n − 1 (n ≤ 4) of one row and token, added to sum in order (a literal 4 for whole groups).
+AVX2 INLINE float q5_K_group_dot(const uint8_t *w, const act_q8_k *a, long b0, int n, float sum) {
+    block_group gr;
+    block_group_clear(&gr);
+    for (int i = 0; i < n; i++) {
+        const uint8_t *wb = w + 176 * (b0 + i);
+        const act_q8_k *x = a + b0 + i;
+        for (int l = 0; l < 176; l += 64) _mm_prefetch((const char *)wb + 2048 + l, _MM_HINT_T0);
         uint32_t u[4];
-        q4_K_scales_mins(w + 4, u);
-        __m256i sc16 = q4_K_scales16(u), h = _mm256_loadu_si256((const __m256i *)(w + 16));
+        q4_K_scales_mins(wb + 4, u);
+        __m256i sc16 = q4_K_scales16(u), h = _mm256_loadu_si256((const __m256i *)(wb + 16));
         __m256i sumi = _mm256_setzero_si256();
         for (int g = 0; g < 4; g++, h = _mm256_srli_epi16(h, 2)) {
             __m256i lo, hi;
-            q5_K_group(w, g, h, &lo, &hi);
-            sumi = q4_K_step_avx2(lo, hi, q4_K_scale(sc16, 2 * g), q4_K_scale(sc16, 2 * g + 1), g, a + b, sumi);
+            q5_K_group(wb, g, h, &lo, &hi);
+            sumi = q4_K_step_avx2(lo, hi, q4_K_scale(sc16, 2 * g), q4_K_scale(sc16, 2 * g + 1), g, x, sumi);
         }
-        int summ = hsum256i(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a[b].sums), q4_K_mins16(u)));
-        sum += q4_K_result1(f16_scale(w), f16_scale(w + 2), a[b].d, hsum256i(sumi), summ);
+        gr.sumi[i] = sumi;
+        gr.aux[i] = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)x->sums), q4_K_mins16(u));
+        gr.d[i] = f16_scale(wb);
+        gr.dmin[i] = f16_scale(wb + 2);
+        gr.ad[i] = x->d;
     }
-    return sum;
+    return q4_K_finish(&gr, n, sum);
+}
+
+AVX2 float qk_dot_q5_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
+    return grouped_dot(q5_K_group_dot, w, a, nb);
 }
 
 /// Prefill tile for Q5_K: one row against nt (4 or 8) tokens, each group's five-bit values built once for all of
@@ -121,7 +132,7 @@ AVX2 INLINE void q5_K_tile_avx2(const uint8_t *w, const act_q8_k *const *a, long
         for (int i = 0; i < nt / 4; i++) {
             const act_q8_k *const *ai = a + 4 * i;
             __m128i s = hsum4x8i(sumi[4 * i], sumi[4 * i + 1], sumi[4 * i + 2], sumi[4 * i + 3]);
-            acc[i] = _mm_add_ps(acc[i], q4_K_result4(d, dmin, act_d4(ai, b), s, q4_K_summ4(m16, ai, b)));
+            acc[i] = _mm_add_ps(acc[i], q4_K_result4(_mm_set1_ps(d), _mm_set1_ps(dmin), act_d4(ai, b), s, q4_K_summ4(m16, ai, b)));
         }
     }
     for (int i = 0; i < nt / 4; i++) _mm_storeu_ps(out + 4 * i, acc[i]);

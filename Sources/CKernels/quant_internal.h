@@ -137,30 +137,69 @@ AVX2 INLINE __m128i q4_K_summ4(__m256i m16, const act_q8_k *const a[4], long b) 
     return hsum4x8i(p[0], p[1], p[2], p[3]);
 }
 
-/// Q4_K / Q5_K block result d_x·(d·sumi − dmin·summ) for 4 tokens, one per lane; q4_K_result1 is the same
-/// operations on one lane, so a token's result is the same bits alone or in a tile. Vector epilogues replace a
-/// horizontal sum and scalar tail per token and block (4-token tiles on Zen 3: see the commit).
-AVX2 INLINE __m128 q4_K_result4(float d, float dmin, __m128 ad, __m128i sumi, __m128i summ) {
-    __m128 mins = _mm_mul_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(summ));
-    return _mm_mul_ps(ad, _mm_fmsub_ps(_mm_set1_ps(d), _mm_cvtepi32_ps(sumi), mins));
+/// Q4_K / Q5_K block results d_x·(d·sumi − dmin·summ), one per lane: 4 tokens of one block in a tile, or 4
+/// blocks of one token in a 1-token dot. The same operations in every lane, so a token's result is the same bits
+/// alone or in a tile. Vector epilogues replace a horizontal sum and scalar tail per token and block.
+AVX2 INLINE __m128 q4_K_result4(__m128 d, __m128 dmin, __m128 ad, __m128i sumi, __m128i summ) {
+    __m128 mins = _mm_mul_ps(dmin, _mm_cvtepi32_ps(summ));
+    return _mm_mul_ps(ad, _mm_fmsub_ps(d, _mm_cvtepi32_ps(sumi), mins));
 }
 
-AVX2 INLINE float q4_K_result1(float d, float dmin, float ad, int sumi, int summ) {
-    __m128 mins = _mm_mul_ss(_mm_set_ss(dmin), _mm_cvtsi32_ss(_mm_setzero_ps(), summ));
-    __m128 r = _mm_fmsub_ss(_mm_set_ss(d), _mm_cvtsi32_ss(_mm_setzero_ps(), sumi), mins);
-    return _mm_cvtss_f32(_mm_mul_ss(_mm_set_ss(ad), r));
+/// d·d_x·sumi, one per lane (formats with one f16 scale per super-block: Q6_K, Q3_K, IQ4_XS; 4 tokens of a tile
+/// or 4 blocks of a 1-token dot).
+AVX2 INLINE __m128 scaled4(__m128 d, __m128 ad, __m128i sumi) {
+    return _mm_mul_ps(_mm_mul_ps(d, ad), _mm_cvtepi32_ps(sumi));
 }
 
-/// d·d_x·sumi for 4 tokens (formats with one f16 scale per super-block: Q6_K, Q3_K, IQ4_XS); the 1-token dots
-/// compute d·d_x·(float)sumi in the same order.
-AVX2 INLINE __m128 scaled4(float d, __m128 ad, __m128i sumi) {
-    return _mm_mul_ps(_mm_mul_ps(_mm_set1_ps(d), ad), _mm_cvtepi32_ps(sumi));
+/// sum + r[0] + … + r[n − 1], left to right: blocks in the order in which a tile's lane adds them.
+AVX2 INLINE float add_in_order(float sum, __m128 r, int n) {
+    float v[4];
+    _mm_storeu_ps(v, r);
+    for (int i = 0; i < n; i++) sum += v[i];
+    return sum;
+}
+
+/// The 1-token dots finish 4 blocks at a time: per block, the integer sums (8 lanes each) and the scales go into
+/// these slots; a short last group leaves its slots zero and adds only its n lanes.
+typedef struct { __m256i sumi[4], aux[4]; float d[4], dmin[4], ad[4]; } block_group;
+
+AVX2 INLINE void block_group_clear(block_group *g) {
+    for (int i = 0; i < 4; i++) {
+        g->sumi[i] = g->aux[i] = _mm256_setzero_si256();
+        g->d[i] = g->dmin[i] = g->ad[i] = 0;
+    }
+}
+
+/// The n blocks of a group finished (Q4_K, Q5_K) and added to sum in order.
+AVX2 INLINE float q4_K_finish(const block_group *g, int n, float sum) {
+    __m128 r = q4_K_result4(_mm_loadu_ps(g->d), _mm_loadu_ps(g->dmin), _mm_loadu_ps(g->ad),
+                            hsum4x8i(g->sumi[0], g->sumi[1], g->sumi[2], g->sumi[3]),
+                            hsum4x8i(g->aux[0], g->aux[1], g->aux[2], g->aux[3]));
+    return add_in_order(sum, r, n);
+}
+
+/// The n blocks of a group finished (one scale per super-block: Q3_K, IQ4_XS) and added to sum in order.
+AVX2 INLINE float scaled_finish(const block_group *g, int n, float sum) {
+    __m128i s = hsum4x8i(g->sumi[0], g->sumi[1], g->sumi[2], g->sumi[3]);
+    return add_in_order(sum, scaled4(_mm_loadu_ps(g->d), _mm_loadu_ps(g->ad), s), n);
+}
+
+/// Blocks b0..b0 + n − 1 (n ≤ 4) of one row against one token, added to sum in order.
+typedef float (*group_fn)(const uint8_t *w, const act_q8_k *a, long b0, int n, float sum);
+
+/// A 1-token dot: whole groups of 4 blocks, then the rest. group is an INLINE function, so each call inlines with
+/// its literal n and a whole group stays in registers.
+AVX2 INLINE float grouped_dot(group_fn group, const uint8_t *w, const act_q8_k *a, long nb) {
+    float sum = 0;
+    long b0 = 0;
+    for (; b0 + 4 <= nb; b0 += 4) sum = group(w, a, b0, 4, sum);
+    return b0 < nb ? group(w, a, b0, (int)(nb - b0), sum) : sum;
 }
 
 /// acc[i] += d·d_x·sumi for tokens 4i..4i+3 of an nt-token tile (nt 4 or 8; one scale per super-block).
 AVX2 INLINE void scaled_tile(__m128 acc[2], float d, const act_q8_k *const *a, long b, const __m256i *sumi, int nt) {
     for (int i = 0; i < nt / 4; i++)
-        acc[i] = _mm_add_ps(acc[i], scaled4(d, act_d4(a + 4 * i, b), hsum4x8i(sumi[4 * i], sumi[4 * i + 1], sumi[4 * i + 2], sumi[4 * i + 3])));
+        acc[i] = _mm_add_ps(acc[i], scaled4(_mm_set1_ps(d), act_d4(a + 4 * i, b), hsum4x8i(sumi[4 * i], sumi[4 * i + 1], sumi[4 * i + 2], sumi[4 * i + 3])));
 }
 
 /// Broadcast of the 4-byte activation word at q (4 columns) for vpdpbusd / vpdpwssd.

@@ -52,23 +52,31 @@ AVX2 INLINE __m256i iq4_xs_step(__m256i v, __m256i av, short ls, const act_q8_k 
     return _mm256_add_epi32(sumi, _mm256_madd_epi16(p, _mm256_set1_epi16(ls)));
 }
 
-AVX2 float qk_dot_iq4_xs_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
-    float sum = 0;
-    for (long b = 0; b < nb; b++, w += 136) {
-        _mm_prefetch((const char *)w + 2048, _MM_HINT_T0);
-        _mm_prefetch((const char *)w + 2048 + 64, _MM_HINT_T0);
-        _mm_prefetch((const char *)w + 2048 + 128, _MM_HINT_T0);
+/// Blocks b0..b0 + n − 1 (n ≤ 4) of one row and token, added to sum in order (a literal 4 for whole groups).
+AVX2 INLINE float iq4_xs_group(const uint8_t *w, const act_q8_k *a, long b0, int n, float sum) {
+    block_group g;
+    block_group_clear(&g);
+    for (int i = 0; i < n; i++) {
+        const uint8_t *wb = w + 136 * (b0 + i);
+        for (int l = 0; l < 136; l += 64) _mm_prefetch((const char *)wb + 2048 + l, _MM_HINT_T0);
         __m256i sumi = _mm256_setzero_si256();
         for (int ib = 0; ib < 8; ib++) {
-            __m256i v = iq4_xs_levels(w, ib);
-            sumi = iq4_xs_step(v, _mm256_sign_epi8(v, v), (short)iq4_xs_scale(w, ib), a + b, ib, sumi);
+            __m256i v = iq4_xs_levels(wb, ib);
+            sumi = iq4_xs_step(v, _mm256_sign_epi8(v, v), (short)iq4_xs_scale(wb, ib), a + b0 + i, ib, sumi);
         }
-        sum += f16_scale(w) * a[b].d * (float)hsum256i(sumi);
+        g.sumi[i] = sumi;
+        g.d[i] = f16_scale(wb);
+        g.ad[i] = a[b0 + i].d;
     }
-    return sum;
+    return scaled_finish(&g, n, sum);
 }
 
-/// Prefill tile: each sub-block's levels looked up once for 4 tokens; per token the steps of the 1-token dot.
+AVX2 float qk_dot_iq4_xs_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
+    return grouped_dot(iq4_xs_group, w, a, nb);
+}
+
+/// Prefill tile of nt (4 or 8) tokens: each sub-block's levels looked up once for all of them; per token the
+/// integer sums and float operations of the 1-token dot.
 AVX2 INLINE void iq4_xs_tile(const uint8_t *w, const act_q8_k *const *a, long nb, float *out, int nt) {
     __m128 acc[2] = {_mm_setzero_ps(), _mm_setzero_ps()};
     for (long b = 0; b < nb; b++, w += 136) {
@@ -156,22 +164,31 @@ AVX2 INLINE __m256i q3_K_pair_scales(const int8_t sc[16], int s) {
     return _mm256_set_m128i(_mm_set1_epi16(sc[s + 1]), _mm_set1_epi16(sc[s]));
 }
 
-AVX2 float qk_dot_q3_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
-    float sum = 0;
-    for (long b = 0; b < nb; b++, w += 110) {
-        _mm_prefetch((const char *)w + 2048, _MM_HINT_T0);
-        _mm_prefetch((const char *)w + 2048 + 64, _MM_HINT_T0);
+/// Blocks b0..b0 + n − 1 (n ≤ 4) of one row and token, added to sum in order (a literal 4 for whole groups).
+AVX2 INLINE float q3_K_group(const uint8_t *w, const act_q8_k *a, long b0, int n, float sum) {
+    block_group g;
+    block_group_clear(&g);
+    for (int i = 0; i < n; i++) {
+        const uint8_t *wb = w + 110 * (b0 + i);
+        _mm_prefetch((const char *)wb + 2048, _MM_HINT_T0);
+        _mm_prefetch((const char *)wb + 2048 + 64, _MM_HINT_T0);
         int8_t sc[16];
-        q3_K_scales(w, sc);
-        __m256i hmask = _mm256_loadu_si256((const __m256i *)w), sumi = _mm256_setzero_si256();
+        q3_K_scales(wb, sc);
+        __m256i hmask = _mm256_loadu_si256((const __m256i *)wb), sumi = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++)
             for (int j = 0; j < 4; j++) {
-                __m256i v = q3_K_values(w, h, j, hmask);
-                sumi = q3_K_step(v, _mm256_sign_epi8(v, v), q3_K_pair_scales(sc, 8 * h + 2 * j), a + b, h, j, sumi);
+                __m256i v = q3_K_values(wb, h, j, hmask);
+                sumi = q3_K_step(v, _mm256_sign_epi8(v, v), q3_K_pair_scales(sc, 8 * h + 2 * j), a + b0 + i, h, j, sumi);
             }
-        sum += f16_scale(w + 108) * a[b].d * (float)hsum256i(sumi);
+        g.sumi[i] = sumi;
+        g.d[i] = f16_scale(wb + 108);
+        g.ad[i] = a[b0 + i].d;
     }
-    return sum;
+    return scaled_finish(&g, n, sum);
+}
+
+AVX2 float qk_dot_q3_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
+    return grouped_dot(q3_K_group, w, a, nb);
 }
 
 AVX2 INLINE void q3_K_tile(const uint8_t *w, const act_q8_k *const *a, long nb, float *out, int nt) {
