@@ -414,6 +414,7 @@ AVX2 static float dot_q4_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
 AVX2 INLINE void q4_K_tile_avx2(const uint8_t *w, const act_q8_k *const *a, long nb, float *out, int nt) {
     __m128 acc[2] = {_mm_setzero_ps(), _mm_setzero_ps()};
     for (long b = 0; b < nb; b++, w += 144) {
+        prefetch_ahead(w, 144);
         uint32_t u[4];
         q4_K_scales_mins(w + 4, u);
         __m256i sc16 = q4_K_scales16(u), sumi[8];
@@ -502,6 +503,7 @@ AVX2 static float dot_q6_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
 AVX2 INLINE void q6_K_tile_avx2(const uint8_t *w, const act_q8_k *const *a, long nb, float *out, int nt) {
     __m128 acc[2] = {_mm_setzero_ps(), _mm_setzero_ps()};
     for (long b = 0; b < nb; b++, w += 210) {
+        prefetch_ahead(w, 210);
         __m256i sumi[8];
         for (int j = 0; j < nt; j++) sumi[j] = _mm256_setzero_si256();
         __m256i sc16 = q6_K_scales16(w);
