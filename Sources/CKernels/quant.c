@@ -455,21 +455,6 @@ AVX2 INLINE __m256i q6_K_scales16(const uint8_t *w) {
     return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + 192)));
 }
 
-/// Chunk c's scales (groups 2c, 2c + 1) as int16, lanes 0-7 the first and 8-15 the second, by vpshufb from the
-/// widened scales with one half in both halves (half = scales 0-7 for chunks 0-3, 8-15 for 4-7). Built from
-/// general registers (two vpbroadcastw and an insert per chunk), the scales took a third of a Q6_K block's
-/// instructions.
-AVX2 INLINE __m256i q6_K_chunk_scales(__m256i half, int c) {
-    int k = 2 * (c & 3);
-    return _mm256_shuffle_epi8(half, _mm256_set_m128i(_mm_set1_epi16((short)(0x0100 + 0x0202 * (k + 1))),
-                                                      _mm_set1_epi16((short)(0x0100 + 0x0202 * k))));
-}
-
-/// Σ_g sc_g·Σx_g of a Q6_K block (the −32 offset of its values), in vector lanes.
-AVX2 INLINE __m256i q6_K_offset(__m256i sc16, const act_q8_k *a) {
-    return _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)a->sums));
-}
-
 /// Blocks b0..b0 + n − 1 (n ≤ 4) of one row and token, added to sum in order (a literal 4 for whole groups).
 AVX2 INLINE float q6_K_group(const uint8_t *w, const act_q8_k *a, long b0, int n, float sum) {
     block_group g;
@@ -480,18 +465,16 @@ AVX2 INLINE float q6_K_group(const uint8_t *w, const act_q8_k *a, long b0, int n
         prefetch_ahead(wb, 210);
         __m256i sc16 = q6_K_scales16(wb), sumi = _mm256_setzero_si256();
         for (int half = 0; half < 2; half++) {
-            __m256i q[4], sh = half ? _mm256_permute2x128_si256(sc16, sc16, 0x11) : _mm256_permute2x128_si256(sc16, sc16, 0x00);
+            __m256i q[4], sh = scales16_half(sc16, half);
             q6_K_unpack(wb + 64 * half, wb + 128 + 32 * half, q);
-            for (int c = 0; c < 4; c++) sumi = q6_K_step_avx2(q[c], q6_K_chunk_scales(sh, c), 4 * half + c, x, sumi);
+            for (int c = 0; c < 4; c++) sumi = q6_K_step_avx2(q[c], chunk_scales16(sh, c), 4 * half + c, x, sumi);
         }
         g.sumi[i] = sumi;
-        g.aux[i] = q6_K_offset(sc16, x);
+        g.aux[i] = offset16(sc16, x);
         g.d[i] = f16_scale(wb + 208);
         g.ad[i] = x->d;
     }
-    __m128i ints = _mm_sub_epi32(hsum4x8i(g.sumi[0], g.sumi[1], g.sumi[2], g.sumi[3]),
-                                 _mm_slli_epi32(hsum4x8i(g.aux[0], g.aux[1], g.aux[2], g.aux[3]), 5));
-    return add_in_order(sum, scaled4(_mm_loadu_ps(g.d), _mm_loadu_ps(g.ad), ints), n);
+    return offset_finish(&g, n, sum, 5);
 }
 
 AVX2 static float dot_q6_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
@@ -508,21 +491,14 @@ AVX2 INLINE void q6_K_tile_avx2(const uint8_t *w, const act_q8_k *const *a, long
         for (int j = 0; j < nt; j++) sumi[j] = _mm256_setzero_si256();
         __m256i sc16 = q6_K_scales16(w);
         for (int half = 0; half < 2; half++) {
-            __m256i q[4], sh = half ? _mm256_permute2x128_si256(sc16, sc16, 0x11) : _mm256_permute2x128_si256(sc16, sc16, 0x00);
+            __m256i q[4], sh = scales16_half(sc16, half);
             q6_K_unpack(w + 64 * half, w + 128 + 32 * half, q);
             for (int c = 0; c < 4; c++) {
-                __m256i sc = q6_K_chunk_scales(sh, c);
+                __m256i sc = chunk_scales16(sh, c);
                 for (int j = 0; j < nt; j++) sumi[j] = q6_K_step_avx2(q[c], sc, 4 * half + c, a[j] + b, sumi[j]);
             }
         }
-        float d = f16_scale(w + 208);
-        for (int i = 0; i < nt / 4; i++) {
-            const act_q8_k *const *ai = a + 4 * i;
-            __m128i offset = hsum4x8i(q6_K_offset(sc16, ai[0] + b), q6_K_offset(sc16, ai[1] + b),
-                                      q6_K_offset(sc16, ai[2] + b), q6_K_offset(sc16, ai[3] + b));
-            __m128i s = hsum4x8i(sumi[4 * i], sumi[4 * i + 1], sumi[4 * i + 2], sumi[4 * i + 3]);
-            acc[i] = _mm_add_ps(acc[i], scaled4(_mm_set1_ps(d), act_d4(ai, b), _mm_sub_epi32(s, _mm_slli_epi32(offset, 5))));
-        }
+        offset_tile(acc, f16_scale(w + 208), a, b, sumi, sc16, 5, nt);
     }
     for (int i = 0; i < nt / 4; i++) _mm_storeu_ps(out + 4 * i, acc[i]);
 }

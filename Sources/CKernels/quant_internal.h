@@ -196,6 +196,47 @@ AVX2 INLINE float grouped_dot(group_fn group, const uint8_t *w, const act_q8_k *
     return b0 < nb ? group(w, a, b0, (int)(nb - b0), sum) : sum;
 }
 
+/// Formats with 16 int8 scales per super-block, one per 16 elements (Q6_K, Q3_K): sc16 the scales as int16 (0-7 in
+/// the low 128 bits, 8-15 in the high). One half of them in both halves: h = 0 for chunks 0-3, 1 for 4-7.
+AVX2 INLINE __m256i scales16_half(__m256i sc16, int h) {
+    return h ? _mm256_permute2x128_si256(sc16, sc16, 0x11) : _mm256_permute2x128_si256(sc16, sc16, 0x00);
+}
+
+/// Chunk c's scales (32 elements: sub-blocks 2c, 2c + 1) as int16, lanes 0-7 the first and 8-15 the second, by
+/// vpshufb from scales16_half(sc16, c / 4). Built from general registers (two vpbroadcastw and an insert per
+/// chunk), the scales took a third of a Q6_K block's instructions.
+AVX2 INLINE __m256i chunk_scales16(__m256i half, int c) {
+    int k = 2 * (c & 3);
+    return _mm256_shuffle_epi8(half, _mm256_set_m128i(_mm_set1_epi16((short)(0x0100 + 0x0202 * (k + 1))),
+                                                      _mm_set1_epi16((short)(0x0100 + 0x0202 * k))));
+}
+
+/// Σ_s sc_s·Σx_s over the 16 sub-blocks, in vector lanes: times the constant that the stored values are offset by
+/// (Q6_K 32, Q3_K 4), the term that turns Σ sc·(q + offset)·x into Σ sc·q·x.
+AVX2 INLINE __m256i offset16(__m256i sc16, const act_q8_k *a) {
+    return _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)a->sums));
+}
+
+/// The n blocks of a group finished (Q6_K, Q3_K: aux holds offset16, the value offset is 1 << shift) and added to
+/// sum in order.
+AVX2 INLINE float offset_finish(const block_group *g, int n, float sum, int shift) {
+    __m128i ints = _mm_sub_epi32(hsum4x8i(g->sumi[0], g->sumi[1], g->sumi[2], g->sumi[3]),
+                                 _mm_slli_epi32(hsum4x8i(g->aux[0], g->aux[1], g->aux[2], g->aux[3]), shift));
+    return add_in_order(sum, scaled4(_mm_loadu_ps(g->d), _mm_loadu_ps(g->ad), ints), n);
+}
+
+/// acc[i] += d·d_x·(sumi − (offset16 << shift)) for tokens 4i..4i+3 of an nt-token tile (Q6_K, Q3_K).
+AVX2 INLINE void offset_tile(__m128 acc[2], float d, const act_q8_k *const *a, long b, const __m256i *sumi, __m256i sc16,
+                             int shift, int nt) {
+    for (int i = 0; i < nt / 4; i++) {
+        const act_q8_k *const *ai = a + 4 * i;
+        __m128i offset = hsum4x8i(offset16(sc16, ai[0] + b), offset16(sc16, ai[1] + b), offset16(sc16, ai[2] + b),
+                                  offset16(sc16, ai[3] + b));
+        __m128i s = hsum4x8i(sumi[4 * i], sumi[4 * i + 1], sumi[4 * i + 2], sumi[4 * i + 3]);
+        acc[i] = _mm_add_ps(acc[i], scaled4(_mm_set1_ps(d), act_d4(ai, b), _mm_sub_epi32(s, _mm_slli_epi32(offset, shift))));
+    }
+}
+
 /// acc[i] += d·d_x·sumi for tokens 4i..4i+3 of an nt-token tile (nt 4 or 8; one scale per super-block).
 AVX2 INLINE void scaled_tile(__m128 acc[2], float d, const act_q8_k *const *a, long b, const __m256i *sumi, int nt) {
     for (int i = 0; i < nt / 4; i++)

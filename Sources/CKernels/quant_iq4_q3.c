@@ -145,23 +145,29 @@ float qk_dot_q3_K_ref(const uint8_t *w, const act_q8_k *a, long nb) {
 }
 
 #if defined(__x86_64__)
-/// Elements 128h + 32j … + 31 as int8 in [−4, 3].
-AVX2 INLINE __m256i q3_K_values(const uint8_t *w, int h, int j, __m256i hmask) {
+/// Elements 128h + 32j … + 31 plus 4, as u8 in [0, 7]: the two low bits, with 4 added where the hmask bit is set
+/// (ggml: value = low − (bit ? 0 : 4)). Unsigned values go straight into vpmaddubsw, with no sign moved onto each
+/// token's activations; the 4·Σx that the +4 adds is taken off once per block (offset16, as Q6_K's 32).
+AVX2 INLINE __m256i q3_K_values4(const uint8_t *w, int h, int j, __m256i hmask) {
     __m256i lo = _mm256_and_si256(_mm256_srli_epi16(_mm256_loadu_si256((const __m256i *)(w + 32 + 32 * h)), 2 * j),
                                   _mm256_set1_epi8(3));
-    __m256i bit = _mm256_and_si256(hmask, _mm256_set1_epi8((char)(1 << (4 * h + j))));
-    __m256i four = _mm256_and_si256(_mm256_cmpeq_epi8(bit, _mm256_setzero_si256()), _mm256_set1_epi8(4));
-    return _mm256_sub_epi8(lo, four);
+    int s = 4 * h + j; // bit s of each hmask byte → bit 2 (16-bit shifts: a byte's bit s stays in that byte)
+    __m256i hb = s >= 2 ? _mm256_srli_epi16(hmask, s - 2) : _mm256_slli_epi16(hmask, 2 - s);
+    return _mm256_or_si256(lo, _mm256_and_si256(hb, _mm256_set1_epi8(4)));
 }
 
-/// 32 values of sub-blocks (s, s + 1) against one activation block, added to sumi (1- and 4-token dots).
-AVX2 INLINE __m256i q3_K_step(__m256i v, __m256i av, __m256i scales, const act_q8_k *x, int h, int j, __m256i sumi) {
+/// 32 values of sub-blocks (2c, 2c + 1), c = 4h + j, against one activation block, added to sumi (shared by the
+/// 1-token dot and the tiles).
+AVX2 INLINE __m256i q3_K_step(__m256i u, __m256i scales, const act_q8_k *x, int h, int j, __m256i sumi) {
     __m256i xq = _mm256_loadu_si256((const __m256i *)(x->q + 128 * h + 32 * j));
-    return _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(av, _mm256_sign_epi8(xq, v)), scales));
+    return _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(u, xq), scales));
 }
 
-AVX2 INLINE __m256i q3_K_pair_scales(const int8_t sc[16], int s) {
-    return _mm256_set_m128i(_mm_set1_epi16(sc[s + 1]), _mm_set1_epi16(sc[s]));
+/// The 16 scales (minus 32) as int16.
+AVX2 INLINE __m256i q3_K_scales16(const uint8_t *w) {
+    int8_t sc[16];
+    q3_K_scales(w, sc);
+    return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
 }
 
 /// Blocks b0..b0 + n − 1 (n ≤ 4) of one row and token, added to sum in order (a literal 4 for whole groups).
@@ -170,41 +176,41 @@ AVX2 INLINE float q3_K_group(const uint8_t *w, const act_q8_k *a, long b0, int n
     block_group_clear(&g);
     for (int i = 0; i < n; i++) {
         const uint8_t *wb = w + 110 * (b0 + i);
+        const act_q8_k *x = a + b0 + i;
         _mm_prefetch((const char *)wb + 2048, _MM_HINT_T0);
         _mm_prefetch((const char *)wb + 2048 + 64, _MM_HINT_T0);
-        int8_t sc[16];
-        q3_K_scales(wb, sc);
-        __m256i hmask = _mm256_loadu_si256((const __m256i *)wb), sumi = _mm256_setzero_si256();
-        for (int h = 0; h < 2; h++)
-            for (int j = 0; j < 4; j++) {
-                __m256i v = q3_K_values(wb, h, j, hmask);
-                sumi = q3_K_step(v, _mm256_sign_epi8(v, v), q3_K_pair_scales(sc, 8 * h + 2 * j), a + b0 + i, h, j, sumi);
-            }
+        __m256i sc16 = q3_K_scales16(wb), hmask = _mm256_loadu_si256((const __m256i *)wb), sumi = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            __m256i sh = scales16_half(sc16, h);
+            for (int j = 0; j < 4; j++) sumi = q3_K_step(q3_K_values4(wb, h, j, hmask), chunk_scales16(sh, j), x, h, j, sumi);
+        }
         g.sumi[i] = sumi;
+        g.aux[i] = offset16(sc16, x);
         g.d[i] = f16_scale(wb + 108);
-        g.ad[i] = a[b0 + i].d;
+        g.ad[i] = x->d;
     }
-    return scaled_finish(&g, n, sum);
+    return offset_finish(&g, n, sum, 2);
 }
 
 AVX2 float qk_dot_q3_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
     return grouped_dot(q3_K_group, w, a, nb);
 }
 
+/// Prefill tile of nt (4 or 8) tokens: each chunk's values and scales built once for all of them; per token the
+/// integer sums and float operations of the 1-token dot.
 AVX2 INLINE void q3_K_tile(const uint8_t *w, const act_q8_k *const *a, long nb, float *out, int nt) {
     __m128 acc[2] = {_mm_setzero_ps(), _mm_setzero_ps()};
     for (long b = 0; b < nb; b++, w += 110) {
-        int8_t sc[16];
-        q3_K_scales(w, sc);
-        __m256i hmask = _mm256_loadu_si256((const __m256i *)w), sumi[8];
+        __m256i sc16 = q3_K_scales16(w), hmask = _mm256_loadu_si256((const __m256i *)w), sumi[8];
         for (int t = 0; t < nt; t++) sumi[t] = _mm256_setzero_si256();
-        for (int h = 0; h < 2; h++)
+        for (int h = 0; h < 2; h++) {
+            __m256i sh = scales16_half(sc16, h);
             for (int j = 0; j < 4; j++) {
-                __m256i v = q3_K_values(w, h, j, hmask), av = _mm256_sign_epi8(v, v);
-                __m256i scales = q3_K_pair_scales(sc, 8 * h + 2 * j);
-                for (int t = 0; t < nt; t++) sumi[t] = q3_K_step(v, av, scales, a[t] + b, h, j, sumi[t]);
+                __m256i u = q3_K_values4(w, h, j, hmask), scales = chunk_scales16(sh, j);
+                for (int t = 0; t < nt; t++) sumi[t] = q3_K_step(u, scales, a[t] + b, h, j, sumi[t]);
             }
-        scaled_tile(acc, f16_scale(w + 108), a, b, sumi, nt);
+        }
+        offset_tile(acc, f16_scale(w + 108), a, b, sumi, sc16, 2, nt);
     }
     for (int i = 0; i < nt / 4; i++) _mm_storeu_ps(out + 4 * i, acc[i]);
 }
