@@ -35,12 +35,12 @@ float qk_dot_iq4_xs_ref(const uint8_t *w, const act_q8_k *a, long nb) {
 }
 
 #if defined(__x86_64__)
-/// Sub-block ib's 32 levels as int8 (one vpshufb), in element order.
+/// Sub-block ib's 32 levels as int8 (one vpshufb), in element order: the 16 bytes in both halves (one broadcast
+/// load), the high half shifted right by 4 (vpsrlvd: a byte's high nibble lands in its own low nibble), masked.
 AVX2 INLINE __m256i iq4_xs_levels(const uint8_t *w, int ib) {
     const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)iq4_levels));
-    const __m128i low4 = _mm_set1_epi8(0x0F);
-    __m128i q = _mm_loadu_si128((const __m128i *)(w + 8 + 16 * ib));
-    __m256i idx = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), low4), _mm_and_si128(q, low4));
+    __m256i q = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(w + 8 + 16 * ib)));
+    __m256i idx = _mm256_and_si256(_mm256_srlv_epi32(q, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), _mm256_set1_epi8(0x0F));
     return _mm256_shuffle_epi8(table, idx);
 }
 
