@@ -1,0 +1,171 @@
+// AVX2 building blocks of the ggml-layout integer dots (quant.c, quant_formats.c, quant_iq4_q3.c): per-format steps
+// and scale broadcasts, and the epilogues that finish 4 results in one vector. A tile finishes 4 tokens of one block
+// per vector, a 1-token dot 4 blocks of its token; every lane takes the same operations on the same integer sums,
+// so a token's result is the same bits alone, in a 4-token tile or in an 8-token tile. Included by
+// quant_internal.h inside its x86_64 section (act_q8_k, AVX2, INLINE, hsum256i come from there).
+#ifndef QWENKIT_QUANT_AVX2_H
+#define QWENKIT_QUANT_AVX2_H
+
+/// Group g (64 weights: lo the first 32, hi the next 32) of a Q4_K / Q5_K block against one activation block,
+/// added to sumi; s0, s1 the two groups' scales in every int16 lane. Shared by the 1-token dots and the tiles.
+AVX2 INLINE __m256i q4_K_step_avx2(__m256i lo, __m256i hi, __m256i s0, __m256i s1, int g, const act_q8_k *x, __m256i sumi) {
+    __m256i xl = _mm256_loadu_si256((const __m256i *)(x->q + 64 * g));
+    __m256i xh = _mm256_loadu_si256((const __m256i *)(x->q + 64 * g + 32));
+    sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, xl), s0));
+    return _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, xh), s1));
+}
+
+/// The 12 scale bytes of a Q4_K / Q5_K block unpacked at once (ggml's kmask form of get_scale_min_k4): bytes 0-7
+/// of u the 8 scales, bytes 8-15 the 8 mins.
+INLINE void q4_K_scales_mins(const uint8_t *scales, uint32_t u[4]) {
+    memcpy(u, scales, 12);
+    u[3] = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
+    uint32_t mins = u[1] & 0x3f3f3f3f;
+    u[1] = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
+    u[2] = mins;
+    u[0] &= 0x3f3f3f3f;
+}
+
+/// The 8 scales as int16 in both 128-bit halves, for q4_K_scale.
+AVX2 INLINE __m256i q4_K_scales16(const uint32_t u[4]) {
+    return _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)u[1], (int)u[0])));
+}
+
+/// Scale s (0-7) in every int16 lane, by vpshufb: broadcasting from a general register (vmovd + vpbroadcastw
+/// after a byte load) cost a 4-token Q4_K tile ~10 of its ~74 cycles per block on Zen 3.
+AVX2 INLINE __m256i q4_K_scale(__m256i sc16, int s) {
+    return _mm256_shuffle_epi8(sc16, _mm256_set1_epi16((short)(0x0100 + 0x0202 * s)));
+}
+
+/// The 8 mins as 16 int16, each twice: vpmaddwd against an activation block's sums per 16 gives m_j·Σx_j per 32.
+AVX2 INLINE __m256i q4_K_mins16(const uint32_t u[4]) {
+    __m128i m = _mm_set_epi32(0, 0, (int)u[3], (int)u[2]);
+    return _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m, m));
+}
+
+/// Lane j: the sum of the 8 int32 lanes of the j-th argument. Integer sums are the same in any order, so a
+/// token's sums do not depend on which tile it was in.
+AVX2 INLINE __m128i hsum4x8i(__m256i a, __m256i b, __m256i c, __m256i d) {
+    __m256i abcd = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
+    return _mm_add_epi32(_mm256_castsi256_si128(abcd), _mm256_extracti128_si256(abcd, 1));
+}
+
+/// The activation scales of block b of 4 tokens (a[0..3]).
+AVX2 INLINE __m128 act_d4(const act_q8_k *const a[4], long b) {
+    return _mm_set_ps(a[3][b].d, a[2][b].d, a[1][b].d, a[0][b].d);
+}
+
+/// Σ m_j·Σx_j of block b for 4 tokens (the mins term of Q4_K / Q5_K).
+AVX2 INLINE __m128i q4_K_summ4(__m256i m16, const act_q8_k *const a[4], long b) {
+    __m256i p[4];
+    for (int j = 0; j < 4; j++) p[j] = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a[j][b].sums), m16);
+    return hsum4x8i(p[0], p[1], p[2], p[3]);
+}
+
+/// Q4_K / Q5_K block results d_x·(d·sumi − dmin·summ), one per lane: 4 tokens of one block in a tile, or 4
+/// blocks of one token in a 1-token dot. The same operations in every lane, so a token's result is the same bits
+/// alone or in a tile. Vector epilogues replace a horizontal sum and scalar tail per token and block.
+AVX2 INLINE __m128 q4_K_result4(__m128 d, __m128 dmin, __m128 ad, __m128i sumi, __m128i summ) {
+    __m128 mins = _mm_mul_ps(dmin, _mm_cvtepi32_ps(summ));
+    return _mm_mul_ps(ad, _mm_fmsub_ps(d, _mm_cvtepi32_ps(sumi), mins));
+}
+
+/// d·d_x·sumi, one per lane (formats with one f16 scale per super-block: Q6_K, Q3_K, IQ4_XS; 4 tokens of a tile
+/// or 4 blocks of a 1-token dot).
+AVX2 INLINE __m128 scaled4(__m128 d, __m128 ad, __m128i sumi) {
+    return _mm_mul_ps(_mm_mul_ps(d, ad), _mm_cvtepi32_ps(sumi));
+}
+
+/// sum + r[0] + … + r[n − 1], left to right: blocks in the order in which a tile's lane adds them.
+AVX2 INLINE float add_in_order(float sum, __m128 r, int n) {
+    float v[4];
+    _mm_storeu_ps(v, r);
+    for (int i = 0; i < n; i++) sum += v[i];
+    return sum;
+}
+
+/// The 1-token dots finish 4 blocks at a time: per block, the integer sums (8 lanes each) and the scales go into
+/// these slots; a short last group leaves its slots zero and adds only its n lanes.
+typedef struct { __m256i sumi[4], aux[4]; float d[4], dmin[4], ad[4]; } block_group;
+
+AVX2 INLINE void block_group_clear(block_group *g) {
+    for (int i = 0; i < 4; i++) {
+        g->sumi[i] = g->aux[i] = _mm256_setzero_si256();
+        g->d[i] = g->dmin[i] = g->ad[i] = 0;
+    }
+}
+
+/// The n blocks of a group finished (Q4_K, Q5_K) and added to sum in order.
+AVX2 INLINE float q4_K_finish(const block_group *g, int n, float sum) {
+    __m128 r = q4_K_result4(_mm_loadu_ps(g->d), _mm_loadu_ps(g->dmin), _mm_loadu_ps(g->ad),
+                            hsum4x8i(g->sumi[0], g->sumi[1], g->sumi[2], g->sumi[3]),
+                            hsum4x8i(g->aux[0], g->aux[1], g->aux[2], g->aux[3]));
+    return add_in_order(sum, r, n);
+}
+
+/// The n blocks of a group finished (one scale per super-block: Q3_K, IQ4_XS) and added to sum in order.
+AVX2 INLINE float scaled_finish(const block_group *g, int n, float sum) {
+    __m128i s = hsum4x8i(g->sumi[0], g->sumi[1], g->sumi[2], g->sumi[3]);
+    return add_in_order(sum, scaled4(_mm_loadu_ps(g->d), _mm_loadu_ps(g->ad), s), n);
+}
+
+/// Blocks b0..b0 + n − 1 (n ≤ 4) of one row against one token, added to sum in order.
+typedef float (*group_fn)(const uint8_t *w, const act_q8_k *a, long b0, int n, float sum);
+
+/// A 1-token dot: whole groups of 4 blocks, then the rest. group is an INLINE function, so each call inlines with
+/// its literal n and a whole group stays in registers.
+AVX2 INLINE float grouped_dot(group_fn group, const uint8_t *w, const act_q8_k *a, long nb) {
+    float sum = 0;
+    long b0 = 0;
+    for (; b0 + 4 <= nb; b0 += 4) sum = group(w, a, b0, 4, sum);
+    return b0 < nb ? group(w, a, b0, (int)(nb - b0), sum) : sum;
+}
+
+/// Formats with 16 int8 scales per super-block, one per 16 elements (Q6_K, Q3_K): sc16 the scales as int16 (0-7 in
+/// the low 128 bits, 8-15 in the high). One half of them in both halves: h = 0 for chunks 0-3, 1 for 4-7.
+AVX2 INLINE __m256i scales16_half(__m256i sc16, int h) {
+    return h ? _mm256_permute2x128_si256(sc16, sc16, 0x11) : _mm256_permute2x128_si256(sc16, sc16, 0x00);
+}
+
+/// Chunk c's scales (32 elements: sub-blocks 2c, 2c + 1) as int16, lanes 0-7 the first and 8-15 the second, by
+/// vpshufb from scales16_half(sc16, c / 4). Built from general registers (two vpbroadcastw and an insert per
+/// chunk), the scales took a third of a Q6_K block's instructions.
+AVX2 INLINE __m256i chunk_scales16(__m256i half, int c) {
+    int k = 2 * (c & 3);
+    return _mm256_shuffle_epi8(half, _mm256_set_m128i(_mm_set1_epi16((short)(0x0100 + 0x0202 * (k + 1))),
+                                                      _mm_set1_epi16((short)(0x0100 + 0x0202 * k))));
+}
+
+/// Σ_s sc_s·Σx_s over the 16 sub-blocks, in vector lanes: times the constant that the stored values are offset by
+/// (Q6_K 32, Q3_K 4), the term that turns Σ sc·(q + offset)·x into Σ sc·q·x.
+AVX2 INLINE __m256i offset16(__m256i sc16, const act_q8_k *a) {
+    return _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)a->sums));
+}
+
+/// The n blocks of a group finished (Q6_K, Q3_K: aux holds offset16, the value offset is 1 << shift) and added to
+/// sum in order.
+AVX2 INLINE float offset_finish(const block_group *g, int n, float sum, int shift) {
+    __m128i ints = _mm_sub_epi32(hsum4x8i(g->sumi[0], g->sumi[1], g->sumi[2], g->sumi[3]),
+                                 _mm_slli_epi32(hsum4x8i(g->aux[0], g->aux[1], g->aux[2], g->aux[3]), shift));
+    return add_in_order(sum, scaled4(_mm_loadu_ps(g->d), _mm_loadu_ps(g->ad), ints), n);
+}
+
+/// acc[i] += d·d_x·(sumi − (offset16 << shift)) for tokens 4i..4i+3 of an nt-token tile (Q6_K, Q3_K).
+AVX2 INLINE void offset_tile(__m128 acc[2], float d, const act_q8_k *const *a, long b, const __m256i *sumi, __m256i sc16,
+                             int shift, int nt) {
+    for (int i = 0; i < nt / 4; i++) {
+        const act_q8_k *const *ai = a + 4 * i;
+        __m128i offset = hsum4x8i(offset16(sc16, ai[0] + b), offset16(sc16, ai[1] + b), offset16(sc16, ai[2] + b),
+                                  offset16(sc16, ai[3] + b));
+        __m128i s = hsum4x8i(sumi[4 * i], sumi[4 * i + 1], sumi[4 * i + 2], sumi[4 * i + 3]);
+        acc[i] = _mm_add_ps(acc[i], scaled4(_mm_set1_ps(d), act_d4(ai, b), _mm_sub_epi32(s, _mm_slli_epi32(offset, shift))));
+    }
+}
+
+/// acc[i] += d·d_x·sumi for tokens 4i..4i+3 of an nt-token tile (nt 4 or 8; one scale per super-block).
+AVX2 INLINE void scaled_tile(__m128 acc[2], float d, const act_q8_k *const *a, long b, const __m256i *sumi, int nt) {
+    for (int i = 0; i < nt / 4; i++)
+        acc[i] = _mm_add_ps(acc[i], scaled4(_mm_set1_ps(d), act_d4(a + 4 * i, b), hsum4x8i(sumi[4 * i], sumi[4 * i + 1], sumi[4 * i + 2], sumi[4 * i + 3])));
+}
+
+#endif
