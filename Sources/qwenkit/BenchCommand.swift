@@ -333,9 +333,9 @@ struct KernelBench {
         let quant = QuantGEMVBench(pool: pool)
         for format in [WeightFormat.q8_0, .q4_K, .q5_K, .q6_K] where wanted("qgemv") {
             for (out, inp, name) in [(3584, 1024, "gate/up 3584x1024"), (248_320, 1024, "lm_head 248320x1024")] {
-                let (gbs, ms) = quant.run(format: format, out: out, in: inp)
+                let (gbs, ms, repacked) = quant.run(format: format, out: out, in: inp)
                 report("qgemv_\(format)_\(out)x\(inp)_gb_per_s",
-                       "GEMV T=1 \(name) \(format) (repacked): " +
+                       "GEMV T=1 \(name) \(format) (\(repacked ? "repacked" : "ggml layout")): " +
                            String(format: "%.1f GB/s (%.0f%% of probe), %.3f ms/call", gbs, 100 * gbs / bw, ms), gbs)
             }
         }

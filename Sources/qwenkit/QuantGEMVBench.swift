@@ -9,8 +9,9 @@ import TensorCore
 struct QuantGEMVBench {
     let pool: ThreadPool
 
-    /// (GB/s, ms per call) for a `[out, in]` weight in `format`.
-    func run(format: WeightFormat, out: Int, in k: Int) -> (Double, Double) {
+    /// (GB/s, ms per call, whether the weight was repacked: without VNNI it stays in the ggml layout) for a
+    /// `[out, in]` weight in `format`.
+    func run(format: WeightFormat, out: Int, in k: Int) -> (Double, Double, Bool) {
         let tileRows = 256   // rows quantised once, then repeated down the matrix
         precondition(out % tileRows == 0, "QuantGEMVBench: \(out) rows are not whole tiles of \(tileRows)")
         var seed: UInt64 = 0x5EED
@@ -41,6 +42,6 @@ struct QuantGEMVBench {
             }
         } }
         sink(y[0])
-        return (Double(bytes) / best / 1e9, best * 1e3)
+        return (Double(bytes) / best / 1e9, best * 1e3, weights[0].packed != nil)
     }
 }
