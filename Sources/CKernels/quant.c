@@ -325,17 +325,6 @@ VNNI static float dot_q6_K_vnni(const uint8_t *w, const act_q8_k *a, long nb) {
 
 // MARK: - AVX2 (no VNNI): vpmaddubsw (u8 × s8 pairs → s16) then vpmaddwd by the scale (→ s32)
 
-/// Bytes ahead of the current weight block that the AVX2 decode dots prefetch (into L1): Zen 3's hardware
-/// prefetcher alone left Q8_0 decode at ~0.8 of the DRAM probe. bench-0.8b Q8_0 decode, 2 threads,
-/// interleaved runs on a host whose probe swings 18-25 GB/s: none 17.3-20.8 tok/s, 2048 bytes ahead 17.7-25.2
-/// (512 and 1024 in between).
-#define QK_PF_AHEAD 2048
-
-/// One prefetch per 64-byte line of the `bytes` bytes QK_PF_AHEAD past w.
-AVX2 INLINE void prefetch_ahead(const uint8_t *w, int bytes) {
-    for (int l = 0; l < bytes; l += 64) _mm_prefetch((const char *)w + QK_PF_AHEAD + l, _MM_HINT_T0);
-}
-
 /// One Q8_0 block (|w| and w's 32 int8 weights, scale dw) against one activation block, added to acc: the step
 /// the 1- and 4-token dots share, so a row's result does not depend on how many tokens share the call.
 AVX2 INLINE __m256 q8_0_step_avx2(__m256i aw, __m256i wq, float dw, const act_q8_0 *x, __m256 acc) {

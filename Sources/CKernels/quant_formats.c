@@ -90,7 +90,7 @@ AVX2 INLINE float q5_K_group_dot(const uint8_t *w, const act_q8_k *a, long b0, i
     for (int i = 0; i < n; i++) {
         const uint8_t *wb = w + 176 * (b0 + i);
         const act_q8_k *x = a + b0 + i;
-        for (int l = 0; l < 176; l += 64) _mm_prefetch((const char *)wb + 2048 + l, _MM_HINT_T0);
+        prefetch_ahead(wb, 176);
         uint32_t u[4];
         q4_K_scales_mins(wb + 4, u);
         __m256i sc16 = q4_K_scales16(u), h = _mm256_loadu_si256((const __m256i *)(wb + 16));
@@ -118,6 +118,7 @@ AVX2 float qk_dot_q5_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
 AVX2 INLINE void q5_K_tile_avx2(const uint8_t *w, const act_q8_k *const *a, long nb, float *out, int nt) {
     __m128 acc[2] = {_mm_setzero_ps(), _mm_setzero_ps()};
     for (long b = 0; b < nb; b++, w += 176) {
+        prefetch_ahead(w, 176);
         uint32_t u[4];
         q4_K_scales_mins(w + 4, u);
         __m256i sc16 = q4_K_scales16(u), h = _mm256_loadu_si256((const __m256i *)(w + 16)), sumi[8];

@@ -58,7 +58,7 @@ AVX2 INLINE float iq4_xs_group(const uint8_t *w, const act_q8_k *a, long b0, int
     block_group_clear(&g);
     for (int i = 0; i < n; i++) {
         const uint8_t *wb = w + 136 * (b0 + i);
-        for (int l = 0; l < 136; l += 64) _mm_prefetch((const char *)wb + 2048 + l, _MM_HINT_T0);
+        prefetch_ahead(wb, 136);
         __m256i sumi = _mm256_setzero_si256();
         for (int ib = 0; ib < 8; ib++) {
             __m256i v = iq4_xs_levels(wb, ib);
@@ -80,6 +80,7 @@ AVX2 float qk_dot_iq4_xs_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
 AVX2 INLINE void iq4_xs_tile(const uint8_t *w, const act_q8_k *const *a, long nb, float *out, int nt) {
     __m128 acc[2] = {_mm_setzero_ps(), _mm_setzero_ps()};
     for (long b = 0; b < nb; b++, w += 136) {
+        prefetch_ahead(w, 136);
         __m256i sumi[8];
         for (int j = 0; j < nt; j++) sumi[j] = _mm256_setzero_si256();
         for (int ib = 0; ib < 8; ib++) {
@@ -181,8 +182,7 @@ AVX2 INLINE float q3_K_group(const uint8_t *w, const act_q8_k *a, long b0, int n
     for (int i = 0; i < n; i++) {
         const uint8_t *wb = w + 110 * (b0 + i);
         const act_q8_k *x = a + b0 + i;
-        _mm_prefetch((const char *)wb + 2048, _MM_HINT_T0);
-        _mm_prefetch((const char *)wb + 2048 + 64, _MM_HINT_T0);
+        prefetch_ahead(wb, 110);
         __m256i sc16 = q3_K_scales16(wb), hmask = _mm256_loadu_si256((const __m256i *)wb), sumi = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
             __m256i sh = scales16_half(sc16, h);
@@ -205,6 +205,7 @@ AVX2 float qk_dot_q3_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
 AVX2 INLINE void q3_K_tile(const uint8_t *w, const act_q8_k *const *a, long nb, float *out, int nt) {
     __m128 acc[2] = {_mm_setzero_ps(), _mm_setzero_ps()};
     for (long b = 0; b < nb; b++, w += 110) {
+        prefetch_ahead(w, 110);
         __m256i sc16 = q3_K_scales16(w), hmask = _mm256_loadu_si256((const __m256i *)w), sumi[8];
         for (int t = 0; t < nt; t++) sumi[t] = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
