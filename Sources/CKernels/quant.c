@@ -373,7 +373,7 @@ AVX2 INLINE __m256i q4_K_block_sums(const uint8_t *w, const act_q8_k *x, __m256i
         q4_K_nibbles_avx2(w + 16, g, &lo, &hi);
         sumi = q4_K_step_avx2(lo, hi, q4_K_scale(sc16, 2 * g), q4_K_scale(sc16, 2 * g + 1), g, x, sumi);
     }
-    *summ = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)x->sums), q4_K_mins16(u));
+    *summ = q4_K_summ(u, x);
     return sumi;
 }
 
@@ -413,13 +413,7 @@ AVX2 INLINE void q4_K_tile_avx2(const uint8_t *w, const act_q8_k *const *a, long
             q4_K_nibbles_avx2(w + 16, g, &lo, &hi);
             for (int j = 0; j < nt; j++) sumi[j] = q4_K_step_avx2(lo, hi, s0, s1, g, a[j] + b, sumi[j]);
         }
-        __m256i m16 = q4_K_mins16(u);
-        float d = f16_scale(w), dmin = f16_scale(w + 2);
-        for (int i = 0; i < nt / 4; i++) {
-            const act_q8_k *const *ai = a + 4 * i;
-            __m128i s = hsum4x8i(sumi[4 * i], sumi[4 * i + 1], sumi[4 * i + 2], sumi[4 * i + 3]);
-            acc[i] = _mm_add_ps(acc[i], q4_K_result4(_mm_set1_ps(d), _mm_set1_ps(dmin), act_d4(ai, b), s, q4_K_summ4(m16, ai, b)));
-        }
+        q4_K_tile_finish(acc, w, u, a, b, sumi, nt);
     }
     for (int i = 0; i < nt / 4; i++) _mm_storeu_ps(out + 4 * i, acc[i]);
 }

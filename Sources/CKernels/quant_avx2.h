@@ -66,11 +66,9 @@ AVX2 INLINE __m128 act_d4(const act_q8_k *const a[4], long b) {
     return _mm_set_ps(a[3][b].d, a[2][b].d, a[1][b].d, a[0][b].d);
 }
 
-/// Σ m_j·Σx_j of block b for 4 tokens (the mins term of Q4_K / Q5_K).
-AVX2 INLINE __m128i q4_K_summ4(__m256i m16, const act_q8_k *const a[4], long b) {
-    __m256i p[4];
-    for (int j = 0; j < 4; j++) p[j] = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a[j][b].sums), m16);
-    return hsum4x8i(p[0], p[1], p[2], p[3]);
+/// m_j·Σx_j per lane of one block and token (the mins term of Q4_K / Q5_K, before its horizontal sum).
+AVX2 INLINE __m256i q4_K_summ(const uint32_t u[4], const act_q8_k *x) {
+    return _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)x->sums), q4_K_mins16(u));
 }
 
 /// Q4_K / Q5_K block results d_x·(d·sumi − dmin·summ), one per lane: 4 tokens of one block in a tile, or 4
@@ -112,6 +110,19 @@ AVX2 INLINE float q4_K_finish(const block_group *g, int n, float sum) {
                             hsum4x8i(g->sumi[0], g->sumi[1], g->sumi[2], g->sumi[3]),
                             hsum4x8i(g->aux[0], g->aux[1], g->aux[2], g->aux[3]));
     return add_in_order(sum, r, n);
+}
+
+/// acc[i] += the Q4_K / Q5_K block results of tokens 4i..4i+3 of an nt-token tile (w the block, u its unpacked
+/// scales and mins).
+AVX2 INLINE void q4_K_tile_finish(__m128 acc[2], const uint8_t *w, const uint32_t u[4], const act_q8_k *const *a, long b,
+                                  const __m256i *sumi, int nt) {
+    __m128 d = _mm_set1_ps(f16_scale(w)), dmin = _mm_set1_ps(f16_scale(w + 2));
+    for (int i = 0; i < nt / 4; i++) {
+        const act_q8_k *const *ai = a + 4 * i;
+        __m128i summ = hsum4x8i(q4_K_summ(u, ai[0] + b), q4_K_summ(u, ai[1] + b), q4_K_summ(u, ai[2] + b), q4_K_summ(u, ai[3] + b));
+        __m128i s = hsum4x8i(sumi[4 * i], sumi[4 * i + 1], sumi[4 * i + 2], sumi[4 * i + 3]);
+        acc[i] = _mm_add_ps(acc[i], q4_K_result4(d, dmin, act_d4(ai, b), s, summ));
+    }
 }
 
 /// The n blocks of a group finished (one scale per super-block: Q3_K, IQ4_XS) and added to sum in order.

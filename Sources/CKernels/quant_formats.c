@@ -101,7 +101,7 @@ AVX2 INLINE float q5_K_group_dot(const uint8_t *w, const act_q8_k *a, long b0, i
             sumi = q4_K_step_avx2(lo, hi, q4_K_scale(sc16, 2 * g), q4_K_scale(sc16, 2 * g + 1), g, x, sumi);
         }
         gr.sumi[i] = sumi;
-        gr.aux[i] = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)x->sums), q4_K_mins16(u));
+        gr.aux[i] = q4_K_summ(u, x);
         gr.d[i] = f16_scale(wb);
         gr.dmin[i] = f16_scale(wb + 2);
         gr.ad[i] = x->d;
@@ -128,13 +128,7 @@ AVX2 INLINE void q5_K_tile_avx2(const uint8_t *w, const act_q8_k *const *a, long
             q5_K_group(w, g, h, &lo, &hi);
             for (int j = 0; j < nt; j++) sumi[j] = q4_K_step_avx2(lo, hi, s0, s1, g, a[j] + b, sumi[j]);
         }
-        __m256i m16 = q4_K_mins16(u);
-        float d = f16_scale(w), dmin = f16_scale(w + 2);
-        for (int i = 0; i < nt / 4; i++) {
-            const act_q8_k *const *ai = a + 4 * i;
-            __m128i s = hsum4x8i(sumi[4 * i], sumi[4 * i + 1], sumi[4 * i + 2], sumi[4 * i + 3]);
-            acc[i] = _mm_add_ps(acc[i], q4_K_result4(_mm_set1_ps(d), _mm_set1_ps(dmin), act_d4(ai, b), s, q4_K_summ4(m16, ai, b)));
-        }
+        q4_K_tile_finish(acc, w, u, a, b, sumi, nt);
     }
     for (int i = 0; i < nt / 4; i++) _mm_storeu_ps(out + 4 * i, acc[i]);
 }
