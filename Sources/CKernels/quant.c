@@ -172,20 +172,23 @@ void qk_qgemv_ref(int type, const void *w, long k, const void *xq, long tokens, 
 
 #if defined(__x86_64__)
 
-/// The 128 six-bit values (q + 32, in [0, 63]) of one half of a Q6_K block, in element order: q[0] = elements
-/// 0-31, q[1] = 32-63, q[2] = 64-95, q[3] = 96-127 (ggml dequantize_row_q6_K's ql/qh bit layout).
-AVX2 INLINE void q6_K_unpack(const uint8_t *ql, const uint8_t *qh, __m256i q[4]) {
+/// Chunk c (0-7, elements 32c..32c + 31) of a Q6_K block as its six-bit values q + 32 in [0, 63] (ggml
+/// dequantize_row_q6_K's ql/qh bit layout: half c / 4 has ql at 64·half, qh at 128 + 32·half; quarter c % 4 takes
+/// the low (0, 1) or high (2, 3) nibbles of ql's first or second 32 bytes and qh's bits 2·(c % 4)).
+AVX2 INLINE __m256i q6_K_chunk(const uint8_t *w, int c) {
     const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(3);
-    __m256i l0 = _mm256_loadu_si256((const __m256i *)ql), l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-    __m256i h = _mm256_loadu_si256((const __m256i *)qh);
-    q[0] = _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_slli_epi16(_mm256_and_si256(h, two), 4));
-    q[1] = _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), two), 4));
-    q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
-                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), two), 4));
-    q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
-                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), two), 4));
+    int half = c >> 2, quarter = c & 3;
+    __m256i l = _mm256_loadu_si256((const __m256i *)(w + 64 * half + 32 * (quarter & 1)));
+    __m256i h = _mm256_loadu_si256((const __m256i *)(w + 128 + 32 * half));
+    if (quarter >= 2) l = _mm256_srli_epi16(l, 4);
+    if (quarter) h = _mm256_srli_epi16(h, 2 * quarter);
+    return _mm256_or_si256(_mm256_and_si256(l, low4), _mm256_slli_epi16(_mm256_and_si256(h, two), 4));
 }
 
+/// The 128 values of half h of a Q6_K block, in element order: q[i] = chunk 4h + i.
+AVX2 INLINE void q6_K_unpack(const uint8_t *w, int h, __m256i q[4]) {
+    for (int i = 0; i < 4; i++) q[i] = q6_K_chunk(w, 4 * h + i);
+}
 
 /// Two Q8_0 blocks (64 weights) against two activation blocks: int32 lanes 0-7 block 0, 8-15 block 1.
 /// vpdpbusd wants u8 × s8: |w| (exact even for -128) times x with w's sign.
@@ -308,7 +311,7 @@ VNNI static float dot_q6_K_vnni(const uint8_t *w, const act_q8_k *a, long nb) {
         __m512i sumi = _mm512_setzero_si512();
         for (int half = 0; half < 2; half++) {
             __m256i q[4];
-            q6_K_unpack(w + 64 * half, w + 128 + 32 * half, q);
+            q6_K_unpack(w, half, q);
             for (int c = 0; c < 2; c++) {
                 int chunk = 2 * half + c; // 64 elements, 4 scale groups
                 __m512i wq = _mm512_inserti64x4(_mm512_castsi256_si512(q[2 * c]), q[2 * c + 1], 1);
@@ -449,7 +452,7 @@ AVX2 INLINE float q6_K_group(const uint8_t *w, const act_q8_k *a, long b0, int n
         __m256i sc16 = q6_K_scales16(wb), sumi = _mm256_setzero_si256();
         for (int half = 0; half < 2; half++) {
             __m256i q[4], sh = scales16_half(sc16, half);
-            q6_K_unpack(wb + 64 * half, wb + 128 + 32 * half, q);
+            q6_K_unpack(wb, half, q);
             for (int c = 0; c < 4; c++) sumi = q6_K_step_avx2(q[c], chunk_scales16(sh, c), 4 * half + c, x, sumi);
         }
         g.sumi[i] = sumi;
@@ -473,12 +476,13 @@ AVX2 INLINE void q6_K_tile_avx2(const uint8_t *w, const act_q8_k *const *a, long
         __m256i sumi[8];
         for (int j = 0; j < nt; j++) sumi[j] = _mm256_setzero_si256();
         __m256i sc16 = q6_K_scales16(w);
+        // One chunk's values at a time: all four of a half beside 8 token sums spilled to the stack.
         for (int half = 0; half < 2; half++) {
-            __m256i q[4], sh = scales16_half(sc16, half);
-            q6_K_unpack(w + 64 * half, w + 128 + 32 * half, q);
-            for (int c = 0; c < 4; c++) {
-                __m256i sc = chunk_scales16(sh, c);
-                for (int j = 0; j < nt; j++) sumi[j] = q6_K_step_avx2(q[c], sc, 4 * half + c, a[j] + b, sumi[j]);
+            __m256i sh = scales16_half(sc16, half);
+            for (int c = 4 * half; c < 4 * half + 4; c++) {
+                __m256i q = q6_K_chunk(w, c), sc = chunk_scales16(sh, c);
+                for (int j = 0; j < nt; j++) sumi[j] = q6_K_step_avx2(q, sc, c, a[j] + b, sumi[j]);
+                tile_sums_settle(sumi, nt);
             }
         }
         offset_tile(acc, f16_scale(w + 208), a, b, sumi, sc16, 5, nt);
