@@ -403,7 +403,8 @@ AVX2 static float dot_q4_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
 /// Prefill tile for Q4_K: one row against nt (4 or 8) tokens. Scales and nibbles are unpacked once per block
 /// for all nt tokens and the block results of 4 tokens share one vector; per token the integer sums and float
 /// operations of dot_q4_K_avx2. 8 tokens: 53 cycles per block and 4 tokens on Zen 3, against 66 for 4.
-AVX2 INLINE void q4_K_tile_avx2(const uint8_t *w, const act_q8_k *const *a, long nb, float *out, int nt) {
+AVX2 INLINE void q4_K_tile_avx2(const uint8_t *w, const act_q8_k *const *a, long nb, float *out, int nt,
+                                const tile_sums32 *ts) {
     __m128 acc[2] = {_mm_setzero_ps(), _mm_setzero_ps()};
     for (long b = 0; b < nb; b++, w += 144) {
         prefetch_ahead(w, 144);
@@ -416,17 +417,18 @@ AVX2 INLINE void q4_K_tile_avx2(const uint8_t *w, const act_q8_k *const *a, long
             q4_K_nibbles_avx2(w + 16, g, &lo, &hi);
             for (int j = 0; j < nt; j++) sumi[j] = q4_K_step_avx2(lo, hi, s0, s1, g, a[j] + b, sumi[j]);
         }
-        q4_K_tile_finish(acc, w, u, a, b, sumi, nt);
+        q4_K_tile_finish(acc, w, u, a, b, sumi, nt, ts ? ts + b : NULL);
     }
     for (int i = 0; i < nt / 4; i++) _mm_storeu_ps(out + 4 * i, acc[i]);
 }
 
 AVX2 static void dot4_q4_K_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]) {
-    q4_K_tile_avx2(w, a, nb, out, 4);
+    q4_K_tile_avx2(w, a, nb, out, 4, NULL);
 }
 
-AVX2 static void dot8_q4_K_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8]) {
-    q4_K_tile_avx2(w, a, nb, out, 8);
+AVX2 static void dot8_q4_K_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8],
+                                const tile_sums32 *ts) {
+    q4_K_tile_avx2(w, a, nb, out, 8, ts);
 }
 
 /// Chunk c (32 elements, scale groups 2c and 2c + 1) of a Q6_K block against one activation block; s the two
@@ -494,7 +496,9 @@ AVX2 static void dot4_q6_K_avx2(const uint8_t *w, const act_q8_k *const a[4], lo
     q6_K_tile_avx2(w, a, nb, out, 4);
 }
 
-AVX2 static void dot8_q6_K_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8]) {
+AVX2 static void dot8_q6_K_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8],
+                                const tile_sums32 *ts) {
+    (void)ts;
     q6_K_tile_avx2(w, a, nb, out, 8);
 }
 #endif
@@ -518,6 +522,25 @@ int qk_quant_path(void) {
 
 typedef float (*dot_fn)(const uint8_t *, const void *, long);
 typedef void (*dot4_fn)(const uint8_t *, const void *const *, long, float *);
+typedef void (*dot8_fn)(const uint8_t *, const void *const *, long, float *, const tile_sums32 *);
+
+#if defined(__x86_64__)
+/// This thread's tile_sums32 buffer, grown to n entries (never shrunk: one per compute thread).
+static __thread tile_sums32 *ts_buf = NULL;
+static __thread long ts_cap = 0;
+static tile_sums32 *tile_sums_buffer(long n) {
+    if (ts_cap < n) {
+        free(ts_buf);
+        ts_buf = aligned_alloc(32, (size_t)n * sizeof *ts_buf);
+        if (!ts_buf) {
+            fprintf(stderr, "qwenkit: qk_qgemv: cannot allocate %ld activation sums\n", n);
+            abort();
+        }
+        ts_cap = n;
+    }
+    return ts_buf;
+}
+#endif
 
 void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, float *y, long ldy, long row0, long row1) {
     int path = qk_quant_path();
@@ -552,30 +575,41 @@ void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, floa
     default: break;
     }
     // 8-token tiles (AVX2 only: 16 ymm registers hold 8 token sums and the block's values and scales).
-    dot4_fn dot8 = NULL;
+    dot8_fn dot8 = NULL;
     if (path == 1) switch (type) {
-    case QK_Q4_K: dot8 = (dot4_fn)dot8_q4_K_avx2; break;
-    case QK_Q6_K: dot8 = (dot4_fn)dot8_q6_K_avx2; break;
-    case QK_Q5_K: dot8 = (dot4_fn)qk_dot8_q5_K_avx2; break;
-    case QK_IQ4_XS: dot8 = (dot4_fn)qk_dot8_iq4_xs_avx2; break;
-    case QK_Q3_K: dot8 = (dot4_fn)qk_dot8_q3_K_avx2; break;
+    case QK_Q4_K: dot8 = (dot8_fn)dot8_q4_K_avx2; break;
+    case QK_Q6_K: dot8 = (dot8_fn)dot8_q6_K_avx2; break;
+    case QK_Q5_K: dot8 = (dot8_fn)qk_dot8_q5_K_avx2; break;
+    case QK_IQ4_XS: dot8 = (dot8_fn)qk_dot8_iq4_xs_avx2; break;
+    case QK_Q3_K: dot8 = (dot8_fn)qk_dot8_q3_K_avx2; break;
     default: break;
     }
-    long ab = qk_act_bytes(type, k);
+    long ab = qk_act_bytes(type, k), tiles8 = dot8 ? tokens / 8 : 0;
+    // The Q4_K / Q5_K 8-token tiles read their activation sums per 32 from tile_sums32, built here once for all
+    // rows.
+    tile_sums32 *ts = NULL;
+    if (tiles8 && (type == QK_Q4_K || type == QK_Q5_K)) {
+        ts = tile_sums_buffer(tiles8 * nb);
+        for (long i = 0; i < tiles8; i++) {
+            const act_q8_k *at[8];
+            for (int j = 0; j < 8; j++) at[j] = (const act_q8_k *)((const char *)xq + (8 * i + j) * ab);
+            tile_sums32_build(at, nb, ts + i * nb);
+        }
+    }
     // 4-row blocks: the rows stay in L1 while every token reads them (the prefill GEMM is this loop).
     for (long r = row0; r < row1; r += 4) {
         long re = r + 4 < row1 ? r + 4 : row1;
         long t = 0;
         // Tiles of 8 tokens, then of 4, then single tokens: per token the same steps whichever it lands in.
-        const struct { dot4_fn fn; int n; } tiles[2] = {{dot8, 8}, {dot4, 4}};
-        for (int i = 0; i < 2; i++) {
-            int n = tiles[i].n;
-            for (; tiles[i].fn && t + n <= tokens; t += n) {
+        for (int n = 8; n >= 4; n -= 4) {
+            for (; (n == 8 ? dot8 != NULL : dot4 != NULL) && t + n <= tokens; t += n) {
                 const void *at[8];
                 for (int j = 0; j < n; j++) at[j] = (const char *)xq + (t + j) * ab;
                 for (long o = r; o < re; o++) {
                     float out[8];
-                    tiles[i].fn((const uint8_t *)w + o * rb, at, nb, out);
+                    const uint8_t *wo = (const uint8_t *)w + o * rb;
+                    if (n == 8) dot8(wo, at, nb, out, ts ? ts + t / 8 * nb : NULL);
+                    else dot4(wo, at, nb, out);
                     for (int j = 0; j < n; j++) y[(t + j) * ldy + o] = out[j];
                 }
             }

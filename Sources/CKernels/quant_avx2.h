@@ -42,10 +42,19 @@ AVX2 INLINE __m256i q4_K_scales16(const uint32_t u[4]) {
     return _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)u[1], (int)u[0])));
 }
 
+#define QK_W2(s) 2 * (s), 2 * (s) + 1
+#define QK_W16(s) QK_W2(s), QK_W2(s), QK_W2(s), QK_W2(s), QK_W2(s), QK_W2(s), QK_W2(s), QK_W2(s)
+/// vpshufb controls for q4_K_scale: row s picks int16 lane s of each 128-bit half into all its lanes.
+static const uint8_t q4_K_scale_ctrl[8][32] __attribute__((aligned(32))) = {
+    {QK_W16(0), QK_W16(0)}, {QK_W16(1), QK_W16(1)}, {QK_W16(2), QK_W16(2)}, {QK_W16(3), QK_W16(3)},
+    {QK_W16(4), QK_W16(4)}, {QK_W16(5), QK_W16(5)}, {QK_W16(6), QK_W16(6)}, {QK_W16(7), QK_W16(7)}};
+
 /// Scale s (0-7) in every int16 lane, by vpshufb: broadcasting from a general register (vmovd + vpbroadcastw
-/// after a byte load) cost a 4-token Q4_K tile ~10 of its ~74 cycles per block on Zen 3.
+/// after a byte load) cost a 4-token Q4_K tile ~10 of its ~74 cycles per block on Zen 3. The control comes from
+/// a table, not from s in a general register: in the tiles' (not unrolled) group loop, vmovd + vpbroadcastw of
+/// the control put ~8 cycles of latency in front of each group's first vpmaddwd.
 AVX2 INLINE __m256i q4_K_scale(__m256i sc16, int s) {
-    return _mm256_shuffle_epi8(sc16, _mm256_set1_epi16((short)(0x0100 + 0x0202 * s)));
+    return _mm256_shuffle_epi8(sc16, _mm256_load_si256((const __m256i *)q4_K_scale_ctrl[s]));
 }
 
 /// The 8 mins as 16 int16, each twice: vpmaddwd against an activation block's sums per 16 gives m_j·Σx_j per 32.
@@ -86,6 +95,36 @@ AVX2 INLINE __m128 act_d4(const act_q8_k *const a[4], long b) {
 /// m_j·Σx_j per lane of one block and token (the mins term of Q4_K / Q5_K, before its horizontal sum).
 AVX2 INLINE __m256i q4_K_summ(const uint32_t u[4], const act_q8_k *x) {
     return _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)x->sums), q4_K_mins16(u));
+}
+
+/// The activation sums of an 8-token tile that the Q4_K / Q5_K mins term needs, for one block, laid out for
+/// vpmaddwd against a pair of mins: pair[p] int16 lanes 2t, 2t + 1 = token t's Σx over sub-blocks 2p and 2p + 1
+/// (32 elements each). Built once per tile (qk_qgemv) and read by every row: per row and block the mins term of
+/// 8 tokens is then 4 vpmaddwd into one vector, where per token it was a vpmaddwd and a share of a horizontal
+/// sum (18 % of the Q4_K tile on Zen 3).
+typedef struct { __m256i pair[4]; } tile_sums32;
+
+/// ts[b] for blocks 0 ..< nb of the 8 tokens a[0..7]. Sums per 32 fit int16 (|Σ| ≤ 32 · 127).
+INLINE void tile_sums32_build(const act_q8_k *const a[8], long nb, tile_sums32 *ts) {
+    for (long b = 0; b < nb; b++) {
+        int16_t v[4][16];
+        for (int p = 0; p < 4; p++)
+            for (int t = 0; t < 8; t++)
+                for (int i = 0; i < 2; i++) {
+                    const int16_t *s = a[t][b].sums + 4 * p + 2 * i;
+                    v[p][2 * t + i] = (int16_t)(s[0] + s[1]);
+                }
+        memcpy(&ts[b], v, sizeof v);
+    }
+}
+
+/// Lane t: Σ_j m_j·Σx_j of token t (the same integer as q4_K_summ's lanes summed).
+AVX2 INLINE __m256i q4_K_summ8(const uint32_t u[4], const tile_sums32 *ts) {
+    __m256i m = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)u[3], (int)u[2])));
+    __m256i r = _mm256_madd_epi16(ts->pair[0], _mm256_shuffle_epi32(m, 0x00));
+    r = _mm256_add_epi32(r, _mm256_madd_epi16(ts->pair[1], _mm256_shuffle_epi32(m, 0x55)));
+    r = _mm256_add_epi32(r, _mm256_madd_epi16(ts->pair[2], _mm256_shuffle_epi32(m, 0xAA)));
+    return _mm256_add_epi32(r, _mm256_madd_epi16(ts->pair[3], _mm256_shuffle_epi32(m, 0xFF)));
 }
 
 /// Q4_K / Q5_K block results d_x·(d·sumi − dmin·summ), one per lane: 4 tokens of one block in a tile, or 4
@@ -130,13 +169,16 @@ AVX2 INLINE float q4_K_finish(const block_group *g, int n, float sum) {
 }
 
 /// acc[i] += the Q4_K / Q5_K block results of tokens 4i..4i+3 of an nt-token tile (w the block, u its unpacked
-/// scales and mins).
+/// scales and mins; ts the tile's sums for this block when nt = 8, else NULL).
 AVX2 INLINE void q4_K_tile_finish(__m128 acc[2], const uint8_t *w, const uint32_t u[4], const act_q8_k *const *a, long b,
-                                  const __m256i *sumi, int nt) {
+                                  const __m256i *sumi, int nt, const tile_sums32 *ts) {
     __m128 d = _mm_set1_ps(f16_scale(w)), dmin = _mm_set1_ps(f16_scale(w + 2));
+    __m256i summ8 = ts ? q4_K_summ8(u, ts) : _mm256_setzero_si256();
     for (int i = 0; i < nt / 4; i++) {
         const act_q8_k *const *ai = a + 4 * i;
-        __m128i summ = hsum4x8i(q4_K_summ(u, ai[0] + b), q4_K_summ(u, ai[1] + b), q4_K_summ(u, ai[2] + b), q4_K_summ(u, ai[3] + b));
+        __m128i summ = ts ? (i ? _mm256_extracti128_si256(summ8, 1) : _mm256_castsi256_si128(summ8))
+                          : hsum4x8i(q4_K_summ(u, ai[0] + b), q4_K_summ(u, ai[1] + b), q4_K_summ(u, ai[2] + b),
+                                     q4_K_summ(u, ai[3] + b));
         __m128i s = hsum4x8i(sumi[4 * i], sumi[4 * i + 1], sumi[4 * i + 2], sumi[4 * i + 3]);
         acc[i] = _mm_add_ps(acc[i], q4_K_result4(d, dmin, act_d4(ai, b), s, summ));
     }

@@ -115,7 +115,8 @@ AVX2 float qk_dot_q5_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
 
 /// Prefill tile for Q5_K: one row against nt (4 or 8) tokens, each group's five-bit values built once for all of
 /// them; per token the integer sums and float operations of the 1-token dot.
-AVX2 INLINE void q5_K_tile_avx2(const uint8_t *w, const act_q8_k *const *a, long nb, float *out, int nt) {
+AVX2 INLINE void q5_K_tile_avx2(const uint8_t *w, const act_q8_k *const *a, long nb, float *out, int nt,
+                                const tile_sums32 *ts) {
     __m128 acc[2] = {_mm_setzero_ps(), _mm_setzero_ps()};
     for (long b = 0; b < nb; b++, w += 176) {
         prefetch_ahead(w, 176);
@@ -128,17 +129,17 @@ AVX2 INLINE void q5_K_tile_avx2(const uint8_t *w, const act_q8_k *const *a, long
             q5_K_group(w, g, h, &lo, &hi);
             for (int j = 0; j < nt; j++) sumi[j] = q4_K_step_avx2(lo, hi, s0, s1, g, a[j] + b, sumi[j]);
         }
-        q4_K_tile_finish(acc, w, u, a, b, sumi, nt);
+        q4_K_tile_finish(acc, w, u, a, b, sumi, nt, ts ? ts + b : NULL);
     }
     for (int i = 0; i < nt / 4; i++) _mm_storeu_ps(out + 4 * i, acc[i]);
 }
 
 AVX2 void qk_dot4_q5_K_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]) {
-    q5_K_tile_avx2(w, a, nb, out, 4);
+    q5_K_tile_avx2(w, a, nb, out, 4, NULL);
 }
 
-AVX2 void qk_dot8_q5_K_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8]) {
-    q5_K_tile_avx2(w, a, nb, out, 8);
+AVX2 void qk_dot8_q5_K_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8], const tile_sums32 *ts) {
+    q5_K_tile_avx2(w, a, nb, out, 8, ts);
 }
 
 // MARK: - AVX-512 VNNI: vpdpbusd (u8 × s8 → s32)

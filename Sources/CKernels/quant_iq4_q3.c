@@ -97,7 +97,8 @@ AVX2 void qk_dot4_iq4_xs_avx2(const uint8_t *w, const act_q8_k *const a[4], long
     iq4_xs_tile(w, a, nb, out, 4);
 }
 
-AVX2 void qk_dot8_iq4_xs_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8]) {
+AVX2 void qk_dot8_iq4_xs_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8], const tile_sums32 *ts) {
+    (void)ts;
     iq4_xs_tile(w, a, nb, out, 8);
 }
 #endif
@@ -224,7 +225,8 @@ AVX2 void qk_dot4_q3_K_avx2(const uint8_t *w, const act_q8_k *const a[4], long n
     q3_K_tile(w, a, nb, out, 4);
 }
 
-AVX2 void qk_dot8_q3_K_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8]) {
+AVX2 void qk_dot8_q3_K_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8], const tile_sums32 *ts) {
+    (void)ts;
     q3_K_tile(w, a, nb, out, 8);
 }
 #endif

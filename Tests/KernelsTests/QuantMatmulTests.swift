@@ -84,9 +84,9 @@ final class QuantMatmulTests: XCTestCase {
     }
 
     /// A token's outputs are the same bits whether it is alone in the call or one of an 8- or 4-token tile
-    /// (prefill) beside others: what batch invariance on the ggml-layout kernels rests on. 13 tokens: one 8-token
-    /// tile, one 4-token tile and a single token; k = 1280: the 1-token K-quant dots finish 4 blocks at a time,
-    /// then the one left.
+    /// (prefill) beside others: what batch invariance on the ggml-layout kernels rests on. 21 tokens: two 8-token
+    /// tiles (the second reads the second tile's activation sums), one 4-token tile and a single token; k = 1280:
+    /// the 1-token K-quant dots finish 4 blocks at a time, then the one left.
     func testTokenCountInvariant() throws {
         defer { qk_quant_force_path(-1) }
         let best = qk_quant_path()
@@ -94,7 +94,7 @@ final class QuantMatmulTests: XCTestCase {
         for path in stride(from: best, through: 1, by: -1) {
             qk_quant_force_path(path)
             for (format, code) in Self.kernels {
-                let rows = 9, k = 1280, tokens = 13
+                let rows = 9, k = 1280, tokens = 21
                 let w = Self.randomWeight(format, rows: rows, k: k, seed: 5)
                 var rng = Rng(state: 9)
                 let x = (0..<(tokens * k)).map { _ in rng.unit() }
@@ -134,7 +134,7 @@ final class QuantMatmulTests: XCTestCase {
     func testDequantizingMatmulMatchesF32AndIsTokenInvariant() {
         for format in [WeightFormat.q2_K, .q3_K, .iq4_xs, .iq4_nl, .q5_0, .q5_1, .q4_1] {
             guard case .dequantizing = MatmulFormat.kernel(format) else { continue }
-            let rows = 9, k = 1280, tokens = 130
+            let rows = 9, k = 1280, tokens = 210
             let w = Self.randomWeight(format, rows: rows, k: k, seed: 31)
             var rng = Rng(state: 4)
             let x = (0..<(tokens * k)).map { _ in rng.unit() }                  // [T, in]
