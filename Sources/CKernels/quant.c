@@ -404,7 +404,7 @@ AVX2 static float dot_q4_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
 /// for all nt tokens and the block results of 4 tokens share one vector; per token the integer sums and float
 /// operations of dot_q4_K_avx2. 8 tokens: 53 cycles per block and 4 tokens on Zen 3, against 66 for 4.
 AVX2 INLINE void q4_K_tile_avx2(const uint8_t *w, const act_q8_k *const *a, long nb, float *out, int nt,
-                                const tile_sums32 *ts) {
+                                const tile_sums *ts) {
     __m128 acc[2] = {_mm_setzero_ps(), _mm_setzero_ps()};
     for (long b = 0; b < nb; b++, w += 144) {
         prefetch_ahead(w, 144);
@@ -427,7 +427,7 @@ AVX2 static void dot4_q4_K_avx2(const uint8_t *w, const act_q8_k *const a[4], lo
 }
 
 AVX2 static void dot8_q4_K_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8],
-                                const tile_sums32 *ts) {
+                                const tile_sums *ts) {
     q4_K_tile_avx2(w, a, nb, out, 8, ts);
 }
 
@@ -471,7 +471,8 @@ AVX2 static float dot_q6_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
 
 /// Prefill tile for Q6_K: one row against nt (4 or 8) tokens, each half block unpacked once for all of them;
 /// per token the integer sums and float operations of dot_q6_K_avx2.
-AVX2 INLINE void q6_K_tile_avx2(const uint8_t *w, const act_q8_k *const *a, long nb, float *out, int nt) {
+AVX2 INLINE void q6_K_tile_avx2(const uint8_t *w, const act_q8_k *const *a, long nb, float *out, int nt,
+                                const tile_sums *ts) {
     __m128 acc[2] = {_mm_setzero_ps(), _mm_setzero_ps()};
     for (long b = 0; b < nb; b++, w += 210) {
         prefetch_ahead(w, 210);
@@ -487,19 +488,18 @@ AVX2 INLINE void q6_K_tile_avx2(const uint8_t *w, const act_q8_k *const *a, long
                 tile_sums_settle(sumi, nt);
             }
         }
-        offset_tile(acc, f16_scale(w + 208), a, b, sumi, sc16, 5, nt);
+        offset_tile(acc, f16_scale(w + 208), a, b, sumi, sc16, 5, nt, ts ? ts + b : NULL);
     }
     for (int i = 0; i < nt / 4; i++) _mm_storeu_ps(out + 4 * i, acc[i]);
 }
 
 AVX2 static void dot4_q6_K_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]) {
-    q6_K_tile_avx2(w, a, nb, out, 4);
+    q6_K_tile_avx2(w, a, nb, out, 4, NULL);
 }
 
 AVX2 static void dot8_q6_K_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8],
-                                const tile_sums32 *ts) {
-    (void)ts;
-    q6_K_tile_avx2(w, a, nb, out, 8);
+                                const tile_sums *ts) {
+    q6_K_tile_avx2(w, a, nb, out, 8, ts);
 }
 #endif
 
@@ -522,13 +522,13 @@ int qk_quant_path(void) {
 
 typedef float (*dot_fn)(const uint8_t *, const void *, long);
 typedef void (*dot4_fn)(const uint8_t *, const void *const *, long, float *);
-typedef void (*dot8_fn)(const uint8_t *, const void *const *, long, float *, const tile_sums32 *);
+typedef void (*dot8_fn)(const uint8_t *, const void *const *, long, float *, const tile_sums *);
 
 #if defined(__x86_64__)
-/// This thread's tile_sums32 buffer, grown to n entries (never shrunk: one per compute thread).
-static __thread tile_sums32 *ts_buf = NULL;
+/// This thread's tile_sums buffer, grown to n entries (never shrunk: one per compute thread).
+static __thread tile_sums *ts_buf = NULL;
 static __thread long ts_cap = 0;
-static tile_sums32 *tile_sums_buffer(long n) {
+static tile_sums *tile_sums_buffer(long n) {
     if (ts_cap < n) {
         free(ts_buf);
         ts_buf = aligned_alloc(32, (size_t)n * sizeof *ts_buf);
@@ -585,15 +585,15 @@ void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, floa
     default: break;
     }
     long ab = qk_act_bytes(type, k), tiles8 = dot8 ? tokens / 8 : 0;
-    // The Q4_K / Q5_K 8-token tiles read their activation sums per 32 from tile_sums32, built here once for all
-    // rows.
-    tile_sums32 *ts = NULL;
-    if (tiles8 && (type == QK_Q4_K || type == QK_Q5_K)) {
+    // The K-quant 8-token tiles with a mins or offset term read their activation sums from tile_sums, built here
+    // once for all rows.
+    tile_sums *ts = NULL;
+    if (tiles8 && type != QK_IQ4_XS) {
         ts = tile_sums_buffer(tiles8 * nb);
         for (long i = 0; i < tiles8; i++) {
             const act_q8_k *at[8];
             for (int j = 0; j < 8; j++) at[j] = (const act_q8_k *)((const char *)xq + (8 * i + j) * ab);
-            tile_sums32_build(at, nb, ts + i * nb);
+            tile_sums_build(at, nb, ts + i * nb, type != QK_Q6_K && type != QK_Q3_K);
         }
     }
     // 4-row blocks: the rows stay in L1 while every token reads them (the prefill GEMM is this loop).

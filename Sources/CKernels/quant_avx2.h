@@ -97,29 +97,30 @@ AVX2 INLINE __m256i q4_K_summ(const uint32_t u[4], const act_q8_k *x) {
     return _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)x->sums), q4_K_mins16(u));
 }
 
-/// The activation sums of an 8-token tile that the Q4_K / Q5_K mins term needs, for one block, laid out for
-/// vpmaddwd against a pair of mins: pair[p] int16 lanes 2t, 2t + 1 = token t's Σx over sub-blocks 2p and 2p + 1
-/// (32 elements each). Built once per tile (qk_qgemv) and read by every row: per row and block the mins term of
-/// 8 tokens is then 4 vpmaddwd into one vector, where per token it was a vpmaddwd and a share of a horizontal
-/// sum (18 % of the Q4_K tile on Zen 3).
-typedef struct { __m256i pair[4]; } tile_sums32;
+/// The activation sums of an 8-token tile that the mins term (Q4_K, Q5_K) or the offset term (Q6_K, Q3_K) needs,
+/// for one block, laid out for vpmaddwd against a pair of mins or scales: pair[p] int16 lanes 2t, 2t + 1 = token
+/// t's Σx over sub-blocks 2p and 2p + 1 (per32: pairs 0-3, sub-blocks of 32; else pairs 0-7, sub-blocks of 16).
+/// Built once per tile (qk_qgemv) and read by every row: per row and block the term of 8 tokens is then 4 or 8
+/// vpmaddwd into one vector, where per token it was a vpmaddwd and a share of a horizontal sum (Zen 3: 18 % of
+/// the Q4_K tile, 11 % of Q6_K's, 17 % of Q3_K's).
+typedef struct { __m256i pair[8]; } tile_sums;
 
 /// ts[b] for blocks 0 ..< nb of the 8 tokens a[0..7]. Sums per 32 fit int16 (|Σ| ≤ 32 · 127).
-INLINE void tile_sums32_build(const act_q8_k *const a[8], long nb, tile_sums32 *ts) {
+INLINE void tile_sums_build(const act_q8_k *const a[8], long nb, tile_sums *ts, int per32) {
     for (long b = 0; b < nb; b++) {
-        int16_t v[4][16];
-        for (int p = 0; p < 4; p++)
+        int16_t v[8][16];
+        for (int p = 0; p < (per32 ? 4 : 8); p++)
             for (int t = 0; t < 8; t++)
                 for (int i = 0; i < 2; i++) {
-                    const int16_t *s = a[t][b].sums + 4 * p + 2 * i;
-                    v[p][2 * t + i] = (int16_t)(s[0] + s[1]);
+                    const int16_t *s = a[t][b].sums;
+                    v[p][2 * t + i] = per32 ? (int16_t)(s[4 * p + 2 * i] + s[4 * p + 2 * i + 1]) : s[2 * p + i];
                 }
-        memcpy(&ts[b], v, sizeof v);
+        memcpy(&ts[b], v, (per32 ? 4 : 8) * sizeof v[0]);
     }
 }
 
 /// Lane t: Σ_j m_j·Σx_j of token t (the same integer as q4_K_summ's lanes summed).
-AVX2 INLINE __m256i q4_K_summ8(const uint32_t u[4], const tile_sums32 *ts) {
+AVX2 INLINE __m256i q4_K_summ8(const uint32_t u[4], const tile_sums *ts) {
     __m256i m = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)u[3], (int)u[2])));
     __m256i r = _mm256_madd_epi16(ts->pair[0], _mm256_shuffle_epi32(m, 0x00));
     r = _mm256_add_epi32(r, _mm256_madd_epi16(ts->pair[1], _mm256_shuffle_epi32(m, 0x55)));
@@ -171,7 +172,7 @@ AVX2 INLINE float q4_K_finish(const block_group *g, int n, float sum) {
 /// acc[i] += the Q4_K / Q5_K block results of tokens 4i..4i+3 of an nt-token tile (w the block, u its unpacked
 /// scales and mins; ts the tile's sums for this block when nt = 8, else NULL).
 AVX2 INLINE void q4_K_tile_finish(__m128 acc[2], const uint8_t *w, const uint32_t u[4], const act_q8_k *const *a, long b,
-                                  const __m256i *sumi, int nt, const tile_sums32 *ts) {
+                                  const __m256i *sumi, int nt, const tile_sums *ts) {
     __m128 d = _mm_set1_ps(f16_scale(w)), dmin = _mm_set1_ps(f16_scale(w + 2));
     __m256i summ8 = ts ? q4_K_summ8(u, ts) : _mm256_setzero_si256();
     for (int i = 0; i < nt / 4; i++) {
@@ -231,13 +232,29 @@ AVX2 INLINE float offset_finish(const block_group *g, int n, float sum, int shif
     return add_in_order(sum, scaled4(_mm_loadu_ps(g->d), _mm_loadu_ps(g->ad), ints), n);
 }
 
-/// acc[i] += d·d_x·(sumi − (offset16 << shift)) for tokens 4i..4i+3 of an nt-token tile (Q6_K, Q3_K).
+/// Lane t: Σ_s sc_s·Σx_s of token t over the 16 sub-blocks (the same integer as offset16's lanes summed).
+AVX2 INLINE __m256i offset8(__m256i sc16, const tile_sums *ts) {
+    __m256i r = _mm256_setzero_si256();
+    for (int h = 0; h < 2; h++) {
+        __m256i sh = scales16_half(sc16, h);
+        r = _mm256_add_epi32(r, _mm256_madd_epi16(ts->pair[4 * h], _mm256_shuffle_epi32(sh, 0x00)));
+        r = _mm256_add_epi32(r, _mm256_madd_epi16(ts->pair[4 * h + 1], _mm256_shuffle_epi32(sh, 0x55)));
+        r = _mm256_add_epi32(r, _mm256_madd_epi16(ts->pair[4 * h + 2], _mm256_shuffle_epi32(sh, 0xAA)));
+        r = _mm256_add_epi32(r, _mm256_madd_epi16(ts->pair[4 * h + 3], _mm256_shuffle_epi32(sh, 0xFF)));
+    }
+    return r;
+}
+
+/// acc[i] += d·d_x·(sumi − (offset << shift)) for tokens 4i..4i+3 of an nt-token tile (Q6_K, Q3_K; ts the tile's
+/// sums for this block when nt = 8, else NULL).
 AVX2 INLINE void offset_tile(__m128 acc[2], float d, const act_q8_k *const *a, long b, const __m256i *sumi, __m256i sc16,
-                             int shift, int nt) {
+                             int shift, int nt, const tile_sums *ts) {
+    __m256i off8 = ts ? offset8(sc16, ts) : _mm256_setzero_si256();
     for (int i = 0; i < nt / 4; i++) {
         const act_q8_k *const *ai = a + 4 * i;
-        __m128i offset = hsum4x8i(offset16(sc16, ai[0] + b), offset16(sc16, ai[1] + b), offset16(sc16, ai[2] + b),
-                                  offset16(sc16, ai[3] + b));
+        __m128i offset = ts ? (i ? _mm256_extracti128_si256(off8, 1) : _mm256_castsi256_si128(off8))
+                            : hsum4x8i(offset16(sc16, ai[0] + b), offset16(sc16, ai[1] + b), offset16(sc16, ai[2] + b),
+                                       offset16(sc16, ai[3] + b));
         __m128i s = hsum4x8i(sumi[4 * i], sumi[4 * i + 1], sumi[4 * i + 2], sumi[4 * i + 3]);
         acc[i] = _mm_add_ps(acc[i], scaled4(_mm_set1_ps(d), act_d4(ai, b), _mm_sub_epi32(s, _mm_slli_epi32(offset, shift))));
     }

@@ -116,7 +116,7 @@ AVX2 float qk_dot_q5_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
 /// Prefill tile for Q5_K: one row against nt (4 or 8) tokens, each group's five-bit values built once for all of
 /// them; per token the integer sums and float operations of the 1-token dot.
 AVX2 INLINE void q5_K_tile_avx2(const uint8_t *w, const act_q8_k *const *a, long nb, float *out, int nt,
-                                const tile_sums32 *ts) {
+                                const tile_sums *ts) {
     __m128 acc[2] = {_mm_setzero_ps(), _mm_setzero_ps()};
     for (long b = 0; b < nb; b++, w += 176) {
         prefetch_ahead(w, 176);
@@ -138,7 +138,7 @@ AVX2 void qk_dot4_q5_K_avx2(const uint8_t *w, const act_q8_k *const a[4], long n
     q5_K_tile_avx2(w, a, nb, out, 4, NULL);
 }
 
-AVX2 void qk_dot8_q5_K_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8], const tile_sums32 *ts) {
+AVX2 void qk_dot8_q5_K_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8], const tile_sums *ts) {
     q5_K_tile_avx2(w, a, nb, out, 8, ts);
 }
 

@@ -116,7 +116,7 @@ float qk_dot_q4_0_avx2(const uint8_t *w, const act_q8_0 *a, long nb);
 float qk_dot_q4_0_vnni(const uint8_t *w, const act_q8_0 *a, long nb);
 float qk_dot_q5_K_avx2(const uint8_t *w, const act_q8_k *a, long nb);
 void qk_dot4_q5_K_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]);
-void qk_dot8_q5_K_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8], const tile_sums32 *ts);
+void qk_dot8_q5_K_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8], const tile_sums *ts);
 float qk_dot_q5_K_vnni(const uint8_t *w, const act_q8_k *a, long nb);
 #endif
 
@@ -127,10 +127,10 @@ float qk_dot_q3_K_ref(const uint8_t *w, const act_q8_k *a, long nb);
 #if defined(__x86_64__)
 float qk_dot_q3_K_avx2(const uint8_t *w, const act_q8_k *a, long nb);
 void qk_dot4_q3_K_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]);
-void qk_dot8_q3_K_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8], const tile_sums32 *ts);
+void qk_dot8_q3_K_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8], const tile_sums *ts);
 float qk_dot_iq4_xs_avx2(const uint8_t *w, const act_q8_k *a, long nb);
 void qk_dot4_iq4_xs_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]);
-void qk_dot8_iq4_xs_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8], const tile_sums32 *ts);
+void qk_dot8_iq4_xs_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8], const tile_sums *ts);
 #endif
 
 // MARK: - Repacked Q4_K / Q5_K / Q6_K (quant_x16_k.c): 16 rows × one super-block per packed block

@@ -97,7 +97,7 @@ AVX2 void qk_dot4_iq4_xs_avx2(const uint8_t *w, const act_q8_k *const a[4], long
     iq4_xs_tile(w, a, nb, out, 4);
 }
 
-AVX2 void qk_dot8_iq4_xs_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8], const tile_sums32 *ts) {
+AVX2 void qk_dot8_iq4_xs_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8], const tile_sums *ts) {
     (void)ts;
     iq4_xs_tile(w, a, nb, out, 8);
 }
@@ -203,7 +203,7 @@ AVX2 float qk_dot_q3_K_avx2(const uint8_t *w, const act_q8_k *a, long nb) {
 
 /// Prefill tile of nt (4 or 8) tokens: each chunk's values and scales built once for all of them; per token the
 /// integer sums and float operations of the 1-token dot.
-AVX2 INLINE void q3_K_tile(const uint8_t *w, const act_q8_k *const *a, long nb, float *out, int nt) {
+AVX2 INLINE void q3_K_tile(const uint8_t *w, const act_q8_k *const *a, long nb, float *out, int nt, const tile_sums *ts) {
     __m128 acc[2] = {_mm_setzero_ps(), _mm_setzero_ps()};
     for (long b = 0; b < nb; b++, w += 110) {
         prefetch_ahead(w, 110);
@@ -216,17 +216,16 @@ AVX2 INLINE void q3_K_tile(const uint8_t *w, const act_q8_k *const *a, long nb, 
                 for (int t = 0; t < nt; t++) sumi[t] = q3_K_step(u, scales, a[t] + b, h, j, sumi[t]);
             }
         }
-        offset_tile(acc, f16_scale(w + 108), a, b, sumi, sc16, 2, nt);
+        offset_tile(acc, f16_scale(w + 108), a, b, sumi, sc16, 2, nt, ts ? ts + b : NULL);
     }
     for (int i = 0; i < nt / 4; i++) _mm_storeu_ps(out + 4 * i, acc[i]);
 }
 
 AVX2 void qk_dot4_q3_K_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]) {
-    q3_K_tile(w, a, nb, out, 4);
+    q3_K_tile(w, a, nb, out, 4, NULL);
 }
 
-AVX2 void qk_dot8_q3_K_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8], const tile_sums32 *ts) {
-    (void)ts;
-    q3_K_tile(w, a, nb, out, 8);
+AVX2 void qk_dot8_q3_K_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8], const tile_sums *ts) {
+    q3_K_tile(w, a, nb, out, 8, ts);
 }
 #endif
