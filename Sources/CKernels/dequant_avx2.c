@@ -1,7 +1,6 @@
-// Rows of the formats that have no integer kernel on CPUs without AVX-512 VNNI (IQ4_NL, Q2_K)
-// dequantised to f32 with AVX2, for Kernels' dequantizingMatmul (which then runs the f32 GEMV on them). Each
-// value is the product (and, for Q2_K, the difference) that TensorCore/Dequantize.swift computes, as separate
-// multiplies and subtracts (no fused multiply-add), so the result equals that twin bit for bit
+// Rows of a format that has no integer kernel on CPUs without AVX-512 VNNI (IQ4_NL) dequantised to f32 with
+// AVX2, for Kernels' dequantizingMatmul (which then runs the f32 GEMV on them). Each value is the product that
+// TensorCore/Dequantize.swift computes (no fused multiply-add), so the result equals that twin bit for bit
 // (QuantMatmulTests.testAVX2RowDequantEqualsTwin pins it).
 #include "CKernels.h"
 #include "quant_internal.h"
@@ -30,37 +29,11 @@ AVX2 static void iq4_nl_row(const uint8_t *x, float *y, long nb) {
     for (long b = 0; b < nb; b++, x += 18, y += 32) iq4_32(x + 2, f16_scale(x), y);
 }
 
-/// 16 two-bit values (bytes of qs shifted right by `shift`, masked to 3).
-AVX2 INLINE __m128i two_bits(const uint8_t *qs, int shift) {
-    return _mm_and_si128(_mm_srl_epi16(_mm_loadu_si128((const __m128i *)qs), _mm_cvtsi32_si128(shift)), _mm_set1_epi8(3));
-}
-
-AVX2 static void q2_K_row(const uint8_t *x, float *y, long nb) {
-    for (long b = 0; b < nb; b++, x += 84, y += 256) {    // scales[16] @0, qs[64] @16, d @80, dmin @82
-        float d = f16_scale(x + 80), dmin = f16_scale(x + 82);
-        int sc = 0, out = 0;
-        for (int half = 0; half < 2; half++) {
-            const uint8_t *q = x + 16 + half * 32;
-            for (int shift = 0; shift < 8; shift += 2) {
-                for (int part = 0; part < 2; part++, sc++, out += 16) {
-                    __m256 dl = _mm256_set1_ps(d * (float)(x[sc] & 0xF)), ml = _mm256_set1_ps(dmin * (float)(x[sc] >> 4));
-                    __m128i v = two_bits(q + part * 16, shift);
-                    __m256 v0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v));
-                    __m256 v1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(v, 8)));
-                    _mm256_storeu_ps(y + out, _mm256_sub_ps(_mm256_mul_ps(dl, v0), ml));
-                    _mm256_storeu_ps(y + out + 8, _mm256_sub_ps(_mm256_mul_ps(dl, v1), ml));
-                }
-            }
-        }
-    }
-}
-
 int qk_dequant_row(int type, const void *src, float *dst, long k) {
     if (!qk_has_avx2()) return 0;
     const uint8_t *x = (const uint8_t *)src;
     switch (type) {
     case QK_IQ4_NL: if (k % 32) return 0; iq4_nl_row(x, dst, k / 32); return 1;
-    case QK_Q2_K: if (k % 256) return 0; q2_K_row(x, dst, k / 256); return 1;
     default: return 0;
     }
 }

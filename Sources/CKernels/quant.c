@@ -34,7 +34,8 @@ _Noreturn void qk_unknown_type(const char *where, int type) {
 long qk_act_bytes(int type, long k) {
     switch (type) {
     case QK_Q8_0: case QK_Q4_0: return k / 32 * (long)sizeof(act_q8_0);
-    case QK_Q4_K: case QK_Q5_K: case QK_Q6_K: case QK_IQ4_XS: case QK_Q3_K: return k / 256 * (long)sizeof(act_q8_k);
+    case QK_Q4_K: case QK_Q5_K: case QK_Q6_K: case QK_IQ4_XS: case QK_Q3_K: case QK_Q2_K:
+        return k / 256 * (long)sizeof(act_q8_k);
     default: qk_unknown_type("qk_act_bytes", type);
     }
 }
@@ -60,7 +61,7 @@ void qk_quantize_act(int type, const float *x, long k, long tokens, void *out) {
                 a->d = qk_quantize_block(xt + b * 32, 32, a->q, NULL);
             }
             break;
-        case QK_Q4_K: case QK_Q5_K: case QK_Q6_K: case QK_IQ4_XS: case QK_Q3_K:
+        case QK_Q4_K: case QK_Q5_K: case QK_Q6_K: case QK_IQ4_XS: case QK_Q3_K: case QK_Q2_K:
             for (long b = 0; b < k / 256; b++) {
                 act_q8_k *a = (act_q8_k *)o + b;
                 a->d = qk_quantize_block(xt + b * 256, 256, a->q, NULL);
@@ -162,6 +163,7 @@ void qk_qgemv_ref(int type, const void *w, long k, const void *xq, long tokens, 
             case QK_Q5_K: y[t * ldy + o] = qk_dot_q5_K_ref((const uint8_t *)w + o * (k / 256 * 176), a, k / 256); break;
             case QK_IQ4_XS: y[t * ldy + o] = qk_dot_iq4_xs_ref((const uint8_t *)w + o * (k / 256 * 136), a, k / 256); break;
             case QK_Q3_K: y[t * ldy + o] = qk_dot_q3_K_ref((const uint8_t *)w + o * (k / 256 * 110), a, k / 256); break;
+            case QK_Q2_K: y[t * ldy + o] = qk_dot_q2_K_ref((const uint8_t *)w + o * (k / 256 * 84), a, k / 256); break;
             default: qk_unknown_type("qk_qgemv_ref", type);
             }
         }
@@ -431,13 +433,6 @@ AVX2 static void dot8_q4_K_avx2(const uint8_t *w, const act_q8_k *const a[8], lo
     q4_K_tile_avx2(w, a, nb, out, 8, ts);
 }
 
-/// Chunk c (32 elements, scale groups 2c and 2c + 1) of a Q6_K block against one activation block; s the two
-/// groups' scales (q6_K_chunk_scales).
-AVX2 INLINE __m256i q6_K_step_avx2(__m256i q, __m256i s, int chunk, const act_q8_k *x, __m256i sumi) {
-    __m256i xq = _mm256_loadu_si256((const __m256i *)(x->q + 32 * chunk));
-    return _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(q, xq), s));
-}
-
 /// The 16 int8 scales of a Q6_K block as int16 (scales 0-7 in the low 128 bits, 8-15 in the high).
 AVX2 INLINE __m256i q6_K_scales16(const uint8_t *w) {
     return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + 192)));
@@ -455,7 +450,7 @@ AVX2 INLINE float q6_K_group(const uint8_t *w, const act_q8_k *a, long b0, int n
         for (int half = 0; half < 2; half++) {
             __m256i q[4], sh = scales16_half(sc16, half);
             q6_K_unpack(wb, half, q);
-            for (int c = 0; c < 4; c++) sumi = q6_K_step_avx2(q[c], chunk_scales16(sh, c), 4 * half + c, x, sumi);
+            for (int c = 0; c < 4; c++) sumi = chunk_step(q[c], chunk_scales16(sh, c), 4 * half + c, x, sumi);
         }
         g.sumi[i] = sumi;
         g.aux[i] = offset16(sc16, x);
@@ -484,7 +479,7 @@ AVX2 INLINE void q6_K_tile_avx2(const uint8_t *w, const act_q8_k *const *a, long
             __m256i sh = scales16_half(sc16, half);
             for (int c = 4 * half; c < 4 * half + 4; c++) {
                 __m256i q = q6_K_chunk(w, c), sc = chunk_scales16(sh, c);
-                for (int j = 0; j < nt; j++) sumi[j] = q6_K_step_avx2(q, sc, c, a[j] + b, sumi[j]);
+                for (int j = 0; j < nt; j++) sumi[j] = chunk_step(q, sc, c, a[j] + b, sumi[j]);
                 tile_sums_settle(sumi, nt);
             }
         }
@@ -557,10 +552,11 @@ void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, floa
     case QK_Q6_K: dot = (dot_fn)(path == 2 ? dot_q6_K_vnni : dot_q6_K_avx2); nb = k / 256; rb = nb * 210; break;
     case QK_Q4_0: dot = (dot_fn)(path == 2 ? qk_dot_q4_0_vnni : qk_dot_q4_0_avx2); nb = k / 32; rb = nb * 18; break;
     case QK_Q5_K: dot = (dot_fn)(path == 2 ? qk_dot_q5_K_vnni : qk_dot_q5_K_avx2); nb = k / 256; rb = nb * 176; break;
-    // IQ4_XS, Q3_K: no VNNI version; the repacked x16 kernels are what AVX-512 VNNI CPUs run (these are their
+    // IQ4_XS, Q3_K, Q2_K: no VNNI version; the repacked x16 kernels are what AVX-512 VNNI CPUs run (these are their
     // QWENKIT_NO_REPACK path).
     case QK_IQ4_XS: dot = (dot_fn)qk_dot_iq4_xs_avx2; nb = k / 256; rb = nb * 136; break;
     case QK_Q3_K: dot = (dot_fn)qk_dot_q3_K_avx2; nb = k / 256; rb = nb * 110; break;
+    case QK_Q2_K: dot = (dot_fn)qk_dot_q2_K_avx2; nb = k / 256; rb = nb * 84; break;
     default: qk_unknown_type("qk_qgemv", type);
     }
     // 4-token tiles (each weight block unpacked once for 4 tokens; per token the same steps as `dot`).
@@ -571,6 +567,7 @@ void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, floa
     case QK_Q6_K: dot4 = path == 1 ? (dot4_fn)dot4_q6_K_avx2 : NULL; break;
     case QK_IQ4_XS: dot4 = (dot4_fn)qk_dot4_iq4_xs_avx2; break;
     case QK_Q3_K: dot4 = (dot4_fn)qk_dot4_q3_K_avx2; break;
+    case QK_Q2_K: dot4 = (dot4_fn)qk_dot4_q2_K_avx2; break;
     case QK_Q5_K: dot4 = path == 1 ? (dot4_fn)qk_dot4_q5_K_avx2 : NULL; break;
     default: break;
     }
@@ -582,6 +579,7 @@ void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, floa
     case QK_Q5_K: dot8 = (dot8_fn)qk_dot8_q5_K_avx2; break;
     case QK_IQ4_XS: dot8 = (dot8_fn)qk_dot8_iq4_xs_avx2; break;
     case QK_Q3_K: dot8 = (dot8_fn)qk_dot8_q3_K_avx2; break;
+    case QK_Q2_K: dot8 = (dot8_fn)qk_dot8_q2_K_avx2; break;
     default: break;
     }
     long ab = qk_act_bytes(type, k), tiles8 = dot8 ? tokens / 8 : 0;
@@ -593,7 +591,7 @@ void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, floa
         for (long i = 0; i < tiles8; i++) {
             const act_q8_k *at[8];
             for (int j = 0; j < 8; j++) at[j] = (const act_q8_k *)((const char *)xq + (8 * i + j) * ab);
-            tile_sums_build(at, nb, ts + i * nb, type != QK_Q6_K && type != QK_Q3_K);
+            tile_sums_build(at, nb, ts + i * nb, type == QK_Q4_K || type == QK_Q5_K);
         }
     }
     // 4-row blocks: the rows stay in L1 while every token reads them (the prefill GEMM is this loop).

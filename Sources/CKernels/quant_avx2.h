@@ -169,22 +169,6 @@ AVX2 INLINE float q4_K_finish(const block_group *g, int n, float sum) {
     return add_in_order(sum, r, n);
 }
 
-/// acc[i] += the Q4_K / Q5_K block results of tokens 4i..4i+3 of an nt-token tile (w the block, u its unpacked
-/// scales and mins; ts the tile's sums for this block when nt = 8, else NULL).
-AVX2 INLINE void q4_K_tile_finish(__m128 acc[2], const uint8_t *w, const uint32_t u[4], const act_q8_k *const *a, long b,
-                                  const __m256i *sumi, int nt, const tile_sums *ts) {
-    __m128 d = _mm_set1_ps(f16_scale(w)), dmin = _mm_set1_ps(f16_scale(w + 2));
-    __m256i summ8 = ts ? q4_K_summ8(u, ts) : _mm256_setzero_si256();
-    for (int i = 0; i < nt / 4; i++) {
-        const act_q8_k *const *ai = a + 4 * i;
-        __m128i summ = ts ? (i ? _mm256_extracti128_si256(summ8, 1) : _mm256_castsi256_si128(summ8))
-                          : hsum4x8i(q4_K_summ(u, ai[0] + b), q4_K_summ(u, ai[1] + b), q4_K_summ(u, ai[2] + b),
-                                     q4_K_summ(u, ai[3] + b));
-        __m128i s = hsum4x8i(sumi[4 * i], sumi[4 * i + 1], sumi[4 * i + 2], sumi[4 * i + 3]);
-        acc[i] = _mm_add_ps(acc[i], q4_K_result4(d, dmin, act_d4(ai, b), s, summ));
-    }
-}
-
 /// The n blocks of a group finished (one scale per super-block: Q3_K, IQ4_XS) and added to sum in order.
 AVX2 INLINE float scaled_finish(const block_group *g, int n, float sum) {
     __m128i s = hsum4x8i(g->sumi[0], g->sumi[1], g->sumi[2], g->sumi[3]);
@@ -216,6 +200,13 @@ AVX2 INLINE __m256i chunk_scales16(__m256i half, int c) {
     int k = 2 * (c & 3);
     return _mm256_shuffle_epi8(half, _mm256_set_m128i(_mm_set1_epi16((short)(0x0100 + 0x0202 * (k + 1))),
                                                       _mm_set1_epi16((short)(0x0100 + 0x0202 * k))));
+}
+
+/// Chunk c (32 u8 values of sub-blocks 2c, 2c + 1) against one activation block, added to sumi; s the two
+/// sub-blocks' scales (chunk_scales16). Shared by the 1-token dots and the tiles of Q6_K, Q3_K and Q2_K.
+AVX2 INLINE __m256i chunk_step(__m256i u, __m256i s, int c, const act_q8_k *x, __m256i sumi) {
+    __m256i xq = _mm256_loadu_si256((const __m256i *)(x->q + 32 * c));
+    return _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(u, xq), s));
 }
 
 /// Σ_s sc_s·Σx_s over the 16 sub-blocks, in vector lanes: times the constant that the stored values are offset by
@@ -258,6 +249,29 @@ AVX2 INLINE void offset_tile(__m128 acc[2], float d, const act_q8_k *const *a, l
         __m128i s = hsum4x8i(sumi[4 * i], sumi[4 * i + 1], sumi[4 * i + 2], sumi[4 * i + 3]);
         acc[i] = _mm_add_ps(acc[i], scaled4(_mm_set1_ps(d), act_d4(ai, b), _mm_sub_epi32(s, _mm_slli_epi32(offset, shift))));
     }
+}
+
+/// acc[i] += d_x·(d·sumi − dmin·summ) for tokens 4i..4i+3 of an nt-token tile (formats with mins: Q4_K, Q5_K,
+/// Q2_K). summ8: the tile's mins terms, lane t for token t (nt = 8), or NULL: per token, vpmaddwd of its sums per
+/// 16 with mins16 (each sub-block's min against its sums, summed horizontally).
+AVX2 INLINE void mins_tile_finish(__m128 acc[2], float d, float dmin, const act_q8_k *const *a, long b,
+                                  const __m256i *sumi, int nt, __m256i mins16, const __m256i *summ8) {
+    for (int i = 0; i < nt / 4; i++) {
+        const act_q8_k *const *ai = a + 4 * i;
+        __m128i summ = summ8 ? (i ? _mm256_extracti128_si256(*summ8, 1) : _mm256_castsi256_si128(*summ8))
+                             : hsum4x8i(offset16(mins16, ai[0] + b), offset16(mins16, ai[1] + b),
+                                        offset16(mins16, ai[2] + b), offset16(mins16, ai[3] + b));
+        __m128i s = hsum4x8i(sumi[4 * i], sumi[4 * i + 1], sumi[4 * i + 2], sumi[4 * i + 3]);
+        acc[i] = _mm_add_ps(acc[i], q4_K_result4(_mm_set1_ps(d), _mm_set1_ps(dmin), act_d4(ai, b), s, summ));
+    }
+}
+
+/// mins_tile_finish for a Q4_K / Q5_K block (w, its unpacked scales and mins u; ts the tile's sums for this block
+/// when nt = 8, else NULL).
+AVX2 INLINE void q4_K_tile_finish(__m128 acc[2], const uint8_t *w, const uint32_t u[4], const act_q8_k *const *a, long b,
+                                  const __m256i *sumi, int nt, const tile_sums *ts) {
+    __m256i summ8 = ts ? q4_K_summ8(u, ts) : _mm256_setzero_si256();
+    mins_tile_finish(acc, f16_scale(w), f16_scale(w + 2), a, b, sumi, nt, q4_K_mins16(u), ts ? &summ8 : NULL);
 }
 
 /// acc[i] += d·d_x·sumi for tokens 4i..4i+3 of an nt-token tile (nt 4 or 8; one scale per super-block).

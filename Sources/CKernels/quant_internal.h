@@ -133,6 +133,15 @@ void qk_dot4_iq4_xs_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, 
 void qk_dot8_iq4_xs_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8], const tile_sums *ts);
 #endif
 
+// MARK: - Q2_K dots in the ggml layout (quant_q2_K.c): plain twin, AVX2
+
+float qk_dot_q2_K_ref(const uint8_t *w, const act_q8_k *a, long nb);
+#if defined(__x86_64__)
+float qk_dot_q2_K_avx2(const uint8_t *w, const act_q8_k *a, long nb);
+void qk_dot4_q2_K_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]);
+void qk_dot8_q2_K_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8], const tile_sums *ts);
+#endif
+
 // MARK: - Repacked Q4_K / Q5_K / Q6_K (quant_x16_k.c): 16 rows × one super-block per packed block
 
 #define X16_Q8_0_BLOCK 544  // 16 × 34 (quant_x16.c)

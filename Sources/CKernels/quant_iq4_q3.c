@@ -158,13 +158,6 @@ AVX2 INLINE __m256i q3_K_values4(const uint8_t *w, int h, int j, __m256i hmask) 
     return _mm256_or_si256(lo, _mm256_and_si256(hb, _mm256_set1_epi8(4)));
 }
 
-/// 32 values of sub-blocks (2c, 2c + 1), c = 4h + j, against one activation block, added to sumi (shared by the
-/// 1-token dot and the tiles).
-AVX2 INLINE __m256i q3_K_step(__m256i u, __m256i scales, const act_q8_k *x, int h, int j, __m256i sumi) {
-    __m256i xq = _mm256_loadu_si256((const __m256i *)(x->q + 128 * h + 32 * j));
-    return _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(u, xq), scales));
-}
-
 /// The 16 scales (minus 32) as int16: q3_K_scales in vector lanes (32-bit lane i takes aux[i % 2] >> 4·(i / 2) and
 /// tmp >> 2i), with no trip through memory (a byte array stored and reloaded cost the 1-token dot ~10 %).
 AVX2 INLINE __m256i q3_K_scales16(const uint8_t *w) {
@@ -187,7 +180,7 @@ AVX2 INLINE float q3_K_group(const uint8_t *w, const act_q8_k *a, long b0, int n
         __m256i sc16 = q3_K_scales16(wb), hmask = _mm256_loadu_si256((const __m256i *)wb), sumi = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
             __m256i sh = scales16_half(sc16, h);
-            for (int j = 0; j < 4; j++) sumi = q3_K_step(q3_K_values4(wb, h, j, hmask), chunk_scales16(sh, j), x, h, j, sumi);
+            for (int j = 0; j < 4; j++) sumi = chunk_step(q3_K_values4(wb, h, j, hmask), chunk_scales16(sh, j), 4 * h + j, x, sumi);
         }
         g.sumi[i] = sumi;
         g.aux[i] = offset16(sc16, x);
@@ -213,7 +206,7 @@ AVX2 INLINE void q3_K_tile(const uint8_t *w, const act_q8_k *const *a, long nb, 
             __m256i sh = scales16_half(sc16, h);
             for (int j = 0; j < 4; j++) {
                 __m256i u = q3_K_values4(w, h, j, hmask), scales = chunk_scales16(sh, j);
-                for (int t = 0; t < nt; t++) sumi[t] = q3_K_step(u, scales, a[t] + b, h, j, sumi[t]);
+                for (int t = 0; t < nt; t++) sumi[t] = chunk_step(u, scales, 4 * h + j, a[t] + b, sumi[t]);
             }
         }
         offset_tile(acc, f16_scale(w + 108), a, b, sumi, sc16, 2, nt, ts ? ts + b : NULL);

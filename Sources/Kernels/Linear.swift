@@ -152,7 +152,8 @@ enum MatmulFormat {
         case .q5_K: .quantized(Int32(QK_Q5_K))
         case .iq4_xs: .quantized(Int32(QK_IQ4_XS))
         case .q3_K: .quantized(Int32(QK_Q3_K))
-        case .q4_1, .q5_0, .q5_1, .q2_K, .iq4_nl: .dequantizing
+        case .q2_K: .quantized(Int32(QK_Q2_K))
+        case .q4_1, .q5_0, .q5_1, .iq4_nl: .dequantizing
         case .i64: nil
         }
     }
@@ -187,12 +188,8 @@ func dequantizingMatmul(_ x: UnsafePointer<Float>, _ w: WeightTensor, _ y: Unsaf
     // Work items of whole 4-row blocks: each block is dequantised into an L1-resident f32 buffer, then the f32
     // GEMV kernel (qk_gemv) takes it for every token. Its result for a (row, token) does not depend on the token
     // count or on how many rows share the call, so neither does this product's (batch invariance).
-    // IQ4_NL and Q2_K rows dequantise in C with AVX2 (the same values as the Swift twin).
-    let code: Int32? = switch w.format {
-    case .iq4_nl: Int32(QK_IQ4_NL)
-    case .q2_K: Int32(QK_Q2_K)
-    default: nil
-    }
+    // IQ4_NL rows dequantise in C with AVX2 (the same values as the Swift twin).
+    let code: Int32? = w.format == .iq4_nl ? Int32(QK_IQ4_NL) : nil
     let data = w.data, rowBytes = w.rowBytes
     let blocks = (n + 3) / 4
     let items = min(blocks, pool.threadCount * 4)
