@@ -33,7 +33,8 @@ _Noreturn void qk_unknown_type(const char *where, int type) {
 
 long qk_act_bytes(int type, long k) {
     switch (type) {
-    case QK_Q8_0: case QK_Q4_0: return k / 32 * (long)sizeof(act_q8_0);
+    case QK_Q8_0: case QK_Q4_0: case QK_Q5_0: case QK_IQ4_NL: return k / 32 * (long)sizeof(act_q8_0);
+    case QK_Q4_1: case QK_Q5_1: return k / 32 * (long)sizeof(act_q8_1);
     case QK_Q4_K: case QK_Q5_K: case QK_Q6_K: case QK_IQ4_XS: case QK_Q3_K: case QK_Q2_K:
         return k / 256 * (long)sizeof(act_q8_k);
     default: qk_unknown_type("qk_act_bytes", type);
@@ -55,10 +56,18 @@ void qk_quantize_act(int type, const float *x, long k, long tokens, void *out) {
         const float *xt = x + t * k;
         char *o = (char *)out + t * qk_act_bytes(type, k);
         switch (type) {
-        case QK_Q8_0: case QK_Q4_0:
+        case QK_Q8_0: case QK_Q4_0: case QK_Q5_0: case QK_IQ4_NL:
             for (long b = 0; b < k / 32; b++) {
                 act_q8_0 *a = (act_q8_0 *)o + b;
                 a->d = qk_quantize_block(xt + b * 32, 32, a->q, NULL);
+            }
+            break;
+        case QK_Q4_1: case QK_Q5_1:
+            for (long b = 0; b < k / 32; b++) {
+                act_q8_1 *a = (act_q8_1 *)o + b;
+                int sum;
+                a->d = qk_quantize_block(xt + b * 32, 32, a->q, &sum);
+                a->s = sum;
             }
             break;
         case QK_Q4_K: case QK_Q5_K: case QK_Q6_K: case QK_IQ4_XS: case QK_Q3_K: case QK_Q2_K:
@@ -164,6 +173,9 @@ void qk_qgemv_ref(int type, const void *w, long k, const void *xq, long tokens, 
             case QK_IQ4_XS: y[t * ldy + o] = qk_dot_iq4_xs_ref((const uint8_t *)w + o * (k / 256 * 136), a, k / 256); break;
             case QK_Q3_K: y[t * ldy + o] = qk_dot_q3_K_ref((const uint8_t *)w + o * (k / 256 * 110), a, k / 256); break;
             case QK_Q2_K: y[t * ldy + o] = qk_dot_q2_K_ref((const uint8_t *)w + o * (k / 256 * 84), a, k / 256); break;
+            case QK_Q4_1: case QK_Q5_0: case QK_Q5_1: case QK_IQ4_NL:
+                y[t * ldy + o] = qk_dot_legacy_ref(type, (const uint8_t *)w + o * (k / 32 * qk_legacy_block_bytes(type)), a, k / 32);
+                break;
             default: qk_unknown_type("qk_qgemv_ref", type);
             }
         }
@@ -552,11 +564,16 @@ void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, floa
     case QK_Q6_K: dot = (dot_fn)(path == 2 ? dot_q6_K_vnni : dot_q6_K_avx2); nb = k / 256; rb = nb * 210; break;
     case QK_Q4_0: dot = (dot_fn)(path == 2 ? qk_dot_q4_0_vnni : qk_dot_q4_0_avx2); nb = k / 32; rb = nb * 18; break;
     case QK_Q5_K: dot = (dot_fn)(path == 2 ? qk_dot_q5_K_vnni : qk_dot_q5_K_avx2); nb = k / 256; rb = nb * 176; break;
-    // IQ4_XS, Q3_K, Q2_K: no VNNI version; the repacked x16 kernels are what AVX-512 VNNI CPUs run (these are their
+    // IQ4_XS, Q3_K, Q2_K (and the legacy formats below): no VNNI version; the repacked x16 kernels are what AVX-512 VNNI CPUs run (these are their
     // QWENKIT_NO_REPACK path).
     case QK_IQ4_XS: dot = (dot_fn)qk_dot_iq4_xs_avx2; nb = k / 256; rb = nb * 136; break;
     case QK_Q3_K: dot = (dot_fn)qk_dot_q3_K_avx2; nb = k / 256; rb = nb * 110; break;
     case QK_Q2_K: dot = (dot_fn)qk_dot_q2_K_avx2; nb = k / 256; rb = nb * 84; break;
+    // The 32-element legacy formats (quant_legacy.c).
+    case QK_Q4_1: dot = (dot_fn)qk_dot_q4_1_avx2; nb = k / 32; rb = nb * 20; break;
+    case QK_Q5_0: dot = (dot_fn)qk_dot_q5_0_avx2; nb = k / 32; rb = nb * 22; break;
+    case QK_Q5_1: dot = (dot_fn)qk_dot_q5_1_avx2; nb = k / 32; rb = nb * 24; break;
+    case QK_IQ4_NL: dot = (dot_fn)qk_dot_iq4_nl_avx2; nb = k / 32; rb = nb * 18; break;
     default: qk_unknown_type("qk_qgemv", type);
     }
     // 4-token tiles (each weight block unpacked once for 4 tokens; per token the same steps as `dot`).
@@ -568,6 +585,10 @@ void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, floa
     case QK_IQ4_XS: dot4 = (dot4_fn)qk_dot4_iq4_xs_avx2; break;
     case QK_Q3_K: dot4 = (dot4_fn)qk_dot4_q3_K_avx2; break;
     case QK_Q2_K: dot4 = (dot4_fn)qk_dot4_q2_K_avx2; break;
+    case QK_Q4_1: dot4 = (dot4_fn)qk_dot4_q4_1_avx2; break;
+    case QK_Q5_0: dot4 = (dot4_fn)qk_dot4_q5_0_avx2; break;
+    case QK_Q5_1: dot4 = (dot4_fn)qk_dot4_q5_1_avx2; break;
+    case QK_IQ4_NL: dot4 = (dot4_fn)qk_dot4_iq4_nl_avx2; break;
     case QK_Q5_K: dot4 = path == 1 ? (dot4_fn)qk_dot4_q5_K_avx2 : NULL; break;
     default: break;
     }
@@ -580,13 +601,17 @@ void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, floa
     case QK_IQ4_XS: dot8 = (dot8_fn)qk_dot8_iq4_xs_avx2; break;
     case QK_Q3_K: dot8 = (dot8_fn)qk_dot8_q3_K_avx2; break;
     case QK_Q2_K: dot8 = (dot8_fn)qk_dot8_q2_K_avx2; break;
+    case QK_Q4_1: dot8 = (dot8_fn)qk_dot8_q4_1_avx2; break;
+    case QK_Q5_0: dot8 = (dot8_fn)qk_dot8_q5_0_avx2; break;
+    case QK_Q5_1: dot8 = (dot8_fn)qk_dot8_q5_1_avx2; break;
+    case QK_IQ4_NL: dot8 = (dot8_fn)qk_dot8_iq4_nl_avx2; break;
     default: break;
     }
     long ab = qk_act_bytes(type, k), tiles8 = dot8 ? tokens / 8 : 0;
     // The K-quant 8-token tiles with a mins or offset term read their activation sums from tile_sums, built here
     // once for all rows.
     tile_sums *ts = NULL;
-    if (tiles8 && type != QK_IQ4_XS) {
+    if (tiles8 && (type == QK_Q4_K || type == QK_Q5_K || type == QK_Q6_K || type == QK_Q3_K || type == QK_Q2_K)) {
         ts = tile_sums_buffer(tiles8 * nb);
         for (long i = 0; i < tiles8; i++) {
             const act_q8_k *at[8];

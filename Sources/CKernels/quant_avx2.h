@@ -17,6 +17,14 @@ AVX2 INLINE void prefetch_ahead(const uint8_t *w, int bytes) {
     for (int l = 0; l < bytes; l += 64) _mm_prefetch((const char *)w + QK_PF_AHEAD + l, _MM_HINT_T0);
 }
 
+/// The 32 nibbles of a 32-element block (Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL) as bytes in element order: the low
+/// nibbles of qs[0..15] are elements 0-15, the high nibbles 16-31.
+AVX2 INLINE __m256i q4_0_unpack(const uint8_t *qs) {
+    __m128i q = _mm_loadu_si128((const __m128i *)qs);
+    const __m128i low4 = _mm_set1_epi8(0x0F);
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), low4), _mm_and_si128(q, low4));
+}
+
 /// Group g (64 weights: lo the first 32, hi the next 32) of a Q4_K / Q5_K block against one activation block,
 /// added to sumi; s0, s1 the two groups' scales in every int16 lane. Shared by the 1-token dots and the tiles.
 AVX2 INLINE __m256i q4_K_step_avx2(__m256i lo, __m256i hi, __m256i s0, __m256i s1, int g, const act_q8_k *x, __m256i sumi) {
@@ -85,6 +93,12 @@ AVX2 INLINE __m256i hsum_quads(__m256i a, __m256i b, __m256i c, __m256i d) { // 
 AVX2 INLINE __m128i hsum4x8i(__m256i a, __m256i b, __m256i c, __m256i d) {
     __m256i abcd = hsum_quads(a, b, c, d);
     return _mm_add_epi32(_mm256_castsi256_si128(abcd), _mm256_extracti128_si256(abcd, 1));
+}
+
+/// Lane j: the sum of the 8 int32 lanes of v[j] (hsum4x8i for 8 vectors).
+AVX2 INLINE __m256i hsum8x8i(const __m256i v[8]) {
+    __m256i q0 = hsum_quads(v[0], v[1], v[2], v[3]), q1 = hsum_quads(v[4], v[5], v[6], v[7]);
+    return _mm256_add_epi32(_mm256_permute2x128_si256(q0, q1, 0x20), _mm256_permute2x128_si256(q0, q1, 0x31));
 }
 
 /// The activation scales of block b of 4 tokens (a[0..3]).

@@ -49,13 +49,6 @@ float qk_dot_q5_K_ref(const uint8_t *w, const act_q8_k *a, long nb) {
 
 // MARK: - AVX2: vpmaddubsw (u8 × s8 pairs → s16), vpmaddwd (→ s32)
 
-/// The 32 nibbles of a Q4_0 block as bytes in element order (low nibbles, then high).
-AVX2 INLINE __m256i q4_0_unpack(const uint8_t *qs) {
-    __m128i q = _mm_loadu_si128((const __m128i *)qs);
-    const __m128i low4 = _mm_set1_epi8(0x0F);
-    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), low4), _mm_and_si128(q, low4));
-}
-
 /// q − 8 ∈ [−8, 7] times x with the sign trick of dot_q8_0_avx2 (|w| is u8, x takes w's sign).
 AVX2 float qk_dot_q4_0_avx2(const uint8_t *w, const act_q8_0 *a, long nb) {
     const __m256i ones = _mm256_set1_epi16(1), eight = _mm256_set1_epi8(8);

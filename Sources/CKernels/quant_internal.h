@@ -21,6 +21,7 @@ float qk_quantize_block(const float *x, int n, int8_t *q, int *sum);
 
 typedef struct { float d; int8_t q[32]; } act_q8_0;                    // 36 bytes
 typedef struct { float d; int16_t sums[16]; int8_t q[256]; } act_q8_k; // 292 bytes; sums per 16
+typedef struct { float d; int32_t s; int8_t q[32]; } act_q8_1;         // 40 bytes; s = Σq (Q4_1, Q5_1 mins)
 
 /// kvalues_iq4nl + 128: the u8 weights of the 16 levels of IQ4_NL and IQ4_XS (vpdpbusd takes u8 weights).
 static const uint8_t iq4nl_u8[16] = {1, 24, 45, 63, 79, 93, 106, 118, 129, 141, 153, 166, 181, 197, 217, 241};
@@ -131,6 +132,27 @@ void qk_dot8_q3_K_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, fl
 float qk_dot_iq4_xs_avx2(const uint8_t *w, const act_q8_k *a, long nb);
 void qk_dot4_iq4_xs_avx2(const uint8_t *w, const act_q8_k *const a[4], long nb, float out[4]);
 void qk_dot8_iq4_xs_avx2(const uint8_t *w, const act_q8_k *const a[8], long nb, float out[8], const tile_sums *ts);
+#endif
+
+// MARK: - Q4_1, Q5_0, Q5_1, IQ4_NL dots in the ggml layout (quant_legacy.c): plain twin, AVX2
+
+/// Bytes of one 32-element block of these formats.
+long qk_legacy_block_bytes(int type);
+/// a: act_q8_1 blocks for Q4_1 / Q5_1, act_q8_0 for Q5_0 / IQ4_NL.
+float qk_dot_legacy_ref(int type, const uint8_t *w, const void *a, long nb);
+#if defined(__x86_64__)
+float qk_dot_q4_1_avx2(const uint8_t *w, const void *a, long nb);
+float qk_dot_q5_0_avx2(const uint8_t *w, const void *a, long nb);
+float qk_dot_q5_1_avx2(const uint8_t *w, const void *a, long nb);
+float qk_dot_iq4_nl_avx2(const uint8_t *w, const void *a, long nb);
+void qk_dot4_q4_1_avx2(const uint8_t *w, const void *const a[4], long nb, float out[4]);
+void qk_dot4_q5_0_avx2(const uint8_t *w, const void *const a[4], long nb, float out[4]);
+void qk_dot4_q5_1_avx2(const uint8_t *w, const void *const a[4], long nb, float out[4]);
+void qk_dot4_iq4_nl_avx2(const uint8_t *w, const void *const a[4], long nb, float out[4]);
+void qk_dot8_q4_1_avx2(const uint8_t *w, const void *const a[8], long nb, float out[8], const tile_sums *ts);
+void qk_dot8_q5_0_avx2(const uint8_t *w, const void *const a[8], long nb, float out[8], const tile_sums *ts);
+void qk_dot8_q5_1_avx2(const uint8_t *w, const void *const a[8], long nb, float out[8], const tile_sums *ts);
+void qk_dot8_iq4_nl_avx2(const uint8_t *w, const void *const a[8], long nb, float out[8], const tile_sums *ts);
 #endif
 
 // MARK: - Q2_K dots in the ggml layout (quant_q2_K.c): plain twin, AVX2

@@ -42,9 +42,6 @@ public func matmul(
     case .quantized(let c):
         quantizedMatmul(x, w, y, tokens: tokens, code: c, pool: pool)
         return
-    case .dequantizing:
-        dequantizingMatmul(x, w, y, tokens: tokens, pool: pool)
-        return
     case nil:
         preconditionFailure("\(w.name): matmul has no kernel for format \(w.format)")
     }
@@ -135,8 +132,6 @@ enum MatmulFormat {
         case plain(Int32)
         /// Integer-dot kernels of quant.c on 8-bit quantised activations.
         case quantized(Int32)
-        /// No integer kernel yet: rows dequantised to f32 one at a time (correct, slow).
-        case dequantizing
     }
 
     /// Every format is listed: a new one fails to compile until it picks a kernel.
@@ -153,7 +148,10 @@ enum MatmulFormat {
         case .iq4_xs: .quantized(Int32(QK_IQ4_XS))
         case .q3_K: .quantized(Int32(QK_Q3_K))
         case .q2_K: .quantized(Int32(QK_Q2_K))
-        case .q4_1, .q5_0, .q5_1, .iq4_nl: .dequantizing
+        case .q4_1: .quantized(Int32(QK_Q4_1))
+        case .q5_0: .quantized(Int32(QK_Q5_0))
+        case .q5_1: .quantized(Int32(QK_Q5_1))
+        case .iq4_nl: .quantized(Int32(QK_IQ4_NL))
         case .i64: nil
         }
     }
@@ -178,34 +176,6 @@ func quantizedMatmul(_ x: UnsafePointer<Float>, _ w: WeightTensor, _ y: UnsafeMu
     pool.parallelFor(itemCount) { item in
         let r0 = item * rowsPerItem, r1 = min(n, r0 + rowsPerItem)
         qk_qgemv(code, data, k, act, tokens, y, n, r0, r1)
-    }
-}
-
-/// Formats without an integer kernel: each row dequantised (the reference `dequantize`) then dotted in f32.
-func dequantizingMatmul(_ x: UnsafePointer<Float>, _ w: WeightTensor, _ y: UnsafeMutablePointer<Float>,
-                        tokens: Int, pool: ThreadPool) {
-    let n = w.shape[0], k = w.shape[1]
-    // Work items of whole 4-row blocks: each block is dequantised into an L1-resident f32 buffer, then the f32
-    // GEMV kernel (qk_gemv) takes it for every token. Its result for a (row, token) does not depend on the token
-    // count or on how many rows share the call, so neither does this product's (batch invariance).
-    // IQ4_NL rows dequantise in C with AVX2 (the same values as the Swift twin).
-    let code: Int32? = w.format == .iq4_nl ? Int32(QK_IQ4_NL) : nil
-    let data = w.data, rowBytes = w.rowBytes
-    let blocks = (n + 3) / 4
-    let items = min(blocks, pool.threadCount * 4)
-    let blocksPerItem = (blocks + items - 1) / items
-    pool.parallelFor((blocks + blocksPerItem - 1) / blocksPerItem) { item in
-        let rows = UnsafeMutablePointer<Float>.allocate(capacity: 4 * k)   // [4, in] dequantised rows
-        defer { rows.deallocate() }
-        for o0 in stride(from: item * blocksPerItem * 4, to: min(n, (item + 1) * blocksPerItem * 4), by: 4) {
-            let r = min(4, n - o0)
-            for j in 0..<r {
-                let dst = rows + j * k
-                if let c = code, qk_dequant_row(c, data + (o0 + j) * rowBytes, dst, k) != 0 { continue }
-                w.dequantizeRow(o0 + j, into: dst)
-            }
-            qk_gemv(Int32(QK_F32), rows, k, x, tokens, y + o0, n, 0, r)   // y[t, o0 + j]
-        }
     }
 }
 

@@ -3,7 +3,7 @@ import CKernels
 import TensorCore
 @testable import Kernels
 
-/// Quantised matmul (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, IQ4_XS, Q3_K, Q2_K): the VNNI and AVX2 kernels against their plain twin on random
+/// Quantised matmul (every GGUF block format): the VNNI and AVX2 kernels against their plain twin on random
 /// blocks with all-zero blocks (same integer dots, so only the f32 combination order differs), a row whose one
 /// block has the largest f16 scale on its own (so that its huge result does not widen the tolerance of the
 /// others), and the whole `matmul` against f32 math on the dequantised weights (the difference is the 8-bit
@@ -21,7 +21,8 @@ final class QuantMatmulTests: XCTestCase {
     static let kernels: [(WeightFormat, Int32)] = [(.q8_0, Int32(QK_Q8_0)), (.q4_0, Int32(QK_Q4_0)),
                                                    (.q4_K, Int32(QK_Q4_K)), (.q5_K, Int32(QK_Q5_K)), (.q6_K, Int32(QK_Q6_K)),
                                                    (.iq4_xs, Int32(QK_IQ4_XS)), (.q3_K, Int32(QK_Q3_K)),
-                                                   (.q2_K, Int32(QK_Q2_K))]
+                                                   (.q2_K, Int32(QK_Q2_K)), (.q4_1, Int32(QK_Q4_1)), (.q5_0, Int32(QK_Q5_0)),
+                                                   (.q5_1, Int32(QK_Q5_1)), (.iq4_nl, Int32(QK_IQ4_NL))]
 
     /// Offsets of the f16 scale fields in a block (random bytes there could be inf/NaN).
     static func scaleFields(_ format: WeightFormat) -> [Int] {
@@ -108,48 +109,6 @@ final class QuantMatmulTests: XCTestCase {
                     var one = [Float](repeating: 0, count: rows)
                     xq.withUnsafeBytes { q in qk_qgemv(code, w.data, k, q.baseAddress! + t * actBytes, 1, &one, rows, 0, rows) }
                     XCTAssertEqual(one.map(\.bitPattern), all[(t * rows)..<((t + 1) * rows)].map(\.bitPattern), "path \(path) \(format) token \(t)")
-                }
-            }
-        }
-    }
-
-    /// The AVX2 row dequantiser (IQ4_NL: what dequantizingMatmul runs where no integer kernel does)
-    /// against TensorCore's `dequantize`, bit for bit, on random blocks (an all-zero block, the largest f16
-    /// scale); and the product through it against the f32 math on the dequantised rows.
-    func testAVX2RowDequantEqualsTwin() throws {
-        for (format, code) in [(WeightFormat.iq4_nl, QK_IQ4_NL)] {
-            let rows = 5, k = 1024
-            let w = Self.randomWeight(format, rows: rows, k: k, seed: 77, hugeScale: true)
-            for r in 0..<rows {
-                var fast = [Float](repeating: -1, count: k), plain = fast
-                let done = qk_dequant_row(Int32(code), w.data + r * w.rowBytes, &fast, k)
-                try XCTSkipIf(done == 0, "no AVX2 on this CPU")
-                plain.withUnsafeMutableBufferPointer { w.dequantizeRow(r, into: $0.baseAddress!) }
-                XCTAssertEqual(fast.map(\.bitPattern), plain.map(\.bitPattern), "\(format) row \(r)")
-            }
-        }
-    }
-
-    /// Formats without an integer kernel on this path (dequantised rows, then the f32 GEMV): the product equals
-    /// the f32 math on the dequantised rows, and a token's outputs are the same bits alone as among 70 tokens.
-    func testDequantizingMatmulMatchesF32AndIsTokenInvariant() {
-        for format in [WeightFormat.q2_K, .q3_K, .iq4_xs, .iq4_nl, .q5_0, .q5_1, .q4_1] {
-            guard case .dequantizing = MatmulFormat.kernel(format) else { continue }
-            let rows = 9, k = 1280, tokens = 210
-            let w = Self.randomWeight(format, rows: rows, k: k, seed: 31)
-            var rng = Rng(state: 4)
-            let x = (0..<(tokens * k)).map { _ in rng.unit() }                  // [T, in]
-            let got = matmul(x, w, tokens: tokens)                              // [T, out]
-            let dense = WeightTensor.f32(w.toFloats(), shape: [rows, k])
-            var ref = [Float](repeating: 0, count: tokens * rows)
-            x.withUnsafeBufferPointer { matmulReference($0.baseAddress!, dense, &ref, tokens: tokens) }
-            let wf = dense.toFloats()
-            for t in 0..<tokens {
-                let one = matmul(Array(x[(t * k)..<((t + 1) * k)]), w, tokens: 1)
-                XCTAssertEqual(one.map(\.bitPattern), got[(t * rows)..<((t + 1) * rows)].map(\.bitPattern), "\(format) token \(t)")
-                for o in 0..<rows {
-                    let absSum = (0..<k).reduce(Float(0)) { $0 + abs(wf[o * k + $1] * x[t * k + $1]) }
-                    XCTAssertEqual(got[t * rows + o], ref[t * rows + o], accuracy: 1e-5 * absSum + 1e-30, "\(format) row \(o)")
                 }
             }
         }

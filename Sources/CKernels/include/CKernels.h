@@ -51,8 +51,8 @@ void qk_keep_large_allocations(void);
 // MARK: - Quantised weights (quant.c)
 
 /// ggml block formats with integer-dot kernels (codes are ggml_type values). Any other code aborts. Q4_1, Q5_0,
-/// Q5_1 and IQ4_NL have only the repacked kernels (qk_x16_*, quant_x16_legacy.c), not the ggml-layout ones;
-/// Q2_K, Q3_K and IQ4_XS have ggml-layout ones on AVX2 only (AVX-512 VNNI CPUs run the repacked quant_x16_k2.c).
+/// Q5_1, IQ4_NL, Q2_K, Q3_K and IQ4_XS have ggml-layout kernels on AVX2 only: AVX-512 VNNI CPUs run their repacked
+/// ones (quant_x16_legacy.c, quant_x16_k2.c), unless QWENKIT_NO_REPACK.
 enum {
     QK_Q4_0 = 2,
     QK_Q4_1 = 3,
@@ -93,10 +93,6 @@ int qk_quant_path(void);
 /// Tests: force a path (2, 1, 0; one the CPU lacks crashes), or -1 for the CPU's best.
 void qk_quant_force_path(int path);
 
-/// One row of k elements of a GGUF block format dequantised to f32 with AVX2 (dequant_avx2.c): IQ4_NL,
-/// equal bit for bit to TensorCore's `dequantize`. Returns 0 (nothing written) for other formats
-/// or without AVX2, where the caller dequantises.
-int qk_dequant_row(int type, const void *src, float *dst, long k);
 
 /// The plain twin of qk_qgemv (scalar integer dots, same block arithmetic), for tests.
 void qk_qgemv_ref(int type, const void *w, long k, const void *xq, long tokens, float *y, long ldy, long row0, long row1);
