@@ -174,7 +174,8 @@ void qk_qgemv_ref(int type, const void *w, long k, const void *xq, long tokens, 
             case QK_Q3_K: y[t * ldy + o] = qk_dot_q3_K_ref((const uint8_t *)w + o * (k / 256 * 110), a, k / 256); break;
             case QK_Q2_K: y[t * ldy + o] = qk_dot_q2_K_ref((const uint8_t *)w + o * (k / 256 * 84), a, k / 256); break;
             case QK_Q4_1: case QK_Q5_0: case QK_Q5_1: case QK_IQ4_NL:
-                y[t * ldy + o] = qk_dot_legacy_ref(type, (const uint8_t *)w + o * (k / 32 * qk_legacy_block_bytes(type)), a, k / 32);
+                y[t * ldy + o] = qk_dot_legacy_ref(type, (const uint8_t *)w + o * (k / 32 * qk_legacy_block_bytes(type)),
+                                                   a, k / 32);
                 break;
             default: qk_unknown_type("qk_qgemv_ref", type);
             }
@@ -529,9 +530,10 @@ int qk_quant_path(void) {
 
 typedef float (*dot_fn)(const uint8_t *, const void *, long);
 typedef void (*dot4_fn)(const uint8_t *, const void *const *, long, float *);
-typedef void (*dot8_fn)(const uint8_t *, const void *const *, long, float *, const tile_sums *);
 
 #if defined(__x86_64__)
+typedef void (*dot8_fn)(const uint8_t *, const void *const *, long, float *, const tile_sums *);
+
 /// This thread's tile_sums buffer, grown to n entries (never shrunk: one per compute thread).
 static __thread tile_sums *ts_buf = NULL;
 static __thread long ts_cap = 0;
@@ -564,8 +566,8 @@ void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, floa
     case QK_Q6_K: dot = (dot_fn)(path == 2 ? dot_q6_K_vnni : dot_q6_K_avx2); nb = k / 256; rb = nb * 210; break;
     case QK_Q4_0: dot = (dot_fn)(path == 2 ? qk_dot_q4_0_vnni : qk_dot_q4_0_avx2); nb = k / 32; rb = nb * 18; break;
     case QK_Q5_K: dot = (dot_fn)(path == 2 ? qk_dot_q5_K_vnni : qk_dot_q5_K_avx2); nb = k / 256; rb = nb * 176; break;
-    // IQ4_XS, Q3_K, Q2_K (and the legacy formats below): no VNNI version; the repacked x16 kernels are what AVX-512 VNNI CPUs run (these are their
-    // QWENKIT_NO_REPACK path).
+    // IQ4_XS, Q3_K, Q2_K and the 32-element formats below: no VNNI version; AVX-512 VNNI CPUs run the repacked x16
+    // kernels (these are their QWENKIT_NO_REPACK path).
     case QK_IQ4_XS: dot = (dot_fn)qk_dot_iq4_xs_avx2; nb = k / 256; rb = nb * 136; break;
     case QK_Q3_K: dot = (dot_fn)qk_dot_q3_K_avx2; nb = k / 256; rb = nb * 110; break;
     case QK_Q2_K: dot = (dot_fn)qk_dot_q2_K_avx2; nb = k / 256; rb = nb * 84; break;
@@ -609,7 +611,7 @@ void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, floa
     }
     long ab = qk_act_bytes(type, k), tiles8 = dot8 ? tokens / 8 : 0;
     // The K-quant 8-token tiles with a mins or offset term read their activation sums from tile_sums, built here
-    // once for all rows.
+    // once for this call's rows (each work item of a matmul builds its own: ~1-2 % of its tile time).
     tile_sums *ts = NULL;
     if (tiles8 && (type == QK_Q4_K || type == QK_Q5_K || type == QK_Q6_K || type == QK_Q3_K || type == QK_Q2_K)) {
         ts = tile_sums_buffer(tiles8 * nb);

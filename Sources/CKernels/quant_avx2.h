@@ -1,8 +1,9 @@
-// AVX2 building blocks of the ggml-layout integer dots (quant.c, quant_formats.c, quant_iq4_q3.c): per-format steps
+// AVX2 building blocks of the ggml-layout integer dots (quant.c, quant_formats.c, quant_iq4_q3.c, quant_q2_K.c,
+// quant_legacy.c): per-format steps
 // and scale broadcasts, and the epilogues that finish 4 results in one vector. A tile finishes 4 tokens of one block
 // per vector, a 1-token dot 4 blocks of its token; every lane takes the same operations on the same integer sums,
 // so a token's result is the same bits alone, in a 4-token tile or in an 8-token tile. Included by
-// quant_internal.h inside its x86_64 section (act_q8_k, AVX2, INLINE, hsum256i come from there).
+// quant_internal.h inside its x86_64 section (act_q8_k, AVX2, INLINE come from there).
 #ifndef QWENKIT_QUANT_AVX2_H
 #define QWENKIT_QUANT_AVX2_H
 
@@ -56,6 +57,8 @@ AVX2 INLINE __m256i q4_K_scales16(const uint32_t u[4]) {
 static const uint8_t q4_K_scale_ctrl[8][32] __attribute__((aligned(32))) = {
     {QK_W16(0), QK_W16(0)}, {QK_W16(1), QK_W16(1)}, {QK_W16(2), QK_W16(2)}, {QK_W16(3), QK_W16(3)},
     {QK_W16(4), QK_W16(4)}, {QK_W16(5), QK_W16(5)}, {QK_W16(6), QK_W16(6)}, {QK_W16(7), QK_W16(7)}};
+#undef QK_W16
+#undef QK_W2
 
 /// Scale s (0-7) in every int16 lane, by vpshufb: broadcasting from a general register (vmovd + vpbroadcastw
 /// after a byte load) cost a 4-token Q4_K tile ~10 of its ~74 cycles per block on Zen 3. The control comes from
@@ -111,12 +114,12 @@ AVX2 INLINE __m256i q4_K_summ(const uint32_t u[4], const act_q8_k *x) {
     return _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)x->sums), q4_K_mins16(u));
 }
 
-/// The activation sums of an 8-token tile that the mins term (Q4_K, Q5_K) or the offset term (Q6_K, Q3_K) needs,
-/// for one block, laid out for vpmaddwd against a pair of mins or scales: pair[p] int16 lanes 2t, 2t + 1 = token
-/// t's Σx over sub-blocks 2p and 2p + 1 (per32: pairs 0-3, sub-blocks of 32; else pairs 0-7, sub-blocks of 16).
-/// Built once per tile (qk_qgemv) and read by every row: per row and block the term of 8 tokens is then 4 or 8
-/// vpmaddwd into one vector, where per token it was a vpmaddwd and a share of a horizontal sum (Zen 3: 18 % of
-/// the Q4_K tile, 11 % of Q6_K's, 17 % of Q3_K's).
+/// The activation sums of an 8-token tile that the mins term (Q4_K, Q5_K, Q2_K) or the offset term (Q6_K, Q3_K)
+/// needs, for one block, laid out for vpmaddwd against a pair of mins or scales: pair[p] int16 lanes 2t, 2t + 1 =
+/// token t's Σx over sub-blocks 2p and 2p + 1 (per32: pairs 0-3, sub-blocks of 32; else pairs 0-7, sub-blocks of
+/// 16). Built once per tile in each qk_qgemv call (one per work item of a matmul) and read by all its rows: per row
+/// and block the term of 8 tokens is then 4 or 8 vpmaddwd into one vector, where per token it was a vpmaddwd and a
+/// share of a horizontal sum (Zen 3: 18 % of the Q4_K tile, 11 % of Q6_K's, 17 % of Q3_K's).
 typedef struct { __m256i pair[8]; } tile_sums;
 
 /// ts[b] for blocks 0 ..< nb of the 8 tokens a[0..7]. Sums per 32 fit int16 (|Σ| ≤ 32 · 127).
@@ -142,7 +145,7 @@ AVX2 INLINE __m256i q4_K_summ8(const uint32_t u[4], const tile_sums *ts) {
     return _mm256_add_epi32(r, _mm256_madd_epi16(ts->pair[3], _mm256_shuffle_epi32(m, 0xFF)));
 }
 
-/// Q4_K / Q5_K block results d_x·(d·sumi − dmin·summ), one per lane: 4 tokens of one block in a tile, or 4
+/// Q4_K / Q5_K / Q2_K block results d_x·(d·sumi − dmin·summ), one per lane: 4 tokens of one block in a tile, or 4
 /// blocks of one token in a 1-token dot. The same operations in every lane, so a token's result is the same bits
 /// alone or in a tile. Vector epilogues replace a horizontal sum and scalar tail per token and block.
 AVX2 INLINE __m128 q4_K_result4(__m128 d, __m128 dmin, __m128 ad, __m128i sumi, __m128i summ) {
@@ -150,8 +153,8 @@ AVX2 INLINE __m128 q4_K_result4(__m128 d, __m128 dmin, __m128 ad, __m128i sumi, 
     return _mm_mul_ps(ad, _mm_fmsub_ps(d, _mm_cvtepi32_ps(sumi), mins));
 }
 
-/// d·d_x·sumi, one per lane (formats with one f16 scale per super-block: Q6_K, Q3_K, IQ4_XS; 4 tokens of a tile
-/// or 4 blocks of a 1-token dot).
+/// d·d_x·sumi, one per lane (formats with one f16 scale per block: Q6_K, Q3_K, IQ4_XS and the 32-element
+/// formats; 4 tokens of a tile or 4 blocks of a 1-token dot).
 AVX2 INLINE __m128 scaled4(__m128 d, __m128 ad, __m128i sumi) {
     return _mm_mul_ps(_mm_mul_ps(d, ad), _mm_cvtepi32_ps(sumi));
 }
@@ -224,7 +227,8 @@ AVX2 INLINE __m256i chunk_step(__m256i u, __m256i s, int c, const act_q8_k *x, _
 }
 
 /// Σ_s sc_s·Σx_s over the 16 sub-blocks, in vector lanes: times the constant that the stored values are offset by
-/// (Q6_K 32, Q3_K 4), the term that turns Σ sc·(q + offset)·x into Σ sc·q·x.
+/// (Q6_K 32, Q3_K 4), the term that turns Σ sc·(q + offset)·x into Σ sc·q·x; with the mins for sc, the mins term
+/// (Q2_K; Q4_K / Q5_K with each min twice).
 AVX2 INLINE __m256i offset16(__m256i sc16, const act_q8_k *a) {
     return _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)a->sums));
 }

@@ -1,4 +1,5 @@
-// Shared between the quantised-weight kernel files (quant.c, quant_formats.c, quant_x16*.c): activation block layouts,
+// Shared between the quantised-weight kernel files (quant.c, quant_formats.c, quant_iq4_q3.c, quant_q2_K.c,
+// quant_legacy.c, quant_x16*.c): activation block layouts,
 // K-quant scale helpers and target attributes. Not part of the module's public header.
 #ifndef QWENKIT_QUANT_INTERNAL_H
 #define QWENKIT_QUANT_INTERNAL_H
@@ -22,6 +23,9 @@ float qk_quantize_block(const float *x, int n, int8_t *q, int *sum);
 typedef struct { float d; int8_t q[32]; } act_q8_0;                    // 36 bytes
 typedef struct { float d; int16_t sums[16]; int8_t q[256]; } act_q8_k; // 292 bytes; sums per 16
 typedef struct { float d; int32_t s; int8_t q[32]; } act_q8_1;         // 40 bytes; s = Σq (Q4_1, Q5_1 mins)
+
+/// kvalues_iq4nl: the 16 signed levels of IQ4_NL / IQ4_XS (the plain twins).
+static const int8_t kvalues_iq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
 /// kvalues_iq4nl + 128: the u8 weights of the 16 levels of IQ4_NL and IQ4_XS (vpdpbusd takes u8 weights).
 static const uint8_t iq4nl_u8[16] = {1, 24, 45, 63, 79, 93, 106, 118, 129, 141, 153, 166, 181, 197, 217, 241};
@@ -75,12 +79,6 @@ AVX2 INLINE float f16_scale(const uint8_t *p) {
     return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(v)));
 }
 
-AVX2 INLINE int hsum256i(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-    return _mm_cvtsi128_si32(s);
-}
 
 #include "quant_avx2.h"
 

@@ -6,8 +6,6 @@
 // (ggml dequantize_row_iq4_xs). Activations: act_q8_k (one scale per 256).
 #include "quant_internal.h"
 
-/// kvalues_iq4nl: the 16 signed levels of IQ4_NL / IQ4_XS.
-static const int8_t iq4_levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
 INLINE int iq4_xs_scale(const uint8_t *w, int ib) {
     int scales_h = w[2] | (w[3] << 8);
@@ -22,8 +20,8 @@ float qk_dot_iq4_xs_ref(const uint8_t *w, const act_q8_k *a, long nb) {
         for (int ib = 0; ib < 8; ib++) {
             int s = 0;
             for (int j = 0; j < 16; j++) {
-                s += iq4_levels[w[8 + 16 * ib + j] & 0xF] * a[b].q[32 * ib + j];
-                s += iq4_levels[w[8 + 16 * ib + j] >> 4] * a[b].q[32 * ib + 16 + j];
+                s += kvalues_iq4nl[w[8 + 16 * ib + j] & 0xF] * a[b].q[32 * ib + j];
+                s += kvalues_iq4nl[w[8 + 16 * ib + j] >> 4] * a[b].q[32 * ib + 16 + j];
             }
             sumi += iq4_xs_scale(w, ib) * s;
         }
@@ -38,7 +36,7 @@ float qk_dot_iq4_xs_ref(const uint8_t *w, const act_q8_k *a, long nb) {
 /// Sub-block ib's 32 levels as int8 (one vpshufb), in element order: the 16 bytes in both halves (one broadcast
 /// load), the high half shifted right by 4 (vpsrlvd: a byte's high nibble lands in its own low nibble), masked.
 AVX2 INLINE __m256i iq4_xs_levels(const uint8_t *w, int ib) {
-    const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)iq4_levels));
+    const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)kvalues_iq4nl));
     __m256i q = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(w + 8 + 16 * ib)));
     __m256i idx = _mm256_and_si256(_mm256_srlv_epi32(q, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), _mm256_set1_epi8(0x0F));
     return _mm256_shuffle_epi8(table, idx);

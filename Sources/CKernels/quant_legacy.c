@@ -14,7 +14,7 @@
 /// Block bytes, offset of qs and of qh (0: none), and whether the block has a min, per format.
 typedef struct { int bytes, qs, qh, min; } legacy_shape;
 
-static legacy_shape legacy(int type) {
+INLINE legacy_shape legacy(int type) {
     switch (type) {
     case QK_Q4_1: return (legacy_shape){20, 4, 0, 1};
     case QK_Q5_0: return (legacy_shape){22, 6, 2, 0};
@@ -34,7 +34,6 @@ static float half_at(const uint8_t *p) {
 
 /// The signed value v of element j of a block (the min not included).
 static int legacy_value(int type, const uint8_t *w, int j) {
-    static const int8_t levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
     legacy_shape sh = legacy(type);
     int q = j < 16 ? w[sh.qs + j] & 0xF : w[sh.qs + j - 16] >> 4;
     if (sh.qh) {
@@ -42,7 +41,7 @@ static int legacy_value(int type, const uint8_t *w, int j) {
         memcpy(&qh, w + sh.qh, 4);
         q |= (int)((qh >> j) & 1) << 4;
     }
-    return type == QK_IQ4_NL ? levels[q] : type == QK_Q5_0 ? q - 16 : q;
+    return type == QK_IQ4_NL ? kvalues_iq4nl[q] : type == QK_Q5_0 ? q - 16 : q;
 }
 
 float qk_dot_legacy_ref(int type, const uint8_t *w, const void *a, long nb) {
@@ -173,9 +172,6 @@ AVX2 float qk_dot_q4_1_avx2(const uint8_t *w, const void *a, long nb) { return l
 AVX2 float qk_dot_q5_0_avx2(const uint8_t *w, const void *a, long nb) { return legacy_dot(QK_Q5_0, w, a, nb); }
 AVX2 float qk_dot_q5_1_avx2(const uint8_t *w, const void *a, long nb) { return legacy_dot(QK_Q5_1, w, a, nb); }
 AVX2 float qk_dot_iq4_nl_avx2(const uint8_t *w, const void *a, long nb) { return legacy_dot(QK_IQ4_NL, w, a, nb); }
-#endif
-
-#if defined(__x86_64__)
 AVX2 void qk_dot4_q4_1_avx2(const uint8_t *w, const void *const a[4], long nb, float out[4]) { legacy_tile(QK_Q4_1, w, a, nb, out, 4); }
 AVX2 void qk_dot4_q5_0_avx2(const uint8_t *w, const void *const a[4], long nb, float out[4]) { legacy_tile(QK_Q5_0, w, a, nb, out, 4); }
 AVX2 void qk_dot4_q5_1_avx2(const uint8_t *w, const void *const a[4], long nb, float out[4]) { legacy_tile(QK_Q5_1, w, a, nb, out, 4); }

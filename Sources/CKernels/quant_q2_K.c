@@ -1,6 +1,6 @@
 // Integer-dot kernels for Q2_K in the ggml layout (the bulk of Q2_K files, e.g. the 35B-A3B at ~2.6 bits for
-// 16 GB machines), with the plain twin; dispatched from qk_qgemv in quant.c. On AVX-512 VNNI CPUs the repacked
-// kernel (quant_x16_k2.c) runs instead; these are its QWENKIT_NO_REPACK path.
+// 16 GB machines), with the plain twin; dispatched from qk_qgemv in quant.c: what CPUs with AVX2 only run, and
+// the QWENKIT_NO_REPACK path of AVX-512 VNNI CPUs (which otherwise run the repacked quant_x16_k2.c).
 // block_q2_K {u8 scales[16]; u8 qs[64]; f16 d, dmin} (84 bytes): element 128h + 32j + l (h < 2, j < 4, l < 32) is
 // q = (qs[32h + l] >> 2j) & 3 in sub-block s = 8h + 2j + l / 16, whose scale is scales[s] & 15 and min
 // scales[s] >> 4; its value d·sc·q − dmin·m (ggml dequantize_row_q2_K). Against 8-bit activations the block is

@@ -75,8 +75,9 @@ float qk_f16_to_f32(uint16_t h);
 int qk_has_avx512_vnni(void);
 
 /// Bytes of one token's activations quantised for weights of `type` with `k` inputs (k a multiple of the
-/// weight block): Q8_0 / Q4_0 weights take 32-element blocks {float d; int8 q[32]}, Q4_K / Q5_K / Q6_K weights 256-element blocks
-/// {float d; int16 sums[16] (per 16); int8 q[256]}.
+/// weight block): Q8_0 / Q4_0 / Q5_0 / IQ4_NL weights take 32-element blocks {float d; int8 q[32]}, Q4_1 / Q5_1
+/// {float d; int32 Σq; int8 q[32]}, the K-quants and IQ4_XS 256-element blocks {float d; int16 sums[16] (per 16);
+/// int8 q[256]}.
 long qk_act_bytes(int type, long k);
 
 /// Quantises `tokens` rows of `k` activations (row stride k) for weights of `type` into `out`
@@ -92,7 +93,6 @@ void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, floa
 int qk_quant_path(void);
 /// Tests: force a path (2, 1, 0; one the CPU lacks crashes), or -1 for the CPU's best.
 void qk_quant_force_path(int path);
-
 
 /// The plain twin of qk_qgemv (scalar integer dots, same block arithmetic), for tests.
 void qk_qgemv_ref(int type, const void *w, long k, const void *xq, long tokens, float *y, long ldy, long row0, long row1);
