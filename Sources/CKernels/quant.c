@@ -551,6 +551,47 @@ static tile_sums *tile_sums_buffer(long n) {
 }
 #endif
 
+#if defined(__x86_64__)
+/// A format's kernels on quantised path 1 (AVX2) or 2 (AVX-512 VNNI, weights not repacked): the 1-token dot, the
+/// 4- and 8-token tiles (NULL: none; per token they take the dot's steps), the block geometry, and the sub-block
+/// size of the activation sums its 8-token tile reads (tile_sums; 0: none).
+typedef struct { dot_fn dot; dot4_fn dot4; dot8_fn dot8; int elems, bytes, sums; } tile_kernels;
+
+static tile_kernels tile_kernels_of(int type, int path) {
+    tile_kernels t;
+    switch (type) {
+    case QK_Q8_0: t = (tile_kernels){(dot_fn)dot_q8_0_avx2, (dot4_fn)dot4_q8_0_avx2, NULL, 32, 34, 0}; break;
+    case QK_Q4_0: t = (tile_kernels){(dot_fn)qk_dot_q4_0_avx2, NULL, NULL, 32, 18, 0}; break;
+    case QK_Q4_K: t = (tile_kernels){(dot_fn)dot_q4_K_avx2, (dot4_fn)dot4_q4_K_avx2, (dot8_fn)dot8_q4_K_avx2, 256, 144, 32}; break;
+    case QK_Q5_K: t = (tile_kernels){(dot_fn)qk_dot_q5_K_avx2, (dot4_fn)qk_dot4_q5_K_avx2, (dot8_fn)qk_dot8_q5_K_avx2, 256, 176, 32}; break;
+    case QK_Q6_K: t = (tile_kernels){(dot_fn)dot_q6_K_avx2, (dot4_fn)dot4_q6_K_avx2, (dot8_fn)dot8_q6_K_avx2, 256, 210, 16}; break;
+    case QK_Q3_K: t = (tile_kernels){(dot_fn)qk_dot_q3_K_avx2, (dot4_fn)qk_dot4_q3_K_avx2, (dot8_fn)qk_dot8_q3_K_avx2, 256, 110, 16}; break;
+    case QK_Q2_K: t = (tile_kernels){(dot_fn)qk_dot_q2_K_avx2, (dot4_fn)qk_dot4_q2_K_avx2, (dot8_fn)qk_dot8_q2_K_avx2, 256, 84, 16}; break;
+    case QK_IQ4_XS: t = (tile_kernels){(dot_fn)qk_dot_iq4_xs_avx2, (dot4_fn)qk_dot4_iq4_xs_avx2, (dot8_fn)qk_dot8_iq4_xs_avx2, 256, 136, 0}; break;
+    case QK_Q4_1: t = (tile_kernels){(dot_fn)qk_dot_q4_1_avx2, (dot4_fn)qk_dot4_q4_1_avx2, (dot8_fn)qk_dot8_q4_1_avx2, 32, 20, 0}; break;
+    case QK_Q5_0: t = (tile_kernels){(dot_fn)qk_dot_q5_0_avx2, (dot4_fn)qk_dot4_q5_0_avx2, (dot8_fn)qk_dot8_q5_0_avx2, 32, 22, 0}; break;
+    case QK_Q5_1: t = (tile_kernels){(dot_fn)qk_dot_q5_1_avx2, (dot4_fn)qk_dot4_q5_1_avx2, (dot8_fn)qk_dot8_q5_1_avx2, 32, 24, 0}; break;
+    case QK_IQ4_NL: t = (tile_kernels){(dot_fn)qk_dot_iq4_nl_avx2, (dot4_fn)qk_dot4_iq4_nl_avx2, (dot8_fn)qk_dot8_iq4_nl_avx2, 32, 18, 0}; break;
+    default: qk_unknown_type("qk_qgemv", type);
+    }
+    if (path != 2) return t;
+    // VNNI: no 8-token tiles (the AVX2 ones hold 8 sums in 16 ymm registers); the formats with VNNI dots use them
+    // and their VNNI 4-token tile or none (a token's steps must be the same in every tile). The rest (IQ4_XS, Q3_K,
+    // Q2_K, the 32-element formats) keep AVX2: VNNI CPUs run them repacked (x16) unless QWENKIT_NO_REPACK.
+    t.dot8 = NULL;
+    t.sums = 0;
+    switch (type) {
+    case QK_Q8_0: t.dot = (dot_fn)dot_q8_0_vnni; t.dot4 = (dot4_fn)dot4_q8_0_vnni; break;
+    case QK_Q4_K: t.dot = (dot_fn)dot_q4_K_vnni; t.dot4 = (dot4_fn)dot4_q4_K_vnni; break;
+    case QK_Q6_K: t.dot = (dot_fn)dot_q6_K_vnni; t.dot4 = NULL; break;
+    case QK_Q4_0: t.dot = (dot_fn)qk_dot_q4_0_vnni; break;
+    case QK_Q5_K: t.dot = (dot_fn)qk_dot_q5_K_vnni; t.dot4 = NULL; break;
+    default: break;
+    }
+    return t;
+}
+#endif
+
 void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, float *y, long ldy, long row0, long row1) {
     int path = qk_quant_path();
     if (path == 0) {
@@ -558,67 +599,21 @@ void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, floa
         return;
     }
 #if defined(__x86_64__)
-    dot_fn dot;
-    long rb, nb;
-    switch (type) {
-    case QK_Q8_0: dot = (dot_fn)(path == 2 ? dot_q8_0_vnni : dot_q8_0_avx2); nb = k / 32; rb = nb * 34; break;
-    case QK_Q4_K: dot = (dot_fn)(path == 2 ? dot_q4_K_vnni : dot_q4_K_avx2); nb = k / 256; rb = nb * 144; break;
-    case QK_Q6_K: dot = (dot_fn)(path == 2 ? dot_q6_K_vnni : dot_q6_K_avx2); nb = k / 256; rb = nb * 210; break;
-    case QK_Q4_0: dot = (dot_fn)(path == 2 ? qk_dot_q4_0_vnni : qk_dot_q4_0_avx2); nb = k / 32; rb = nb * 18; break;
-    case QK_Q5_K: dot = (dot_fn)(path == 2 ? qk_dot_q5_K_vnni : qk_dot_q5_K_avx2); nb = k / 256; rb = nb * 176; break;
-    // IQ4_XS, Q3_K, Q2_K and the 32-element formats below: no VNNI version; AVX-512 VNNI CPUs run the repacked x16
-    // kernels (these are their QWENKIT_NO_REPACK path).
-    case QK_IQ4_XS: dot = (dot_fn)qk_dot_iq4_xs_avx2; nb = k / 256; rb = nb * 136; break;
-    case QK_Q3_K: dot = (dot_fn)qk_dot_q3_K_avx2; nb = k / 256; rb = nb * 110; break;
-    case QK_Q2_K: dot = (dot_fn)qk_dot_q2_K_avx2; nb = k / 256; rb = nb * 84; break;
-    // The 32-element legacy formats (quant_legacy.c).
-    case QK_Q4_1: dot = (dot_fn)qk_dot_q4_1_avx2; nb = k / 32; rb = nb * 20; break;
-    case QK_Q5_0: dot = (dot_fn)qk_dot_q5_0_avx2; nb = k / 32; rb = nb * 22; break;
-    case QK_Q5_1: dot = (dot_fn)qk_dot_q5_1_avx2; nb = k / 32; rb = nb * 24; break;
-    case QK_IQ4_NL: dot = (dot_fn)qk_dot_iq4_nl_avx2; nb = k / 32; rb = nb * 18; break;
-    default: qk_unknown_type("qk_qgemv", type);
-    }
-    // 4-token tiles (each weight block unpacked once for 4 tokens; per token the same steps as `dot`).
-    dot4_fn dot4 = NULL;
-    switch (type) {
-    case QK_Q8_0: dot4 = (dot4_fn)(path == 2 ? dot4_q8_0_vnni : dot4_q8_0_avx2); break;
-    case QK_Q4_K: dot4 = (dot4_fn)(path == 2 ? dot4_q4_K_vnni : dot4_q4_K_avx2); break;
-    case QK_Q6_K: dot4 = path == 1 ? (dot4_fn)dot4_q6_K_avx2 : NULL; break;
-    case QK_IQ4_XS: dot4 = (dot4_fn)qk_dot4_iq4_xs_avx2; break;
-    case QK_Q3_K: dot4 = (dot4_fn)qk_dot4_q3_K_avx2; break;
-    case QK_Q2_K: dot4 = (dot4_fn)qk_dot4_q2_K_avx2; break;
-    case QK_Q4_1: dot4 = (dot4_fn)qk_dot4_q4_1_avx2; break;
-    case QK_Q5_0: dot4 = (dot4_fn)qk_dot4_q5_0_avx2; break;
-    case QK_Q5_1: dot4 = (dot4_fn)qk_dot4_q5_1_avx2; break;
-    case QK_IQ4_NL: dot4 = (dot4_fn)qk_dot4_iq4_nl_avx2; break;
-    case QK_Q5_K: dot4 = path == 1 ? (dot4_fn)qk_dot4_q5_K_avx2 : NULL; break;
-    default: break;
-    }
-    // 8-token tiles (AVX2 only: 16 ymm registers hold 8 token sums and the block's values and scales).
-    dot8_fn dot8 = NULL;
-    if (path == 1) switch (type) {
-    case QK_Q4_K: dot8 = (dot8_fn)dot8_q4_K_avx2; break;
-    case QK_Q6_K: dot8 = (dot8_fn)dot8_q6_K_avx2; break;
-    case QK_Q5_K: dot8 = (dot8_fn)qk_dot8_q5_K_avx2; break;
-    case QK_IQ4_XS: dot8 = (dot8_fn)qk_dot8_iq4_xs_avx2; break;
-    case QK_Q3_K: dot8 = (dot8_fn)qk_dot8_q3_K_avx2; break;
-    case QK_Q2_K: dot8 = (dot8_fn)qk_dot8_q2_K_avx2; break;
-    case QK_Q4_1: dot8 = (dot8_fn)qk_dot8_q4_1_avx2; break;
-    case QK_Q5_0: dot8 = (dot8_fn)qk_dot8_q5_0_avx2; break;
-    case QK_Q5_1: dot8 = (dot8_fn)qk_dot8_q5_1_avx2; break;
-    case QK_IQ4_NL: dot8 = (dot8_fn)qk_dot8_iq4_nl_avx2; break;
-    default: break;
-    }
+    tile_kernels kern = tile_kernels_of(type, path);
+    long nb = k / kern.elems, rb = nb * kern.bytes;
+    dot_fn dot = kern.dot;
+    dot4_fn dot4 = kern.dot4;
+    dot8_fn dot8 = kern.dot8;
     long ab = qk_act_bytes(type, k), tiles8 = dot8 ? tokens / 8 : 0;
     // The K-quant 8-token tiles with a mins or offset term read their activation sums from tile_sums, built here
     // once for this call's rows (each work item of a matmul builds its own: ~1-2 % of its tile time).
     tile_sums *ts = NULL;
-    if (tiles8 && (type == QK_Q4_K || type == QK_Q5_K || type == QK_Q6_K || type == QK_Q3_K || type == QK_Q2_K)) {
+    if (tiles8 && kern.sums) {
         ts = tile_sums_buffer(tiles8 * nb);
         for (long i = 0; i < tiles8; i++) {
             const act_q8_k *at[8];
             for (int j = 0; j < 8; j++) at[j] = (const act_q8_k *)((const char *)xq + (8 * i + j) * ab);
-            tile_sums_build(at, nb, ts + i * nb, type == QK_Q4_K || type == QK_Q5_K);
+            tile_sums_build(at, nb, ts + i * nb, kern.sums == 32);
         }
     }
     // 4-row blocks: the rows stay in L1 while every token reads them (the prefill GEMM is this loop).

@@ -254,6 +254,13 @@ AVX2 INLINE __m256i offset8(__m256i sc16, const tile_sums *ts) {
     return r;
 }
 
+/// The mins or offset term of tokens 4i..4i+3 of a tile: half i of term8 (the 8-token tile's terms from
+/// tile_sums), or, without it, offset16(v16, ·) of each token summed horizontally (the same integers).
+AVX2 INLINE __m128i tile_term4(const __m256i *term8, int i, __m256i v16, const act_q8_k *const *ai, long b) {
+    if (term8) return i ? _mm256_extracti128_si256(*term8, 1) : _mm256_castsi256_si128(*term8);
+    return hsum4x8i(offset16(v16, ai[0] + b), offset16(v16, ai[1] + b), offset16(v16, ai[2] + b), offset16(v16, ai[3] + b));
+}
+
 /// acc[i] += d·d_x·(sumi − (offset << shift)) for tokens 4i..4i+3 of an nt-token tile (Q6_K, Q3_K; ts the tile's
 /// sums for this block when nt = 8, else NULL).
 AVX2 INLINE void offset_tile(__m128 acc[2], float d, const act_q8_k *const *a, long b, const __m256i *sumi, __m256i sc16,
@@ -261,9 +268,7 @@ AVX2 INLINE void offset_tile(__m128 acc[2], float d, const act_q8_k *const *a, l
     __m256i off8 = ts ? offset8(sc16, ts) : _mm256_setzero_si256();
     for (int i = 0; i < nt / 4; i++) {
         const act_q8_k *const *ai = a + 4 * i;
-        __m128i offset = ts ? (i ? _mm256_extracti128_si256(off8, 1) : _mm256_castsi256_si128(off8))
-                            : hsum4x8i(offset16(sc16, ai[0] + b), offset16(sc16, ai[1] + b), offset16(sc16, ai[2] + b),
-                                       offset16(sc16, ai[3] + b));
+        __m128i offset = tile_term4(ts ? &off8 : NULL, i, sc16, ai, b);
         __m128i s = hsum4x8i(sumi[4 * i], sumi[4 * i + 1], sumi[4 * i + 2], sumi[4 * i + 3]);
         acc[i] = _mm_add_ps(acc[i], scaled4(_mm_set1_ps(d), act_d4(ai, b), _mm_sub_epi32(s, _mm_slli_epi32(offset, shift))));
     }
@@ -276,9 +281,7 @@ AVX2 INLINE void mins_tile_finish(__m128 acc[2], float d, float dmin, const act_
                                   const __m256i *sumi, int nt, __m256i mins16, const __m256i *summ8) {
     for (int i = 0; i < nt / 4; i++) {
         const act_q8_k *const *ai = a + 4 * i;
-        __m128i summ = summ8 ? (i ? _mm256_extracti128_si256(*summ8, 1) : _mm256_castsi256_si128(*summ8))
-                             : hsum4x8i(offset16(mins16, ai[0] + b), offset16(mins16, ai[1] + b),
-                                        offset16(mins16, ai[2] + b), offset16(mins16, ai[3] + b));
+        __m128i summ = tile_term4(summ8, i, mins16, ai, b);
         __m128i s = hsum4x8i(sumi[4 * i], sumi[4 * i + 1], sumi[4 * i + 2], sumi[4 * i + 3]);
         acc[i] = _mm_add_ps(acc[i], q4_K_result4(_mm_set1_ps(d), _mm_set1_ps(dmin), act_d4(ai, b), s, summ));
     }
