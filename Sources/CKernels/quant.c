@@ -616,27 +616,31 @@ void qk_qgemv(int type, const void *w, long k, const void *xq, long tokens, floa
             tile_sums_build(at, nb, ts + i * nb, kern.sums == 32);
         }
     }
-    // 4-row blocks: the rows stay in L1 while every token reads them (the prefill GEMM is this loop).
-    for (long r = row0; r < row1; r += 4) {
-        long re = r + 4 < row1 ? r + 4 : row1;
-        long t = 0;
-        // Tiles of 8 tokens, then of 4, then single tokens: per token the same steps whichever it lands in.
-        for (int n = 8; n >= 4; n -= 4) {
-            for (; (n == 8 ? dot8 != NULL : dot4 != NULL) && t + n <= tokens; t += n) {
-                const void *at[8];
-                for (int j = 0; j < n; j++) at[j] = (const char *)xq + (t + j) * ab;
-                for (long o = r; o < re; o++) {
-                    float out[8];
-                    const uint8_t *wo = (const uint8_t *)w + o * rb;
-                    if (n == 8) dot8(wo, at, nb, out, ts ? ts + t / 8 * nb : NULL);
-                    else dot4(wo, at, nb, out);
-                    for (int j = 0; j < n; j++) y[(t + j) * ldy + o] = out[j];
+    // Blocks of 64 tokens (their activations stay in L2), and in each 4-row blocks: the rows stay in L1 while
+    // every token of the block reads them (the prefill GEMM is this loop).
+    for (long t0 = 0; t0 < tokens; t0 += 64) {
+        long t1 = t0 + 64 < tokens ? t0 + 64 : tokens;
+        for (long r = row0; r < row1; r += 4) {
+            long re = r + 4 < row1 ? r + 4 : row1;
+            long t = t0;
+            // Tiles of 8 tokens, then of 4, then single tokens: per token the same steps whichever it lands in.
+            for (int n = 8; n >= 4; n -= 4) {
+                for (; (n == 8 ? dot8 != NULL : dot4 != NULL) && t + n <= t1; t += n) {
+                    const void *at[8];
+                    for (int j = 0; j < n; j++) at[j] = (const char *)xq + (t + j) * ab;
+                    for (long o = r; o < re; o++) {
+                        float out[8];
+                        const uint8_t *wo = (const uint8_t *)w + o * rb;
+                        if (n == 8) dot8(wo, at, nb, out, ts ? ts + t / 8 * nb : NULL);
+                        else dot4(wo, at, nb, out);
+                        for (int j = 0; j < n; j++) y[(t + j) * ldy + o] = out[j];
+                    }
                 }
             }
-        }
-        for (; t < tokens; t++) {
-            const void *a = (const char *)xq + t * ab;
-            for (long o = r; o < re; o++) y[t * ldy + o] = dot((const uint8_t *)w + o * rb, a, nb);
+            for (; t < t1; t++) {
+                const void *a = (const char *)xq + t * ab;
+                for (long o = r; o < re; o++) y[t * ldy + o] = dot((const uint8_t *)w + o * rb, a, nb);
+            }
         }
     }
 #endif

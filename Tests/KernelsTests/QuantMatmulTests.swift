@@ -87,8 +87,9 @@ final class QuantMatmulTests: XCTestCase {
 
     /// A token's outputs are the same bits whether it is alone in the call or one of an 8- or 4-token tile
     /// (prefill) beside others: what batch invariance on the ggml-layout kernels rests on. 21 tokens: two 8-token
-    /// tiles (the second reads the second tile's activation sums), one 4-token tile and a single token; k = 1280:
-    /// the 1-token K-quant dots finish 4 blocks at a time, then the one left (1312 for the 32-element formats).
+    /// tiles (the second reads the second tile's activation sums), one 4-token tile and a single token; 77: the
+    /// same again in a second 64-token block; k = 1280: the 1-token K-quant dots finish 4 blocks at a time, then
+    /// the one left (1312 for the 32-element formats).
     func testTokenCountInvariant() throws {
         defer { qk_quant_force_path(-1) }
         let best = qk_quant_path()
@@ -96,8 +97,9 @@ final class QuantMatmulTests: XCTestCase {
         for path in stride(from: best, through: 1, by: -1) {
             qk_quant_force_path(path)
             for (format, code) in Self.kernels {
+                for tokens in [21, 77] {
                 // 1312 = 41 32-element blocks: the 1-token legacy dots' short last group too.
-                let rows = 9, k = format.blockElements == 32 ? 1312 : 1280, tokens = 21
+                let rows = 9, k = format.blockElements == 32 ? 1312 : 1280
                 let w = Self.randomWeight(format, rows: rows, k: k, seed: 5)
                 var rng = Rng(state: 9)
                 let x = (0..<(tokens * k)).map { _ in rng.unit() }
@@ -109,8 +111,34 @@ final class QuantMatmulTests: XCTestCase {
                 for t in 0..<tokens {
                     var one = [Float](repeating: 0, count: rows)
                     xq.withUnsafeBytes { q in qk_qgemv(code, w.data, k, q.baseAddress! + t * actBytes, 1, &one, rows, 0, rows) }
-                    XCTAssertEqual(one.map(\.bitPattern), all[(t * rows)..<((t + 1) * rows)].map(\.bitPattern), "path \(path) \(format) token \(t)")
+                    XCTAssertEqual(one.map(\.bitPattern), all[(t * rows)..<((t + 1) * rows)].map(\.bitPattern), "path \(path) \(format) token \(t) of \(tokens)")
                 }
+                }
+            }
+        }
+    }
+
+    /// `matmul` split into work items over 4 threads gives the bits of one call over all rows: each thread builds
+    /// the 8-token tiles' activation sums in its own buffer (`tile_sums_buffer`), so a buffer shared or left
+    /// stale between threads or calls shows here. Two matrices of different k alternate on the same pool, so a
+    /// thread's buffer is regrown and reused across calls.
+    func testThreadedMatmulEqualsOneCall() throws {
+        let pool = ThreadPool(threads: 4)
+        for (format, code) in Self.kernels {
+            for (rows, k) in [(512, 512), (384, 1024)] {
+                let tokens = 21
+                let w = Self.randomWeight(format, rows: rows, k: k, seed: UInt64(k + rows))
+                // Enough bytes that matmul splits the rows (quantizedMatmul: ≥ 256 KiB of row reads).
+                XCTAssertGreaterThan(rows * w.rowBytes * ((tokens + 3) / 4), 256 * 1024)
+                var rng = Rng(state: UInt64(k))
+                let x = (0..<(tokens * k)).map { _ in rng.unit() }
+                let threaded = matmul(x, w, tokens: tokens, pool: pool)
+                let actBytes = qk_act_bytes(code, k)
+                var xq = [UInt8](repeating: 0, count: tokens * actBytes)
+                xq.withUnsafeMutableBytes { qk_quantize_act(code, x, k, tokens, $0.baseAddress!) }
+                var one = [Float](repeating: 0, count: tokens * rows)
+                xq.withUnsafeBytes { q in qk_qgemv(code, w.data, k, q.baseAddress!, tokens, &one, rows, 0, rows) }
+                XCTAssertEqual(threaded.map(\.bitPattern), one.map(\.bitPattern), "\(format) \(rows)×\(k)")
             }
         }
     }
