@@ -37,11 +37,11 @@ public struct Generator<Decoder: StreamingTextDecoder>: Sequence, IteratorProtoc
         if let id = pending {
             logits = model.forward([id], state: &state, allLogits: false)
         } else {
-            // The prompt in chunks on the absolute grid the server uses, so both give the same bits.
+            // The prompt in wide chunks on the absolute grid the server uses, so both give the same bits.
             let prompt = decoder.request.promptIDs
             var read = 0, last: [Float] = []
             while read < prompt.count {
-                let end = PrefillGrid.chunkEnd(from: read, count: prompt.count)
+                let end = PrefillGrid.chunkEnd(from: read, count: prompt.count, chunk: PrefillGrid.wide)
                 last = model.forward(Array(prompt[read..<end]), state: &state, allLogits: false)
                 read = end
             }

@@ -25,8 +25,8 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Compute threads (default: all cores).")
     var threads: Int?
 
-    @Option(name: .customLong("prefill-chunk"), help: "Prompt tokens per forward (64 = what generate and serve do; 0 = the whole prompt in one forward).")
-    var prefillChunk = PrefillGrid.chunk
+    @Option(name: .customLong("prefill-chunk"), help: "Prompt tokens per forward (512 = what generate does, and serve while no stream decodes; 64 = serve beside decoding streams; 0 = the whole prompt in one forward).")
+    var prefillChunk = PrefillGrid.wide
 
     @Option(name: .long, help: "Measured runs after the warm-up; the median is reported.")
     var runs = 3

@@ -34,7 +34,7 @@ struct ServeCommand: AsyncParsableCommand {
     var prefixCacheMemory = "1GiB"
     @Option(name: .customLong("prefix-block"), help: "Prompt tokens between prefix-cache snapshots (a multiple of --prefill-chunk).")
     var prefixBlock = 256
-    @Option(name: .customLong("prefill-chunk"), help: "Prompts are read in chunks of this many tokens on a fixed grid (smaller: steadier streams while a long prompt is read; the CLI uses 64).")
+    @Option(name: .customLong("prefill-chunk"), help: "Prompts are read in chunks of this many tokens on a fixed grid while other streams decode (smaller: steadier streams while a long prompt is read). At 64, a step with no decoding stream reads up to 512, as the CLI does; the bits are the same.")
     var prefillChunk = PrefillGrid.chunk
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body; larger gets 413.") var maxBodyBytes = 8 << 20
     @Option(name: .customLong("drain-timeout"), help: "Seconds running requests may take to finish on SIGTERM/SIGINT.")
@@ -49,7 +49,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard maxQueue >= 0 else { throw ValidationError("--max-queue \(maxQueue): must be ≥ 0") }
         guard (1...256).contains(maxRunning) else { throw ValidationError("--max-batch \(maxRunning): must be in 1...256") }
         guard (1...65536).contains(maxBatchTokens) else { throw ValidationError("--max-batch-tokens \(maxBatchTokens): must be in 1...65536") }
-        guard (1...PrefillGrid.chunk).contains(prefillChunk) else { throw ValidationError("--prefill-chunk \(prefillChunk): must be in 1...\(PrefillGrid.chunk) (larger chunks would leave the row-invariant kernel)") }
+        guard (1...PrefillGrid.chunk).contains(prefillChunk) else { throw ValidationError("--prefill-chunk \(prefillChunk): must be in 1...\(PrefillGrid.chunk) (at \(PrefillGrid.chunk), steps with no decoding stream read up to \(PrefillGrid.wide))") }
         guard prefixBlock > 0, prefixBlock % prefillChunk == 0, prefixBlock % PrefillGrid.chunk == 0, prefixBlock <= 65536 else {
             throw ValidationError("--prefix-block \(prefixBlock): must be a multiple of 64 (a KV page) and of --prefill-chunk up to 65536")
         }

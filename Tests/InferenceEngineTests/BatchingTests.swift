@@ -43,10 +43,10 @@ final class BatchingTests: XCTestCase {
 
     func prompt(_ n: Int, salt: Int, vocab: Int) -> [Int] { (0..<n).map { ($0 * 31 + salt * 7 + 1) % (vocab - 20) } }
 
-    func scheduler(_ m: Qwen35Model, running: Int = 8, cache: Int = 0, batchTokens: Int = 64) -> Scheduler {
+    func scheduler(_ m: Qwen35Model, running: Int = 8, cache: Int = 0, batchTokens: Int = 64, block: Int = 64) -> Scheduler {
         var o = SchedulerOptions(maxQueue: 32, maxRunning: running)
         o.prefixCacheBytes = cache
-        o.prefixBlockTokens = 64
+        o.prefixBlockTokens = block
         o.maxBatchTokens = batchTokens
         let s = Scheduler(model: m, options: o) { NullDecoder() }
         s.start()
@@ -60,8 +60,9 @@ final class BatchingTests: XCTestCase {
                             request(prompt(7, salt: 2, vocab: m.vocabSize), temperature: 0.9, seed: 11),
                             request(prompt(70, salt: 3, vocab: m.vocabSize), max: 20),
                             request(prompt(64, salt: 4, vocab: m.vocabSize), temperature: 1.2, seed: 5)]
-            // Alone, one at a time.
-            let one = scheduler(m, running: 1)
+            // Alone, one at a time: no stream decodes while a prompt is read, so prompts go in wide chunks
+            // (256, the prefix block); batched below they go in grid chunks beside decode rows.
+            let one = scheduler(m, running: 1, block: 256)
             var alone: [Result] = []
             for r in requests { alone.append(try await collect(try one.submit(r))) }
             await one.shutdown(drainTimeout: .seconds(1))

@@ -45,6 +45,17 @@ final class SchedulerTests: XCTestCase {
         return (ids, text, finish)
     }
 
+    /// Steps with no decoding stream read the widest grid multiple up to 512 that ends on every prefix block;
+    /// chunks below the grid are never widened (their bits would change).
+    func testIdleChunkEndsOnPrefixBlocks() {
+        for (chunk, block, want) in [(64, 256, 256), (64, 512, 512), (64, 1024, 512), (64, 320, 320), (64, 64, 64),
+                                     (64, 576, 192), (16, 256, 16), (32, 512, 32)] {
+            var o = SchedulerOptions()
+            o.prefillChunk = chunk; o.prefixBlockTokens = block
+            XCTAssertEqual(Scheduler.idleChunk(o), want, "chunk \(chunk) block \(block)")
+        }
+    }
+
     /// Each token leaves before the forward that reads it: after the first delta only the prefill has run.
     func testGeneratorEmitsEachTokenBeforeTheNextForward() throws {
         let model = CountingModel([0, 2, 3, 4, 15])

@@ -64,6 +64,23 @@ final class BatchInvarianceTests: XCTestCase {
         }
     }
 
+    /// A prompt read in chunks of several grid steps (128, 192, the whole prompt) gives the bits of 64-token
+    /// chunks: logits and every layer's state. 193 tokens: the last grid chunk is one token (the recurrent
+    /// delta rule and the decode attention kernel), which a wide chunk must also run for it.
+    func testWideChunksEqualGridChunks() throws {
+        for name in Qwen35ReferenceTests.modelNames {
+            let model = try Qwen35ReferenceTests.fixture(name).model
+            let v = model.vocabSize
+            let ids = Array(0..<193).map { ($0 * 29 + 11) % v }
+            let grid = prefill(model, ids)
+            for chunk in [128, 192, 256] {
+                let wide = prefill(model, ids, chunk: chunk)
+                XCTAssertEqual(wide.1, grid.1, "\(name): logits, chunk \(chunk)")
+                XCTAssertEqual(wide.0, grid.0, "\(name): state, chunk \(chunk)")
+            }
+        }
+    }
+
     /// More rows than the GEMV/GEMM switch (64): still row-wise, still identical.
     func testWideDecodeBatch() throws {
         let model = try Qwen35ReferenceTests.fixture("qwen35-moe-tiny").model

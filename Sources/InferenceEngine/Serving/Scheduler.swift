@@ -30,6 +30,18 @@ public final class Scheduler: @unchecked Sendable {
     private var nextID: UInt64 = 0
     private var thread: Thread?
     private var exited = false
+    /// Prompt tokens per forward in a step where no sequence decodes.
+    private let idleChunk: Int
+
+    /// With no stream to keep flowing, prompts are read in wider chunks: the largest multiple of the grid up
+    /// to `PrefillGrid.wide` that still ends on every prefix-cache block (snapshots are taken there). A wide
+    /// forward gives the bits of grid chunks (`Segments.pieces`); chunks smaller than the grid stay as they are.
+    static func idleChunk(_ options: SchedulerOptions) -> Int {
+        guard options.prefillChunk == PrefillGrid.chunk else { return options.prefillChunk }
+        var c = PrefillGrid.wide
+        while c > PrefillGrid.chunk && options.prefixBlockTokens % c != 0 { c -= PrefillGrid.chunk }
+        return c
+    }
 
     /// `makeText` builds each request's streaming detokenizer.
     public init(model: any LanguageModel, options: SchedulerOptions = .init(),
@@ -40,6 +52,7 @@ public final class Scheduler: @unchecked Sendable {
                      "prefill chunks must fit the row-invariant kernel and prefix blocks be whole chunks")
         self.model = model
         self.options = options
+        idleChunk = Scheduler.idleChunk(options)
         let empty = model.makeState()
         footprint = MemoryPlan(empty)
         kvType = empty.layers.lazy.compactMap { if case .attention(let kv) = $0 { kv.type.rawValue } else { nil } }.first ?? "f32"
@@ -211,17 +224,19 @@ public final class Scheduler: @unchecked Sendable {
     }
 
     /// One forward for the running sequences: a token for each decoding one, and the next chunk of the
-    /// prompt (on the absolute `prefillChunk` grid) for reading ones while the step's token budget lasts (at
-    /// least one chunk, so a long prompt always advances). Then each sequence whose prompt is done samples.
+    /// prompt (on the absolute `prefillChunk` grid, `idleChunk` when none decodes) for reading ones while the
+    /// step's token budget lasts (at least one chunk, so a long prompt always advances). Then each sequence
+    /// whose prompt is done samples.
     private func step(_ jobs: [Job], cache: PrefixCache?) {
         var batch: [Job] = [], ids: [[Int]] = []
         for job in jobs where job.pending != nil {
             batch.append(job); ids.append([job.pending!])
         }
         var budget = options.maxBatchTokens, chunks = 0
+        let chunk = batch.isEmpty ? idleChunk : options.prefillChunk
         for job in jobs where job.pending == nil {
             let prompt = job.decoder.request.promptIDs
-            let end = PrefillGrid.chunkEnd(from: job.read, count: prompt.count, chunk: options.prefillChunk)
+            let end = PrefillGrid.chunkEnd(from: job.read, count: prompt.count, chunk: chunk)
             if end - job.read > budget && chunks > 0 { break }
             batch.append(job); ids.append(Array(prompt[job.read..<end]))
             budget -= end - job.read; chunks += 1

@@ -90,11 +90,16 @@ public struct GatedAttention: Sendable {
                 caches[i].append(keys: kp.baseAddress! + r0 * hkv * d, values: vp.baseAddress! + r0 * hkv * d, tokens: n)
             } }
             let pages = caches[i].pages
-            q.withUnsafeBufferPointer { qp in
-                o.withUnsafeMutableBufferPointer { op in
-                    causalAttention(q: qp.baseAddress! + r0 * hq * d, pages: pages, out: op.baseAddress! + r0 * hq * d,
-                                    tokens: n, cached: start, queryHeads: hq, kvHeads: hkv, headDim: d,
-                                    scale: 1 / Float(d).squareRoot(), pool: pool)
+            // Grid piece by grid piece (Segments.pieces): which kernel runs depends on the query count, and a
+            // piece reads only its causal keys, so a wide forward gives the bits of one grid chunk per forward.
+            for piece in segments.pieces(i) {
+                let row = r0 + piece.offset
+                q.withUnsafeBufferPointer { qp in
+                    o.withUnsafeMutableBufferPointer { op in
+                        causalAttention(q: qp.baseAddress! + row * hq * d, pages: pages, out: op.baseAddress! + row * hq * d,
+                                        tokens: piece.count, cached: start + piece.offset, queryHeads: hq, kvHeads: hkv,
+                                        headDim: d, scale: 1 / Float(d).squareRoot(), pool: pool)
+                    }
                 }
             }
         }

@@ -123,6 +123,7 @@ public struct GatedDeltaNet: Sendable {
         var core = [Float](repeating: 0, count: t * hv * dv) // [T, Hv, dv]
         let group = hv / hk
         let ranges = segments.ranges
+        let pieces = segments.ranges.indices.map { segments.pieces($0) }
         // Each segment's state buffer, held for the whole loop: the arrays are moved out of `states` and their
         // buffers opened in nested closures (no pointer outlives its closure; unique, so no copy).
         var ssms = states.indices.map { i in
@@ -137,16 +138,20 @@ public struct GatedDeltaNet: Sendable {
                 let yb = yp.baseAddress!, gb = gp.baseAddress!, bb = bp.baseAddress!, ob = op.baseAddress!
                 pool.parallelFor(ranges.count * hv) { item in
                     let seg = item / hv, head = item % hv, kh = head / group
-                    let (r0, n) = ranges[seg]
-                    let streams = GDNHeadStreams(
-                        q: yb + r0 * c + kh * dk, qStride: c, k: yb + r0 * c + hk * dk + kh * dk, kStride: c,
-                        v: yb + r0 * c + 2 * hk * dk + head * dv, vStride: c, g: gb + r0 * hv + head,
-                        beta: bb + r0 * hv + head, gateStride: hv, out: ob + r0 * hv * dv + head * dv, outStride: hv * dv)
                     let s = ssm[seg] + head * dk * dv   // [dk, dv]
-                    if n > 1 && !forceRecurrent {
-                        gdnDeltaRuleChunked(streams, state: s, tokens: n, keyDim: dk, valueDim: dv)
-                    } else {
-                        gdnDeltaRuleRecurrent(streams, state: s, tokens: n, keyDim: dk, valueDim: dv)
+                    // Grid piece by grid piece (Segments.pieces): the chunked form's chunks start where the
+                    // call starts, and one token takes the recurrent form, as one grid chunk per forward would.
+                    for piece in pieces[seg] {
+                        let r0 = ranges[seg].0 + piece.offset, n = piece.count
+                        let streams = GDNHeadStreams(
+                            q: yb + r0 * c + kh * dk, qStride: c, k: yb + r0 * c + hk * dk + kh * dk, kStride: c,
+                            v: yb + r0 * c + 2 * hk * dk + head * dv, vStride: c, g: gb + r0 * hv + head,
+                            beta: bb + r0 * hv + head, gateStride: hv, out: ob + r0 * hv * dv + head * dv, outStride: hv * dv)
+                        if n > 1 && !forceRecurrent {
+                            gdnDeltaRuleChunked(streams, state: s, tokens: n, keyDim: dk, valueDim: dv)
+                        } else {
+                            gdnDeltaRuleRecurrent(streams, state: s, tokens: n, keyDim: dk, valueDim: dv)
+                        }
                     }
                 }
             }

@@ -89,8 +89,8 @@ public final class Qwen35Model: LanguageModel, @unchecked Sendable {
     /// receives `embed`, `L<i>.<block>` and `final_norm` activations.
     func forward(_ ids: [[Int]], states: inout [SequenceState], allLogits: Bool, pool: ThreadPool,
                  record: ((String, [Float]) -> Void)?) -> [Float] {
-        let segments = Segments(ids.map(\.count)), hd = config.hiddenSize
         precondition(states.count == ids.count, "\(states.count) states for \(ids.count) sequences")
+        let segments = Segments(ids.map(\.count), starts: states.map(\.position)), hd = config.hiddenSize
         for state in states {
             precondition(state.layers.count == layers.count, "state has \(state.layers.count) layers, model \(layers.count)")
         }
