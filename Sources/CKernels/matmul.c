@@ -316,9 +316,8 @@ static void check_plain(const char *where, int dtype) {
     }
 }
 
-void qk_gemv(int dtype, const void *w, long k, const float *x, long tokens,
-             float *y, long ldy, long row0, long row1) {
-    check_plain("qk_gemv", dtype);
+static void gemv_tokens(int dtype, const void *w, long k, const float *x, long tokens,
+                        float *y, long ldy, long row0, long row1) {
 #if defined(__x86_64__)
     if (use_avx512()) {
         gemv_avx512(dtype, w, k, x, tokens, y, ldy, row0, row1);
@@ -330,6 +329,15 @@ void qk_gemv(int dtype, const void *w, long k, const float *x, long tokens,
     }
 #endif
     portable_rows(dtype, w, k, x, tokens, y, ldy, row0, row1);
+}
+
+void qk_gemv(int dtype, const void *w, long k, const float *x, long tokens,
+             float *y, long ldy, long row0, long row1) {
+    check_plain("qk_gemv", dtype);
+    // Blocks of 64 tokens, so a block's activations stay in L2 while every row block reads them (a wide
+    // row-wise prompt forward); a token's result does not depend on the block or group it is computed in.
+    for (long t0 = 0; t0 < tokens; t0 += 64)
+        gemv_tokens(dtype, w, k, x + t0 * k, tokens - t0 < 64 ? tokens - t0 : 64, y + t0 * ldy, ldy, row0, row1);
 }
 
 void qk_gemm(int dtype, const void *w, long k, const float *x, long tokens,

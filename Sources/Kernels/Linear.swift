@@ -7,7 +7,9 @@ import TensorCore
 ///
 /// `rowwise` forces the GEMV kernel whatever the token count: each output is then one dot product whose
 /// summation order does not depend on how many rows share the call or where a row sits in it, so a sequence's
-/// results are bit-identical alone or batched (the batched forward asks for it).
+/// results are bit-identical alone or batched (the batched forward asks for it, and so does a prompt forward of
+/// more than 64 tokens: `Segments.rowwise`). It walks tokens in blocks of 64, so a wide forward costs about what
+/// 64-token forwards do (bench-0.8b bf16 prefill 512 on Zen 3: 512-token forwards 70-75 tok/s, 64-token 62-68).
 ///
 /// Otherwise `tokens <= 64` runs the GEMV kernel (decode is bandwidth bound: output rows split across the pool), larger
 /// `tokens` the prefill GEMM (compute bound: 32-column panels widened once into an L1-resident packed buffer and
@@ -124,7 +126,8 @@ enum MatmulFormat {
     /// Up to this many tokens the row-blocked GEMV loop (each 4-row weight block widened straight from the
     /// checkpoint and reused by 4-token groups from L1) beats the packed GEMM, whose transposing pack costs
     /// too much for few tokens. Measured with `qwenkit bench --kernels` (bf16 3584×1024, 2 threads): T=64
-    /// 440 vs 337 GFLOP/s; at T=512 the packed GEMM wins (466 GFLOP/s).
+    /// 440 vs 337 GFLOP/s; at T=512 the packed GEMM wins (466 GFLOP/s). The model's forwards always take the
+    /// GEMV (batches and wide prompt forwards are row-wise); the GEMM serves callers that ask for it.
     static let gemvMaxTokens = 64
 
     enum Kernel {

@@ -34,7 +34,7 @@ struct ServeCommand: AsyncParsableCommand {
     var prefixCacheMemory = "1GiB"
     @Option(name: .customLong("prefix-block"), help: "Prompt tokens between prefix-cache snapshots (a multiple of --prefill-chunk).")
     var prefixBlock = 256
-    @Option(name: .customLong("prefill-chunk"), help: "Prompts are read in chunks of this many tokens on a fixed grid while other streams decode (smaller: steadier streams while a long prompt is read). At 64, a step with no decoding stream reads up to 512, as the CLI does; the bits are the same.")
+    @Option(name: .customLong("prefill-chunk"), help: "Prompts are read in chunks of this many tokens on a fixed grid while other streams decode (smaller: steadier streams while a long prompt is read). At 64, a step with no decoding stream reads 512, as the CLI does (with the prefix cache, at most --prefix-block); the bits are the same.")
     var prefillChunk = PrefillGrid.chunk
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body; larger gets 413.") var maxBodyBytes = 8 << 20
     @Option(name: .customLong("drain-timeout"), help: "Seconds running requests may take to finish on SIGTERM/SIGINT.")

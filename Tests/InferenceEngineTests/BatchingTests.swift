@@ -61,8 +61,8 @@ final class BatchingTests: XCTestCase {
                             request(prompt(70, salt: 3, vocab: m.vocabSize), max: 20),
                             request(prompt(64, salt: 4, vocab: m.vocabSize), temperature: 1.2, seed: 5)]
             // Alone, one at a time: no stream decodes while a prompt is read, so prompts go in wide chunks
-            // (256, the prefix block); batched below they go in grid chunks beside decode rows.
-            let one = scheduler(m, running: 1, block: 256)
+            // (512); batched below they go in grid chunks beside decode rows.
+            let one = scheduler(m, running: 1)
             var alone: [Result] = []
             for r in requests { alone.append(try await collect(try one.submit(r))) }
             await one.shutdown(drainTimeout: .seconds(1))
@@ -104,21 +104,24 @@ final class BatchingTests: XCTestCase {
                 fresh.append(try await collect(try s.submit(request(p))))
                 await s.shutdown(drainTimeout: .seconds(1))
             }
-            let cached = scheduler(m, cache: 64 << 20)
-            let first = try await collect(try cached.submit(request(base)))
-            let second = try await collect(try cached.submit(request(sameStart)))
-            let third = try await collect(try cached.submit(request(base)))
-            XCTAssertEqual(first.usage?.cachedTokens, 0)
-            XCTAssertEqual(second.usage?.cachedTokens, 128, "\(name): the two 64-token blocks the prompts share")
-            XCTAssertEqual(third.usage?.cachedTokens, 192, "\(name): every whole block before the last token")
-            for (got, want) in zip([first, second, third], fresh) {
-                XCTAssertEqual(got.ids, want.ids, "\(name): cached vs fresh ids")
-                XCTAssertEqual(got.logprobs, want.logprobs, "\(name): cached vs fresh logprobs, bit for bit")
+            // Blocks of 64 (prompts read in 64-token chunks) and of 128 (idle steps read 128 at once).
+            for (block, cachedTokens) in [(64, [128, 192]), (128, [128, 128])] {
+                let cached = scheduler(m, cache: 64 << 20, block: block)
+                let first = try await collect(try cached.submit(request(base)))
+                let second = try await collect(try cached.submit(request(sameStart)))
+                let third = try await collect(try cached.submit(request(base)))
+                XCTAssertEqual(first.usage?.cachedTokens, 0)
+                XCTAssertEqual(second.usage?.cachedTokens, cachedTokens[0], "\(name): the whole blocks the prompts share")
+                XCTAssertEqual(third.usage?.cachedTokens, cachedTokens[1], "\(name): every whole block before the last token")
+                for (got, want) in zip([first, second, third], fresh) {
+                    XCTAssertEqual(got.ids, want.ids, "\(name) block \(block): cached vs fresh ids")
+                    XCTAssertEqual(got.logprobs, want.logprobs, "\(name) block \(block): cached vs fresh logprobs, bit for bit")
+                }
+                let stats = cached.stats
+                XCTAssertEqual(stats.cacheHits, 2)
+                XCTAssertGreaterThan(stats.cacheBytes, 0)
+                await cached.shutdown(drainTimeout: .seconds(1))
             }
-            let stats = cached.stats
-            XCTAssertEqual(stats.cacheHits, 2)
-            XCTAssertGreaterThan(stats.cacheBytes, 0)
-            await cached.shutdown(drainTimeout: .seconds(1))
         }
     }
 

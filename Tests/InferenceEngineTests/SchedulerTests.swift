@@ -45,14 +45,16 @@ final class SchedulerTests: XCTestCase {
         return (ids, text, finish)
     }
 
-    /// Steps with no decoding stream read the widest grid multiple up to 512 that ends on every prefix block;
-    /// chunks below the grid are never widened (their bits would change).
+    /// Steps with no decoding stream read 512 tokens, with a prefix cache the widest grid multiple up to 512
+    /// that ends on every cache block; chunks below the grid are never widened (their bits would change).
     func testIdleChunkEndsOnPrefixBlocks() {
         for (chunk, block, want) in [(64, 256, 256), (64, 512, 512), (64, 1024, 512), (64, 320, 320), (64, 64, 64),
                                      (64, 576, 192), (16, 256, 16), (32, 512, 32)] {
             var o = SchedulerOptions()
             o.prefillChunk = chunk; o.prefixBlockTokens = block
-            XCTAssertEqual(Scheduler.idleChunk(o), want, "chunk \(chunk) block \(block)")
+            XCTAssertEqual(Scheduler.idleChunk(o), chunk == 64 ? 512 : chunk, "no cache: chunk \(chunk) block \(block)")
+            o.prefixCacheBytes = 1 << 20
+            XCTAssertEqual(Scheduler.idleChunk(o), want, "cache: chunk \(chunk) block \(block)")
         }
     }
 

@@ -23,6 +23,8 @@ final class MatmulManyTests: XCTestCase {
             weights.append(packedForMatmul(weights[1], pool: pool))   // the same rows repacked (VNNI CPUs)
             weights.append(.f32((0..<(40 * 512)).map { _ in rng.unit() }, shape: [40, 512]))
             let inputOf = specs.map(\.3) + [0, 0]
+            // The quantised jobs share the region (a RowKernel each); the float one runs through matmul.
+            XCTAssertEqual(weights.map { RowKernel($0) != nil }, specs.map { _ in true } + [true, false])
             func copy(_ a: [Float]) -> UnsafeMutablePointer<Float> {
                 let p = UnsafeMutablePointer<Float>.allocate(capacity: a.count)
                 p.initialize(from: a, count: a.count)

@@ -33,12 +33,14 @@ public final class Scheduler: @unchecked Sendable {
     /// Prompt tokens per forward in a step where no sequence decodes.
     private let idleChunk: Int
 
-    /// With no stream to keep flowing, prompts are read in wider chunks: the largest multiple of the grid up
-    /// to `PrefillGrid.wide` that still ends on every prefix-cache block (snapshots are taken there). A wide
-    /// forward gives the bits of grid chunks (`Segments.pieces`); chunks smaller than the grid stay as they are.
+    /// With no stream to keep flowing, prompts are read in wider chunks: `PrefillGrid.wide`, or with a prefix
+    /// cache the largest multiple of the grid up to it that still ends on every cache block (snapshots are taken
+    /// there). A wide forward gives the bits of grid chunks (`Segments.pieces`); chunks smaller than the grid
+    /// stay as they are.
     static func idleChunk(_ options: SchedulerOptions) -> Int {
         guard options.prefillChunk == PrefillGrid.chunk else { return options.prefillChunk }
         var c = PrefillGrid.wide
+        if options.prefixCacheBytes == 0 { return c }
         while c > PrefillGrid.chunk && options.prefixBlockTokens % c != 0 { c -= PrefillGrid.chunk }
         return c
     }

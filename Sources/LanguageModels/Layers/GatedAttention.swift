@@ -56,11 +56,12 @@ public struct GatedAttention: Sendable {
         var caches = [cache]
         cache = KVCache(pool: cache.pool)
         defer { cache = caches[0] }
-        return forward(x, segments: Segments([tokens]), caches: &caches, pool: pool, trace: nil)
+        return forward(x, segments: Segments([tokens], starts: [caches[0].count]), caches: &caches, pool: pool, trace: nil)
     }
 
     /// Several sequences' rows at once: projections over all rows, then per segment RoPE at its own
-    /// positions, its cache and causal attention over it (the attention path depends only on the segment).
+    /// positions, its cache and causal attention over it per 64-token grid piece (the attention path depends
+    /// only on the piece).
     func forward(_ x: [Float], segments: Segments, caches: inout [KVCache], pool: ThreadPool,
                  trace: ((Trace) -> Void)?) -> [Float] {
         let d = headDim, hq = heads, hkv = kvHeads, t = segments.total, rowwise = segments.rowwise

@@ -3,8 +3,8 @@ import SafeTensors
 import TensorCore
 
 /// Gated DeltaNet ("linear attention") mixer of a Qwen3.5 GDN layer (ARCHITECTURE.md §3.2), ported from
-/// transformers `Qwen3_5GatedDeltaNet.forward`. T > 1 runs the chunked delta rule (§3.2.1), T == 1 the
-/// recurrent step; both continue from `RecurrentState` (§4).
+/// transformers `Qwen3_5GatedDeltaNet.forward`. Per 64-token grid piece (`Segments.pieces`), more than one token
+/// runs the chunked delta rule (§3.2.1), one token the recurrent step; both continue from `RecurrentState` (§4).
 public struct GatedDeltaNet: Sendable {
     public let config: Qwen35Config
     let wQKV: WeightTensor      // [C, H]
@@ -41,8 +41,8 @@ public struct GatedDeltaNet: Sendable {
                        valueDim: config.linearValueHeadDim)
     }
 
-    /// `x`: normed input `[T, H]` → mixer output `[T, H]`, advancing `state`. T > 1 uses the chunked delta
-    /// rule, T == 1 the recurrent step.
+    /// `x`: normed input `[T, H]` → mixer output `[T, H]`, advancing `state`. The state does not know its
+    /// position: the rows are taken to start at position 0 of the grid (what the layer tests need).
     public func callAsFunction(_ x: [Float], tokens: Int, state: inout RecurrentState, pool: ThreadPool = .shared) -> [Float] {
         var states = [state]
         state = RecurrentState.empty
@@ -61,8 +61,8 @@ public struct GatedDeltaNet: Sendable {
     }
 
     /// Several sequences' rows at once (`segments`, each continuing its own state in `states`): projections
-    /// run over all rows, the conv and the delta rule per segment (chunked when the segment has more than one
-    /// token, so the choice depends only on the segment itself).
+    /// run over all rows, the conv per segment, and the delta rule per segment and 64-token grid piece (chunked
+    /// when the piece has more than one token, so the choice depends only on the piece, not on the forward).
     func forward(_ x: [Float], segments: Segments, states: inout [RecurrentState], pool: ThreadPool = .shared,
                  forceRecurrent: Bool = false) -> Trace {
         let cfg = config, t = segments.total
