@@ -87,6 +87,15 @@ final class KQuantModelTests: XCTestCase {
             let chunk = Array(0..<64).map { ($0 * 5 + 1) % v }
             let mixed = model.forwardBatch([[9], chunk], states: &pair)
             XCTAssertEqual(Array(mixed[0..<v]), single, "\(name) Q4_K_M: decode row beside a prefill chunk")
+            // A prompt in one forward gives the bits of 64-token forwards (Segments.pieces), MoE routing included.
+            let long = Array(0..<193).map { ($0 * 29 + 11) % v }
+            var grid = model.makeState(), wide = model.makeState()
+            var gridLogits: [Float] = []
+            for start in stride(from: 0, to: long.count, by: 64) {
+                gridLogits = model.forward(Array(long[start..<min(long.count, start + 64)]), state: &grid, allLogits: false)
+            }
+            XCTAssertEqual(model.forward(long, state: &wide, allLogits: false), gridLogits, "\(name) Q4_K_M: 193 tokens in one forward")
+            XCTAssertEqual(wide, grid, "\(name) Q4_K_M: state after the prompt")
         }
     }
 
