@@ -1,3 +1,5 @@
+import Kernels
+
 /// The rows of one forward pass: consecutive segments, one per sequence, each `counts[i]` tokens long and
 /// continuing its own state from absolute position `starts[i]`. One segment is the single-sequence forward;
 /// several are a batch, whose projections then run on the row-wise GEMV kernel (`matmul(rowwise:)`) so that no
@@ -15,10 +17,11 @@ public struct Segments: Sendable, Equatable {
     public let ranges: [(Int, Int)]
     public let total: Int
 
-    /// The prefill grid: prompts are read in chunks that end on its multiples. 64 = the Gated DeltaNet chunk
-    /// and the largest token count of the GEMV kernel (`MatmulFormat.gemvMaxTokens`), so a one-chunk forward
-    /// runs the row-invariant kernels decode runs.
-    public static let grid = 64
+    /// The prefill grid: prompts are read in chunks that end on its multiples. It is the Gated DeltaNet chunk
+    /// (the pieces must start where the chunked delta rule's chunks do), 64, which is also the largest token
+    /// count of the GEMV kernel (`MatmulFormat.gemvMaxTokens`), so a one-chunk forward runs the row-invariant
+    /// kernels decode runs.
+    public static let grid = gdnChunkSize
 
     public init(_ counts: [Int], starts: [Int]? = nil) {
         precondition(!counts.isEmpty && counts.allSatisfy { $0 > 0 }, "segments need at least one token each")
