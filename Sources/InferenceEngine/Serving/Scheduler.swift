@@ -227,14 +227,16 @@ public final class Scheduler: @unchecked Sendable {
 
     /// One forward for the running sequences: a token for each decoding one, and the next chunk of the
     /// prompt (on the absolute `prefillChunk` grid, `idleChunk` when none decodes) for reading ones while the
-    /// step's token budget lasts (at least one chunk, so a long prompt always advances). Then each sequence
-    /// whose prompt is done samples.
+    /// step's token budget lasts (at least one chunk, so a long prompt always advances). The budget is
+    /// `maxBatchTokens` beside decoding streams; with none, no stream waits on the step, so it is at least
+    /// `idleChunk`: prompts that arrive together are read in one forward. Then each sequence whose prompt is
+    /// done samples.
     private func step(_ jobs: [Job], cache: PrefixCache?) {
         var batch: [Job] = [], ids: [[Int]] = []
         for job in jobs where job.pending != nil {
             batch.append(job); ids.append([job.pending!])
         }
-        var budget = options.maxBatchTokens, chunks = 0
+        var budget = batch.isEmpty ? max(options.maxBatchTokens, idleChunk) : options.maxBatchTokens, chunks = 0
         let chunk = batch.isEmpty ? idleChunk : options.prefillChunk
         for job in jobs where job.pending == nil {
             let prompt = job.decoder.request.promptIDs
