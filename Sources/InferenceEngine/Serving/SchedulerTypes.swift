@@ -41,7 +41,7 @@ public enum PrefillGrid {
 
     /// The end of the chunk that starts at `read` in a prompt of `count` tokens: the next grid line or the end.
     public static func chunkEnd(from read: Int, count: Int, chunk: Int = chunk) -> Int {
-        min(count, (read / chunk + 1) * chunk)
+        Segments.chunkEnd(from: read, count: count, chunk: chunk)
     }
 }
 

@@ -44,11 +44,17 @@ public struct Segments: Sendable, Equatable {
         var out: [(offset: Int, count: Int)] = []
         var at = 0
         while at < counts[i] {
-            let end = min(counts[i], ((starts[i] + at) / Segments.grid + 1) * Segments.grid - starts[i])
+            let end = Segments.chunkEnd(from: starts[i] + at, count: starts[i] + counts[i]) - starts[i]
             out.append((at, end - at))
             at = end
         }
         return out
+    }
+
+    /// The end of the chunk that starts at position `read` of a sequence of `count` tokens: the next multiple
+    /// of `chunk` (the grid, or a smaller grid that divides it), or the end.
+    public static func chunkEnd(from read: Int, count: Int, chunk: Int = grid) -> Int {
+        min(count, (read / chunk + 1) * chunk)
     }
 
     public static func == (a: Segments, b: Segments) -> Bool { a.counts == b.counts && a.starts == b.starts }
