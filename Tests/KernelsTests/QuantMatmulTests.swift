@@ -143,6 +143,39 @@ final class QuantMatmulTests: XCTestCase {
         }
     }
 
+    /// Two threads multiplying different activations at the same time each get their own one-call result: the
+    /// activation sums the 8-token tiles read are built per thread, and a buffer shared between threads would
+    /// mix the two inputs' sums (the threaded test above cannot see that: its threads share one input).
+    func testConcurrentCallsWithDifferentInputs() throws {
+        final class Mismatches: @unchecked Sendable {
+            private let lock = NSLock()
+            private(set) var names: [String] = []
+            func add(_ s: String) { lock.lock(); names.append(s); lock.unlock() }
+        }
+        let bad = Mismatches()
+        for (format, code) in Self.kernels {
+            let rows = 128, k = 1024, tokens = 21
+            let w = Self.randomWeight(format, rows: rows, k: k, seed: 5)
+            let inputs: [[UInt8]] = (0..<2).map { s in
+                var rng = Rng(state: UInt64(100 + s))
+                let x = (0..<(tokens * k)).map { _ in rng.unit() * Float(1 + 3 * s) }
+                var xq = [UInt8](repeating: 0, count: tokens * qk_act_bytes(code, k))
+                xq.withUnsafeMutableBytes { qk_quantize_act(code, x, k, tokens, $0.baseAddress!) }
+                return xq
+            }
+            let run = { (xq: [UInt8]) -> [UInt32] in
+                var y = [Float](repeating: 0, count: tokens * rows)
+                xq.withUnsafeBytes { q in qk_qgemv(code, w.data, k, q.baseAddress!, tokens, &y, rows, 0, rows) }
+                return y.map(\.bitPattern)
+            }
+            let expected = inputs.map(run)
+            DispatchQueue.concurrentPerform(iterations: 2) { i in
+                for _ in 0..<40 where run(inputs[i]) != expected[i] { bad.add("\(format) input \(i)") }
+            }
+        }
+        XCTAssertEqual(bad.names, [])
+    }
+
     /// Rows whose only non-zero block has the largest f16 scale (65504): results near 1e6–1e9 must stay finite
     /// and agree with the twin to f32 rounding (one block, so no summation order to differ).
     func testLargestScaleBlockAlone() throws {
