@@ -236,8 +236,9 @@ public final class Scheduler: @unchecked Sendable {
         for job in jobs where job.pending != nil {
             batch.append(job); ids.append([job.pending!])
         }
-        var budget = batch.isEmpty ? max(options.maxBatchTokens, idleChunk) : options.maxBatchTokens, chunks = 0
-        let chunk = batch.isEmpty ? idleChunk : options.prefillChunk
+        let (chunk, limit) = batch.isEmpty
+            ? (idleChunk, max(options.maxBatchTokens, idleChunk)) : (options.prefillChunk, options.maxBatchTokens)
+        var budget = limit, chunks = 0
         for job in jobs where job.pending == nil {
             let prompt = job.decoder.request.promptIDs
             let end = PrefillGrid.chunkEnd(from: job.read, count: prompt.count, chunk: chunk)
